@@ -1,0 +1,141 @@
+"""The core of Linli: configuration, extensions, accounts, communities, policy and web glue.
+
+`init_core(app)` is called first by `create_app`; areas then register themselves with
+`register_area`.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Blueprint, Flask, g, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import database  # noqa: F401  (registers the SQLite connection settings)
+from . import policy, security
+from .areas import community_tabs
+from .config import load_config
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .i18n import TRANSLATIONS, compile_catalogs, select_locale
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+ERROR_MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to do this here.")),
+    404: (_l("Page not found"), _l("This page does not exist or has been moved.")),
+    405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    413: (_l("Too large"), None),  # the message names the configured limit, see _error_page
+    429: (_l("Too many attempts"), _l("There were too many attempts. Wait a few minutes and "
+                                      "try again.")),
+    500: (_l("Something went wrong"), _l("An error occurred on our side. It has been recorded; "
+                                         "please try again later.")),
+}
+
+
+def init_core(app: Flask, overrides: dict | None = None) -> None:
+    load_config(app, overrides)
+    compile_catalogs()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "core.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    security.init_app(app)
+
+    from . import cli, views
+
+    app.register_blueprint(views.bp)
+    cli.init_app(app)
+    _init_request_handling(app)
+
+
+def register_area(app: Flask, blueprint: Blueprint, rules: dict | None = None) -> None:
+    """Plug an area in: its blueprint and its permission rules."""
+    for action, predicate in (rules or {}).items():
+        policy.register(action, predicate)
+    app.register_blueprint(blueprint)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from .models import User
+    from .operations import session_is_live
+
+    if not user_id.isdigit() or not session_is_live(int(user_id), session.get("sid")):
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def _init_request_handling(app: Flask) -> None:
+    @app.after_request
+    def commit(response):
+        # One transaction per request: committed when the answer is a success, else rolled back.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.context_processor
+    def _layout_context():
+        if current_user.is_authenticated:
+            large = current_user.large_text
+            communities = [m.community for m in current_user.memberships if m.active]
+        else:
+            large = bool(session.get("large_text"))
+            communities = []
+        locale = select_locale()
+        return {
+            "large_text": large,
+            "my_communities": communities,
+            "languages": app.config["LANGUAGES"],
+            "locale_code": locale,
+            "html_lang": locale.replace("_", "-"),
+            "community_tabs": community_tabs,
+        }
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        db.session.rollback()
+        return _error_page(400, message=_l("This form has expired or was not sent from this "
+                                           "site. Nothing was changed; go back, reload the page "
+                                           "and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        db.session.rollback()
+        if error.code in (301, 302, 303, 307, 308) or error.response is not None:
+            return error.get_response() if error.response is None else error.response
+        return _error_page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_page(500)
+
+
+def _error_page(code: int, message=None):
+    title, default = ERROR_MESSAGES.get(code, ERROR_MESSAGES[400 if code < 500 else 500])
+    if code == 413:
+        from flask import current_app
+
+        default = _l("What you sent is larger than allowed (at most %(mb)d MB). "
+                     "Send a smaller file.",
+                     mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+    g.error_page = True
+    return render_template("errors/error.html", code=code, title=title,
+                           message=message or default), code

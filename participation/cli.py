@@ -1,0 +1,70 @@
+"""Console commands: `flask --app app start | demo | create-admin`."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from werkzeug.serving import run_simple
+
+from .extensions import db
+from .i18n import compile_catalogs
+from .models import User
+from .operations import find_user, normalise_login
+from .security import hash_password, password_problem
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(start_command)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create the demo community (safe to run again) and print its logins."""
+    from .demo import DEMO_PASSWORD, seed_demo
+
+    logins = seed_demo()
+    db.session.commit()
+    click.echo("\n演示账号 / Demo logins (password 密码: %s)" % DEMO_PASSWORD)
+    for role, login, name in logins:
+        click.echo(f"  {role:<22} {login:<24} {name}")
+    click.echo("")
+
+
+@click.command("create-admin")
+@click.option("--login", prompt="Mobile number or e-mail", help="The admin's login.")
+@click.option("--name", prompt="Display name", help="The admin's display name.")
+@click.password_option(help="At least 8 characters, not a common one.")
+@with_appcontext
+def create_admin_command(login: str, name: str, password: str) -> None:
+    """Make a platform admin (街道/区) from the console."""
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException("The password is too short or too common.")
+    user = find_user(login)
+    if user is None:
+        kind, value = normalise_login(login)
+        user = User(display_name=name, password_hash=hash_password(password))
+        setattr(user, kind, value)
+        db.session.add(user)
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"{user.login} is now a platform admin.")
+
+
+@click.command("start")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@with_appcontext
+def start_command(host: str, port: int) -> None:
+    """Compile the catalogs, build the database, load the demo community and serve."""
+    compile_catalogs()
+    upgrade()
+    ctx = click.get_current_context()
+    ctx.invoke(demo_command)
+    click.echo(f"Linli 邻里: http://{host}:{port}")
+    # `app.run()` refuses to run inside a flask CLI command; serve with Werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)

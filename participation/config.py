@@ -1,0 +1,84 @@
+"""Configuration: defaults, then the instance config file, then LINLI_/FLASK_ environment variables."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+# Keys shorter than this, or any of these, are refused in production.
+MIN_SECRET_KEY_LENGTH = 32
+WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test", "linli"}
+
+
+class Defaults:
+    PRODUCTION = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Every request body, uploads included, is capped; later areas with photo uploads stay below it.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "中文", "en": "English"}
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    RATELIMIT_ACCOUNT = "5 per minute;20 per hour"
+    PASSWORD_RESET_HOURS = 1
+    INVITE_CODE_DAYS = 30
+    PAGE_SIZE = 50
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_SENDER = "linli@localhost"
+
+
+def load_config(app: Flask, overrides: dict | None = None) -> None:
+    """Fill `app.config` in order: defaults, instance/config.py, prefixed env vars, overrides."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("FLASK")
+    app.config.from_prefixed_env("LINLI")
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'linli.sqlite'}"
+    if app.config["PRODUCTION"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        check_secret_key(app.config.get("SECRET_KEY"))
+    elif not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Return the key kept in the instance folder, generating it on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def check_secret_key(key: str | None) -> None:
+    """Refuse to run in production with a missing or guessable secret key."""
+    if not key or len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in WEAK_SECRET_KEYS:
+        raise RuntimeError(
+            "Production needs a strong SECRET_KEY (LINLI_SECRET_KEY, at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters)."
+        )

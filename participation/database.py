@@ -1,0 +1,38 @@
+"""SQLite connection settings: WAL, foreign keys, busy timeout and write locks taken up front."""
+from __future__ import annotations
+
+import sqlite3
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@event.listens_for(Engine, "connect")
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own transaction handling is switched off so that `_begin` below decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _begin(connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    # A request that may write takes the write lock when its transaction starts, so two writers
+    # queue on the busy timeout instead of failing later with "database is locked" when a read
+    # lock cannot be upgraded. Reads (GET) keep a deferred transaction and run concurrently.
+    if has_request_context() and request.method in READ_ONLY_METHODS:
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,49 @@
+"""Locale choice and catalog compilation."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, request, session
+from flask_login import current_user
+
+log = logging.getLogger(__name__)
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+
+
+def select_locale() -> str:
+    """The user's saved choice, then the session's, then the browser's, then Chinese."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("locale") in languages:
+        return session["locale"]
+    # Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en.
+    best = request.accept_languages.best_match(list(languages)) if request else None
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every .po whose .mo is missing or older, so a fresh clone shows Chinese at once.
+
+    Returns the catalogs compiled. A read-only deployment that shipped compiled catalogs
+    simply skips this.
+    """
+    compiled = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        try:
+            with po_path.open("rb") as f:
+                catalog = read_po(f, locale=po_path.parent.parent.name)
+            with mo_path.open("wb") as f:
+                write_mo(f, catalog)
+        except OSError as exc:  # read-only install: use whatever was shipped
+            log.warning("cannot compile %s: %s", po_path, exc)
+            continue
+        compiled.append(mo_path)
+    return compiled

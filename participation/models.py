@@ -1,0 +1,217 @@
+"""Core models: users and their sessions, communities, households, memberships, invites, audit."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what every DateTime column stores (Babel shows it in the community's timezone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Role(str, enum.Enum):
+    RESIDENT = "resident"
+    VERIFIED = "verified"
+    PLANNER = "planner"
+    COMMITTEE = "committee"
+    MODERATOR = "moderator"
+
+
+ROLE_VALUES = tuple(r.value for r in Role)
+LOCALES = ("zh_CN", "en")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    large_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", foreign_keys="Membership.user_id"
+    )
+
+    @property
+    def login(self) -> str:
+        return self.email or self.phone or ""
+
+
+class UserSession(db.Model):
+    """A signed-in browser. Logging out or changing the password revokes it server-side, so a
+    replayed copy of an old session cookie no longer signs anybody in."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PasswordResetToken(db.Model):
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Community(db.Model):
+    __tablename__ = "community"
+    __table_args__ = (
+        CheckConstraint("household_count IS NULL OR household_count >= 0", name="households"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    district: Mapped[str] = mapped_column(String(80))
+    street: Mapped[str] = mapped_column(String(80))
+    committee_name: Mapped[str] = mapped_column(String(80))
+    household_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Household(db.Model):
+    __tablename__ = "household"
+    __table_args__ = (
+        UniqueConstraint("community_id", "building", "unit", "room", name="uq_household_address"),
+        CheckConstraint("floor_area IS NULL OR floor_area > 0", name="floor_area_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    building: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(20))
+    room: Mapped[str] = mapped_column(String(20))
+    floor_area: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    # Real names are for the committee only; public pages never show them.
+    resident_names: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    community: Mapped[Community] = relationship()
+
+    @property
+    def address(self) -> str:
+        return f"{self.building}-{self.unit}-{self.room}"
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("user_id", "community_id", name="uq_membership_user_community"),
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r}'" for r in ROLE_VALUES) + ")", name="role_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), default=Role.RESIDENT.value)
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household.id", ondelete="SET NULL"), index=True
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])
+    community: Mapped[Community] = relationship()
+    household: Mapped[Household | None] = relationship()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class InviteCode(db.Model):
+    """A single-use code for one household. Only its hash is kept; the code itself exists on the
+    printed slip alone."""
+
+    __tablename__ = "invite_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship()
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_community_created", "community_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE")
+    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(80))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+__all__ = [
+    "AuditEvent",
+    "Community",
+    "Household",
+    "InviteCode",
+    "Membership",
+    "PasswordResetToken",
+    "Role",
+    "User",
+    "UserSession",
+]

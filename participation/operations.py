@@ -1,0 +1,555 @@
+"""State changes of the core. Each function validates, writes, flushes and records an audit event;
+the request's single commit happens in the view layer's teardown.
+
+Functions raise `OperationError` with a translated message when the change cannot happen; nothing
+has been written when they do.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import secrets
+import smtplib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from email.message import EmailMessage
+
+from flask import current_app, session
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import (
+    AuditEvent,
+    Community,
+    Household,
+    InviteCode,
+    Membership,
+    PasswordResetToken,
+    Role,
+    User,
+    UserSession,
+    utcnow,
+)
+from .security import (
+    DUMMY_PASSWORD_HASH,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+
+log = logging.getLogger(__name__)
+
+
+class OperationError(Exception):
+    """A change refused for a reason the user can act on; the message is already translated."""
+
+
+def record(action: str, *, actor: User | None, community: Community | None = None,
+           target: str | None = None, **details) -> AuditEvent:
+    """Add an audit event to the current transaction."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        community_id=community.id if community else None,
+        target=target,
+        details=details,
+    )
+    db.session.add(event)
+    return event
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def normalise_login(value: str) -> tuple[str, str]:
+    """Split a login into ("email", address) or ("phone", digits)."""
+    value = value.strip()
+    if "@" in value:
+        return "email", value.lower()
+    digits = "".join(ch for ch in value if ch.isdigit())
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return "phone", digits
+
+
+def find_user(login: str) -> User | None:
+    kind, value = normalise_login(login)
+    column = User.email if kind == "email" else User.phone
+    return db.session.scalar(select(User).where(column == value))
+
+
+def register_user(display_name: str, login: str, password: str, locale: str | None = None) -> User:
+    kind, value = normalise_login(login)
+    if find_user(login) is not None:
+        raise OperationError(
+            _("This phone number or e-mail is already registered. Log in, or reset the password.")
+        )
+    user = User(display_name=display_name.strip(), password_hash=hash_password(password),
+                locale=locale)
+    setattr(user, kind, value)
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # a second submission raced the first one
+        raise OperationError(
+            _("This phone number or e-mail is already registered. Log in, or reset the password.")
+        ) from None
+    record("user.register", actor=user, target=f"user:{user.id}")
+    return user
+
+
+def authenticate(login: str, password: str) -> User | None:
+    """Return the user for these credentials; takes the same time whether or not they exist."""
+    user = find_user(login)
+    if user is None:
+        verify_password(DUMMY_PASSWORD_HASH, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+def start_session(user: User) -> None:
+    """Sign the user in on this browser with a fresh, server-side revocable session."""
+    token = new_token()
+    db.session.add(UserSession(user_id=user.id, token_hash=token_hash(token)))
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    session["sid"] = token
+    login_user(user)
+
+
+def session_is_live(user_id: int, token: str | None) -> bool:
+    if not token:
+        return False
+    return db.session.scalar(
+        select(UserSession.id).where(
+            UserSession.user_id == user_id,
+            UserSession.token_hash == token_hash(token),
+            UserSession.revoked_at.is_(None),
+        )
+    ) is not None
+
+
+def end_session() -> None:
+    """Log out: the session row is revoked, so the old cookie is worthless if replayed."""
+    token = session.get("sid")
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == token_hash(token))
+            .values(revoked_at=utcnow())
+        )
+    logout_user()
+    session.clear()
+
+
+def revoke_all_sessions(user: User) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def change_password(user: User, new_password: str, *, keep_signed_in: bool = True) -> None:
+    """Set a new password and sign out every other browser."""
+    user.password_hash = hash_password(new_password)
+    revoke_all_sessions(user)
+    record("user.password_changed", actor=user, target=f"user:{user.id}")
+    if keep_signed_in:
+        start_session(user)
+
+
+def update_preferences(user: User | None, *, locale: str | None = None,
+                       large_text: bool | None = None) -> None:
+    """Remember language and large-text mode: on the account if signed in, else in the session."""
+    if locale is not None:
+        if locale not in current_app.config["LANGUAGES"]:
+            raise OperationError(_("That language is not available."))
+        session["locale"] = locale
+        if user is not None:
+            user.locale = locale
+    if large_text is not None:
+        session["large_text"] = large_text
+        if user is not None:
+            user.large_text = large_text
+
+
+def request_password_reset(login: str, reset_url) -> None:
+    """Create a single-use reset token and deliver the link. Says nothing about whether the
+    account exists: the caller shows the same message either way."""
+    user = find_user(login)
+    if user is None:
+        return
+    token = new_token()
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    db.session.add(PasswordResetToken(
+        user_id=user.id, token_hash=token_hash(token),
+        expires_at=utcnow() + timedelta(hours=hours),
+    ))
+    record("user.password_reset_requested", actor=user, target=f"user:{user.id}")
+    url = reset_url(token)
+    if user.email and current_app.config.get("MAIL_SERVER"):
+        send_mail(user.email, _("Reset your Linli password"),
+                  _("Open this link within %(hours)d hours to set a new password: %(url)s",
+                    hours=hours, url=url))
+    else:
+        # No mail server (a community centre laptop): the operator reads the link from the log.
+        log.warning("password reset link for user %s (no mail server configured): %s",
+                    user.id, url)
+
+
+def reset_token_user(token: str) -> PasswordResetToken | None:
+    row = db.session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash(token))
+    )
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        return None
+    return row
+
+
+def reset_password(token: str, new_password: str) -> User:
+    row = reset_token_user(token)
+    if row is None:
+        raise OperationError(_("This reset link has expired or was already used. Ask for a new one."))
+    # Single use even under a double submit: only one UPDATE finds used_at still empty.
+    claimed = db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    ).rowcount
+    if claimed != 1:
+        raise OperationError(_("This reset link has expired or was already used. Ask for a new one."))
+    user = db.session.get(User, row.user_id)
+    change_password(user, new_password, keep_signed_in=False)
+    return user
+
+
+def send_mail(to: str, subject: str, body: str) -> None:
+    cfg = current_app.config
+    message = EmailMessage()
+    message["From"] = cfg["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
+            if cfg["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if cfg["MAIL_USERNAME"]:
+                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("mail to user could not be sent: %s", exc.__class__.__name__)
+
+
+# --- communities and memberships --------------------------------------------------------------
+
+
+def create_community(actor: User, *, name: str, district: str, street: str, committee_name: str,
+                     household_count: int | None) -> Community:
+    if db.session.scalar(select(Community.id).where(Community.name == name.strip())):
+        raise OperationError(_("A community with this name already exists."))
+    community = Community(name=name.strip(), district=district.strip(), street=street.strip(),
+                          committee_name=committee_name.strip(), household_count=household_count)
+    db.session.add(community)
+    db.session.flush()
+    record("community.create", actor=actor, community=community, target=f"community:{community.id}")
+    return community
+
+
+def membership(user: User, community: Community) -> Membership | None:
+    return db.session.scalar(
+        select(Membership).where(Membership.user_id == user.id,
+                                 Membership.community_id == community.id)
+    )
+
+
+def assign_role(actor: User, community: Community, user: User, role: Role) -> Membership:
+    """Make `user` a planner, committee member or moderator of `community` (admin's action)."""
+    m = membership(user, community)
+    if m is None:
+        m = Membership(user_id=user.id, community_id=community.id)
+        db.session.add(m)
+    m.role = role.value
+    m.revoked_at = None
+    if user.current_community_id is None:
+        user.current_community_id = community.id
+    db.session.flush()
+    record("membership.assign_role", actor=actor, community=community,
+           target=f"user:{user.id}", role=role.value)
+    return m
+
+
+def join_community(user: User, community: Community) -> Membership:
+    """A visitor joins as an unverified resident; the committee or an invite code verifies."""
+    m = membership(user, community)
+    if m is not None and m.revoked_at is not None:
+        raise OperationError(_("Your membership of this community was revoked. "
+                               "Please contact the residents' committee."))
+    if m is None:
+        m = Membership(user_id=user.id, community_id=community.id, role=Role.RESIDENT.value)
+        db.session.add(m)
+        db.session.flush()
+        record("membership.join", actor=user, community=community, target=f"user:{user.id}")
+    user.current_community_id = community.id
+    return m
+
+
+def switch_community(user: User, community: Community) -> None:
+    user.current_community_id = community.id
+
+
+def verify_member(actor: User, m: Membership, household: Household) -> None:
+    """The committee verified this resident in person and links them to their household."""
+    if household.community_id != m.community_id:
+        raise OperationError(_("That household is not in this community."))
+    if m.role == Role.RESIDENT.value:
+        m.role = Role.VERIFIED.value
+    m.household_id = household.id
+    m.verified_at = utcnow()
+    record("membership.verify", actor=actor, community=m.community, target=f"user:{m.user_id}",
+           household=household.address, method="in_person")
+
+
+def revoke_member(actor: User, m: Membership, reason: str) -> None:
+    if m.revoked_at is not None:
+        return  # already revoked: a repeated click changes nothing
+    m.revoked_at = utcnow()
+    record("membership.revoke", actor=actor, community=m.community, target=f"user:{m.user_id}",
+           reason=reason)
+
+
+# --- household roster -------------------------------------------------------------------------
+
+ROSTER_COLUMNS = ("building", "unit", "room", "floor_area", "resident_names")
+ROSTER_HEADERS = {
+    "building": "building", "楼栋": "building", "楼号": "building",
+    "unit": "unit", "单元": "unit",
+    "room": "room", "房号": "room", "室": "room",
+    "floor_area": "floor_area", "面积": "floor_area", "建筑面积": "floor_area",
+    "resident_names": "resident_names", "住户姓名": "resident_names", "姓名": "resident_names",
+}
+ROSTER_MAX_ROWS = 5000
+
+
+@dataclass
+class RosterRow:
+    line: int
+    building: str
+    unit: str
+    room: str
+    floor_area: Decimal | None
+    resident_names: str | None
+    exists: bool = False
+
+
+@dataclass
+class RosterPreview:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def new_rows(self) -> list[RosterRow]:
+        return [r for r in self.rows if not r.exists]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and bool(self.rows)
+
+
+def parse_roster(community: Community, text: str) -> RosterPreview:
+    """Check a roster CSV line by line without writing anything."""
+    preview = RosterPreview()
+    text = text.lstrip("\ufeff")  # Excel writes a BOM
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        preview.errors.append((1, _("The file is empty.")))
+        return preview
+    except csv.Error:
+        preview.errors.append((1, _("This is not a readable CSV file.")))
+        return preview
+    columns = [ROSTER_HEADERS.get(h.strip().lower()) for h in header]
+    missing = {"building", "unit", "room"} - set(columns)
+    if missing:
+        preview.errors.append((1, _("The first line must name the columns: building, unit, room, "
+                                    "and optionally floor_area and resident_names.")))
+        return preview
+
+    existing = {
+        (b, u, r) for b, u, r in db.session.execute(
+            select(Household.building, Household.unit, Household.room)
+            .where(Household.community_id == community.id)
+        )
+    }
+    seen: dict[tuple[str, str, str], int] = {}
+    try:
+        for line, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(preview.rows) + len(preview.errors) >= ROSTER_MAX_ROWS:
+                preview.errors.append((line, _("A roster may have at most %(n)d lines.",
+                                               n=ROSTER_MAX_ROWS)))
+                break
+            values = {col: (cells[i].strip() if i < len(cells) else "")
+                      for i, col in enumerate(columns) if col}
+            row_errors = _roster_row_errors(values)
+            if row_errors:
+                preview.errors.extend((line, e) for e in row_errors)
+                continue
+            key = (values["building"], values["unit"], values["room"])
+            if key in seen:
+                preview.errors.append((line, _("Same household as line %(line)d.", line=seen[key])))
+                continue
+            seen[key] = line
+            area = values.get("floor_area")
+            preview.rows.append(RosterRow(
+                line=line, building=key[0], unit=key[1], room=key[2],
+                floor_area=Decimal(area).quantize(Decimal("0.01")) if area else None,
+                resident_names=values.get("resident_names") or None,
+                exists=key in existing,
+            ))
+    except csv.Error:
+        preview.errors.append((reader.line_num, _("This is not a readable CSV file.")))
+    if not preview.rows and not preview.errors:
+        preview.errors.append((1, _("The file has no households.")))
+    return preview
+
+
+def _roster_row_errors(values: dict[str, str]) -> list[str]:
+    errors = []
+    for col, label in (("building", _("building")), ("unit", _("unit")), ("room", _("room"))):
+        if not values.get(col):
+            errors.append(_("%(column)s is missing.", column=label))
+        elif len(values[col]) > 20:
+            errors.append(_("%(column)s is longer than 20 characters.", column=label))
+    area = values.get("floor_area")
+    if area:
+        try:
+            number = Decimal(area)
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number <= 0 or number >= 100000:
+            errors.append(_("Floor area must be a positive number of square metres, not “%(value)s”.",
+                            value=area[:20]))
+    if len(values.get("resident_names") or "") > 200:
+        errors.append(_("Resident names are longer than 200 characters."))
+    return errors
+
+
+def import_roster(actor: User, community: Community, text: str) -> RosterPreview:
+    """Import every new household of a roster, or none if any line has an error."""
+    preview = parse_roster(community, text)
+    if not preview.ok:
+        raise OperationError(_("The roster has errors; nothing was imported."))
+    for row in preview.new_rows:
+        db.session.add(Household(community_id=community.id, building=row.building, unit=row.unit,
+                                 room=row.room, floor_area=row.floor_area,
+                                 resident_names=row.resident_names))
+    db.session.flush()
+    record("household.import", actor=actor, community=community,
+           added=len(preview.new_rows), skipped=len(preview.rows) - len(preview.new_rows))
+    return preview
+
+
+# --- invite codes -----------------------------------------------------------------------------
+
+# No 0/O, 1/I/L: codes are read off paper by elderly residents.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_LENGTH = 12
+
+
+def format_code(raw: str) -> str:
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def issue_invites(actor: User, community: Community, households: list[Household],
+                  days: int) -> list[tuple[Household, str]]:
+    """Issue a fresh code per household, revoking its earlier unused codes.
+
+    Returns the codes in plain text: this is the only moment they exist outside the printed sheet.
+    """
+    now = utcnow()
+    ids = [h.id for h in households]
+    db.session.execute(
+        update(InviteCode)
+        .where(InviteCode.household_id.in_(ids), InviteCode.used_at.is_(None),
+               InviteCode.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    issued = []
+    for household in households:
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        db.session.add(InviteCode(
+            community_id=community.id, household_id=household.id, code_hash=token_hash(raw),
+            expires_at=now + timedelta(days=days), created_by_id=actor.id,
+        ))
+        issued.append((household, format_code(raw)))
+    db.session.flush()
+    record("invite.issue", actor=actor, community=community, households=len(households),
+           days=days)
+    return issued
+
+
+def redeem_invite(user: User, code: str) -> Membership:
+    """Make the user a verified resident of the code's household. Each code works once."""
+    invite = db.session.scalar(
+        select(InviteCode).where(InviteCode.code_hash == token_hash(normalise_code(code)))
+    )
+    if invite is None or invite.revoked_at is not None:
+        raise OperationError(_("This invite code is not valid. Check it against your slip."))
+    if invite.used_at is not None:
+        raise OperationError(_("This invite code has already been used. Ask the residents' "
+                               "committee for a new one."))
+    if invite.expires_at < utcnow():
+        raise OperationError(_("This invite code has expired. Ask the residents' committee for "
+                               "a new one."))
+    claimed = db.session.execute(
+        update(InviteCode)
+        .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))
+        .values(used_at=utcnow(), used_by_id=user.id)
+    ).rowcount
+    if claimed != 1:
+        raise OperationError(_("This invite code has already been used. Ask the residents' "
+                               "committee for a new one."))
+    community = db.session.get(Community, invite.community_id)
+    m = membership(user, community)
+    if m is not None and m.revoked_at is not None:
+        raise OperationError(_("Your membership of this community was revoked. "
+                               "Please contact the residents' committee."))
+    if m is None:
+        m = Membership(user_id=user.id, community_id=community.id, role=Role.VERIFIED.value)
+        db.session.add(m)
+    elif m.role == Role.RESIDENT.value:
+        m.role = Role.VERIFIED.value
+    m.household_id = invite.household_id
+    m.verified_at = utcnow()
+    user.current_community_id = community.id
+    db.session.flush()
+    record("invite.redeem", actor=user, community=community, target=f"user:{user.id}",
+           household=invite.household.address)
+    return m
+
+
+def active_invite_counts(community: Community) -> dict[int, int]:
+    rows = db.session.execute(
+        select(InviteCode.household_id, func.count())
+        .where(InviteCode.community_id == community.id, InviteCode.used_at.is_(None),
+               InviteCode.revoked_at.is_(None), InviteCode.expires_at >= utcnow())
+        .group_by(InviteCode.household_id)
+    )
+    return dict(rows.all())

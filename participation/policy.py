@@ -1,0 +1,129 @@
+"""The permission policy: the one place that answers "may this user do this here and now?".
+
+Rules are small predicates over (user, membership, obj) composed per action, in the manner of
+adhocracy4's rules. The core registers its own actions below; each area registers its actions when
+`create_app` registers that area, so views everywhere ask `can()`/`require()` and nothing else.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from .extensions import db, login_manager
+from .models import Community, Membership, Role, User
+
+Predicate = Callable[["Context"], bool]
+
+
+@dataclass(frozen=True)
+class Context:
+    user: User | None
+    community: Community | None
+    membership: Membership | None
+    obj: object | None
+
+
+_rules: dict[str, Predicate] = {}
+
+
+def register(action: str, predicate: Predicate) -> None:
+    """Declare who may do `action`. Each action is declared once, by the area that owns it."""
+    if action in _rules and _rules[action] is not predicate:
+        raise ValueError(f"permission rule {action!r} is already registered")
+    _rules[action] = predicate
+
+
+def actions() -> list[str]:
+    return sorted(_rules)
+
+
+# --- predicates -------------------------------------------------------------------------------
+
+
+def is_authenticated(ctx: Context) -> bool:
+    return ctx.user is not None
+
+
+def is_admin(ctx: Context) -> bool:
+    return ctx.user is not None and ctx.user.is_admin
+
+
+def is_member(ctx: Context) -> bool:
+    return ctx.membership is not None
+
+
+def has_role(*roles: Role) -> Predicate:
+    wanted = {r.value for r in roles}
+
+    def predicate(ctx: Context) -> bool:
+        return ctx.membership is not None and ctx.membership.role in wanted
+
+    return predicate
+
+
+def any_of(*predicates: Predicate) -> Predicate:
+    def predicate(ctx: Context) -> bool:
+        return any(p(ctx) for p in predicates)
+
+    return predicate
+
+
+is_committee = has_role(Role.COMMITTEE)
+is_planner = has_role(Role.PLANNER)
+
+register("account.use", is_authenticated)
+register("community.join", is_authenticated)
+register("community.view", any_of(is_member, is_admin))
+register("community.manage_households", any_of(is_committee, is_admin))
+register("community.issue_invites", any_of(is_committee, is_admin))
+register("community.manage_members", any_of(is_committee, is_admin))
+register("community.read_audit", any_of(is_committee, is_admin))
+register("platform.manage_communities", is_admin)
+
+
+# --- asking -----------------------------------------------------------------------------------
+
+
+def membership_of(user: User | None, community: Community | None) -> Membership | None:
+    """The user's active membership in a community, loaded once per request."""
+    if user is None or community is None:
+        return None
+    cache = g.setdefault("_memberships", {})
+    key = (user.id, community.id)
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id,
+                Membership.community_id == community.id,
+                Membership.revoked_at.is_(None),
+            )
+        )
+    return cache[key]
+
+
+def _user() -> User | None:
+    return current_user if current_user.is_authenticated else None
+
+
+def can(action: str, community: Community | None = None, obj: object | None = None,
+        user: User | None = None) -> bool:
+    """May `user` (the current user by default) do `action` in `community` on `obj`?"""
+    if action not in _rules:
+        raise KeyError(f"unknown permission {action!r}")
+    user = user if user is not None else _user()
+    ctx = Context(user, community, membership_of(user, community), obj)
+    return _rules[action](ctx)
+
+
+def require(action: str, community: Community | None = None, obj: object | None = None) -> None:
+    """Stop the request unless the current user may: anonymous visitors are sent to log in,
+    everyone else gets 403."""
+    if can(action, community, obj):
+        return
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    abort(403)

@@ -1,0 +1,528 @@
+"""Pages of the core: accounts, preferences, communities, roster, invites, members, audit, admin."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from . import operations as ops
+from .extensions import db, limiter
+from .forms import (
+    AssignRoleForm,
+    ChangePasswordForm,
+    CommunityForm,
+    DisplayForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    IssueInvitesForm,
+    LanguageForm,
+    LoginForm,
+    RedeemForm,
+    RegisterForm,
+    ResetPasswordForm,
+    RevokeMemberForm,
+    RosterConfirmForm,
+    RosterUploadForm,
+    VerifyMemberForm,
+)
+from .models import AuditEvent, Community, Household, Membership, Role, User, utcnow
+from .policy import can, membership_of, require
+from .security import verify_password
+from .web import paginate, render, safe_next, see_other
+
+bp = Blueprint("core", __name__)
+
+
+def _account_key() -> str:
+    """Rate-limit key for the account a login or reset names (normalised, so variants count once)."""
+    kind, value = ops.normalise_login(request.form.get("login", ""))
+    return f"account:{kind}:{value}"
+
+
+def _fail(form_field, error: ops.OperationError) -> None:
+    db.session.rollback()
+    form_field.errors = [*form_field.errors, str(error)]
+
+
+# --- home -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+    mine = {}
+    if current_user.is_authenticated:
+        mine = {m.community_id: m for m in current_user.memberships if m.active}
+    return render("participation/index.html", communities=communities, mine=mine,
+                  form=EmptyForm())
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return see_other(url_for("core.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.register_user(form.display_name.data, form.login.data, form.password.data,
+                                     locale=str(_current_locale()))
+        except ops.OperationError as error:
+            _fail(form.login, error)
+        else:
+            ops.start_session(user)
+            flash(_("Welcome, %(name)s! Join your community with the invite code from your "
+                    "residents' committee.", name=user.display_name), "success")
+            return see_other(url_for("core.redeem"))
+    return render("participation/register.html", form=form)
+
+
+def _current_locale():
+    from flask_babel import get_locale
+
+    return get_locale()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
+               key_func=_account_key)
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = ops.authenticate(form.login.data, form.password.data)
+        if user is None:
+            form.password.errors = [_("The account or password is not correct.")]
+        else:
+            ops.start_session(user)
+            return see_other(safe_next(form.next.data, url_for("core.index")))
+    return render("participation/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        ops.end_session()
+        flash(_("You have logged out."), "info")
+    return see_other(url_for("core.index"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
+               key_func=_account_key)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        ops.request_password_reset(
+            form.login.data,
+            lambda token: url_for("core.reset_password", token=token, _external=True),
+        )
+        flash(_("If an account with these details exists, a link to reset its password is on its "
+                "way. It is valid for %(hours)d hour(s).",
+                hours=current_app.config["PASSWORD_RESET_HOURS"]), "info")
+        return see_other(url_for("core.login"))
+    return render("participation/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if ops.reset_token_user(token) is None:
+        return render("participation/reset_password.html", form=None, status=404)
+    if form.validate_on_submit():
+        try:
+            ops.reset_password(token, form.password.data)
+        except ops.OperationError as error:
+            _fail(form.password, error)
+        else:
+            flash(_("Your password has been changed. Please log in with the new password."),
+                  "success")
+            return see_other(url_for("core.login"))
+    return render("participation/reset_password.html", form=form)
+
+
+@bp.get("/account")
+def account():
+    require("account.use")
+    return render("participation/account.html", form=ChangePasswordForm())
+
+
+@bp.post("/account/password")
+def change_password():
+    require("account.use")
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors = [_("The current password is not correct.")]
+        else:
+            ops.change_password(current_user, form.password.data)
+            flash(_("Your password has been changed. Other devices have been signed out."),
+                  "success")
+            return see_other(url_for("core.account"))
+    return render("participation/account.html", form=form)
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+@bp.post("/language")
+def set_language():
+    form = LanguageForm()
+    target = safe_next(form.next.data, url_for("core.index"))
+    if form.validate_on_submit():
+        try:
+            ops.update_preferences(_signed_in(), locale=form.locale.data)
+        except ops.OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+    return see_other(target)
+
+
+@bp.post("/display")
+def set_display():
+    form = DisplayForm()
+    target = safe_next(form.next.data, url_for("core.index"))
+    if form.validate_on_submit():
+        ops.update_preferences(_signed_in(), large_text=form.large_text.data == "on")
+    return see_other(target)
+
+
+def _signed_in() -> User | None:
+    return current_user if current_user.is_authenticated else None
+
+
+# --- communities ------------------------------------------------------------------------------
+
+
+def _community(community_id: int) -> Community:
+    return db.get_or_404(Community, community_id)
+
+
+@bp.post("/communities/<int:community_id>/join")
+def join(community_id: int):
+    community = _community(community_id)
+    require("community.join", community)
+    if EmptyForm().validate_on_submit():
+        try:
+            ops.join_community(current_user, community)
+        except ops.OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return see_other(url_for("core.index"))
+        flash(_("You have joined %(name)s. Redeem your household's invite code to vote.",
+                name=community.name), "success")
+    return see_other(url_for("core.community", community_id=community.id))
+
+
+@bp.post("/communities/<int:community_id>/switch")
+def switch(community_id: int):
+    community = _community(community_id)
+    require("community.view", community)
+    if EmptyForm().validate_on_submit():
+        ops.switch_community(current_user, community)
+    return see_other(url_for("core.community", community_id=community.id))
+
+
+@bp.get("/c/<int:community_id>")
+def community(community_id: int):
+    community = _community(community_id)
+    require("community.view", community)
+    counts = dict(db.session.execute(
+        select(Membership.role, func.count())
+        .where(Membership.community_id == community.id, Membership.revoked_at.is_(None))
+        .group_by(Membership.role)
+    ).all())
+    households = db.session.scalar(
+        select(func.count()).select_from(Household).where(Household.community_id == community.id)
+    )
+    return render("participation/community.html", community=community, counts=counts,
+                  households=households, membership=membership_of(current_user, community))
+
+
+@bp.route("/redeem", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
+               key_func=lambda: f"redeem:{current_user.get_id()}")
+def redeem():
+    require("account.use")
+    form = RedeemForm()
+    if form.validate_on_submit():
+        try:
+            m = ops.redeem_invite(current_user, form.code.data)
+        except ops.OperationError as error:
+            _fail(form.code, error)
+        else:
+            flash(_("Welcome! You are now a verified resident of %(name)s.",
+                    name=m.community.name), "success")
+            return see_other(url_for("core.community", community_id=m.community_id))
+    return render("participation/redeem.html", "participation/_redeem_form.html", form=form)
+
+
+# --- households -------------------------------------------------------------------------------
+
+
+@bp.get("/c/<int:community_id>/households")
+def households(community_id: int):
+    community = _community(community_id)
+    require("community.manage_households", community)
+    page = paginate(
+        select(Household).where(Household.community_id == community.id)
+        .order_by(Household.building, Household.unit, Household.room)
+    )
+    return render("participation/households.html", community=community, page=page,
+                  invites=ops.active_invite_counts(community))
+
+
+@bp.route("/c/<int:community_id>/households/import", methods=["GET", "POST"])
+def import_households(community_id: int):
+    community = _community(community_id)
+    require("community.manage_households", community)
+    form = RosterUploadForm()
+    preview = None
+    if form.validate_on_submit():
+        text = _uploaded_text(form)
+        if text is None:
+            form.file.errors = [*form.file.errors,
+                                _("Choose a CSV file or paste the roster.")]
+        elif text is False:
+            form.file.errors = [*form.file.errors,
+                                _("The file is not UTF-8 text. In Excel, save it as "
+                                  "“CSV UTF-8”.")]
+        else:
+            form.text.data = text
+            preview = ops.parse_roster(community, text)
+    return render("participation/import.html", community=community, form=form, preview=preview,
+                  confirm=RosterConfirmForm(text=form.text.data) if preview else None)
+
+
+def _uploaded_text(form: RosterUploadForm) -> str | None | bool:
+    upload = form.file.data
+    if upload and getattr(upload, "filename", ""):
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return False
+    return form.text.data or None
+
+
+@bp.post("/c/<int:community_id>/households/import/confirm")
+def confirm_import(community_id: int):
+    community = _community(community_id)
+    require("community.manage_households", community)
+    form = RosterConfirmForm()
+    if form.validate_on_submit():
+        try:
+            result = ops.import_roster(current_user, community, form.text.data)
+        except ops.OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            upload = RosterUploadForm(formdata=None, text=form.text.data)
+            return render("participation/import.html", community=community, form=upload,
+                          preview=ops.parse_roster(community, form.text.data),
+                          confirm=RosterConfirmForm(formdata=None, text=form.text.data))
+        flash(_("Imported %(added)d households; %(skipped)d were already in the roster.",
+                added=len(result.new_rows), skipped=len(result.rows) - len(result.new_rows)),
+              "success")
+    return see_other(url_for("core.households", community_id=community.id))
+
+
+# --- invite codes -----------------------------------------------------------------------------
+
+
+@bp.route("/c/<int:community_id>/invites", methods=["GET", "POST"])
+def invites(community_id: int):
+    community = _community(community_id)
+    require("community.issue_invites", community)
+    buildings = db.session.scalars(
+        select(Household.building).where(Household.community_id == community.id)
+        .distinct().order_by(Household.building)
+    ).all()
+    form = IssueInvitesForm()
+    form.building.choices = [("", _("All buildings"))] + [(b, b) for b in buildings]
+    if request.method == "GET":
+        form.days.data = current_app.config["INVITE_CODE_DAYS"]
+    if form.validate_on_submit():
+        stmt = select(Household).where(Household.community_id == community.id)
+        if form.building.data:
+            stmt = stmt.where(Household.building == form.building.data)
+        chosen = db.session.scalars(
+            stmt.order_by(Household.building, Household.unit, Household.room)).all()
+        if form.only_without_code.data:
+            active = ops.active_invite_counts(community)
+            chosen = [h for h in chosen if h.id not in active]
+        if not chosen:
+            form.building.errors = [_("No household needs a code with these choices.")]
+        else:
+            issued = ops.issue_invites(current_user, community, chosen, form.days.data)
+            expires = utcnow() + timedelta(days=form.days.data)
+            # The codes exist in plain text only on this sheet: it is rendered, never stored.
+            response = render("participation/code_sheet.html", community=community,
+                              issued=issued, expires=expires)
+            return response[0], 200, {"Cache-Control": "no-store"}
+    return render("participation/invites.html", community=community, form=form,
+                  has_households=bool(buildings))
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+@bp.get("/c/<int:community_id>/members")
+def members(community_id: int):
+    community = _community(community_id)
+    require("community.manage_members", community)
+    page = paginate(
+        select(Membership).where(Membership.community_id == community.id)
+        .options(joinedload(Membership.user), joinedload(Membership.household))
+        .order_by(Membership.revoked_at.is_not(None), Membership.created_at.desc())
+    )
+    return render("participation/members.html", community=community, page=page)
+
+
+def _member(community: Community, membership_id: int) -> Membership:
+    m = db.get_or_404(Membership, membership_id)
+    if m.community_id != community.id:
+        abort(404)
+    return m
+
+
+@bp.route("/c/<int:community_id>/members/<int:membership_id>/verify", methods=["GET", "POST"])
+def verify_member(community_id: int, membership_id: int):
+    community = _community(community_id)
+    require("community.manage_members", community)
+    m = _member(community, membership_id)
+    form = VerifyMemberForm()
+    if form.validate_on_submit():
+        household = db.session.scalar(select(Household).where(
+            Household.community_id == community.id,
+            Household.building == form.building.data.strip(),
+            Household.unit == form.unit.data.strip(),
+            Household.room == form.room.data.strip(),
+        ))
+        if household is None:
+            form.room.errors = [_("There is no such household in the roster.")]
+        else:
+            ops.verify_member(current_user, m, household)
+            flash(_("%(name)s is now verified for household %(address)s.",
+                    name=m.user.display_name, address=household.address), "success")
+            return see_other(url_for("core.members", community_id=community.id))
+    return render("participation/verify.html", community=community, member=m, form=form)
+
+
+@bp.route("/c/<int:community_id>/members/<int:membership_id>/revoke", methods=["GET", "POST"])
+def revoke_member(community_id: int, membership_id: int):
+    community = _community(community_id)
+    require("community.manage_members", community)
+    m = _member(community, membership_id)
+    form = RevokeMemberForm()
+    if form.validate_on_submit():
+        ops.revoke_member(current_user, m, form.reason.data)
+        flash(_("The membership of %(name)s has been revoked.", name=m.user.display_name),
+              "success")
+        return see_other(url_for("core.members", community_id=community.id))
+    return render("participation/revoke.html", community=community, member=m, form=form)
+
+
+@bp.get("/c/<int:community_id>/audit")
+def audit(community_id: int):
+    community = _community(community_id)
+    require("community.read_audit", community)
+    page = paginate(
+        select(AuditEvent).where(AuditEvent.community_id == community.id)
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    )
+    return render("participation/audit.html", community=community, page=page)
+
+
+# --- platform admin ---------------------------------------------------------------------------
+
+
+@bp.get("/admin/communities")
+def admin_communities():
+    require("platform.manage_communities")
+    page = paginate(select(Community).order_by(Community.name))
+    return render("admin/communities.html", page=page)
+
+
+@bp.route("/admin/communities/new", methods=["GET", "POST"])
+def admin_new_community():
+    require("platform.manage_communities")
+    form = CommunityForm()
+    if form.validate_on_submit():
+        try:
+            community = ops.create_community(
+                current_user, name=form.name.data, district=form.district.data,
+                street=form.street.data, committee_name=form.committee_name.data,
+                household_count=form.household_count.data)
+        except ops.OperationError as error:
+            _fail(form.name, error)
+        else:
+            flash(_("Community %(name)s created.", name=community.name), "success")
+            return see_other(url_for("core.admin_community", community_id=community.id))
+    return render("admin/community_form.html", form=form)
+
+
+@bp.route("/admin/communities/<int:community_id>", methods=["GET", "POST"])
+def admin_community(community_id: int):
+    community = _community(community_id)
+    require("platform.manage_communities")
+    form = AssignRoleForm()
+    if form.validate_on_submit():
+        user = ops.find_user(form.login.data)
+        if user is None:
+            form.login.errors = [_("No user has this mobile number or e-mail. "
+                                   "Ask them to register first.")]
+        else:
+            ops.assign_role(current_user, community, user, Role(form.role.data))
+            flash(_("%(name)s now has the role %(role)s.", name=user.display_name,
+                    role=role_label(form.role.data)), "success")
+            return see_other(url_for("core.admin_community", community_id=community.id))
+    staff = db.session.scalars(
+        select(Membership).where(
+            Membership.community_id == community.id,
+            Membership.role.in_([Role.PLANNER.value, Role.COMMITTEE.value, Role.MODERATOR.value]),
+            Membership.revoked_at.is_(None))
+        .options(joinedload(Membership.user)).order_by(Membership.role)
+    ).all()
+    return render("admin/community.html", community=community, form=form, staff=staff)
+
+
+def role_label(role: str) -> str:
+    return {
+        "resident": _("Resident"),
+        "verified": _("Verified resident"),
+        "planner": _("Responsible planner"),
+        "committee": _("Committee member"),
+        "moderator": _("Moderator"),
+    }.get(role, role)
+
+
+def audit_label(action: str) -> str:
+    return {
+        "user.register": _("Registered"),
+        "user.password_changed": _("Changed password"),
+        "user.password_reset_requested": _("Asked for a password reset"),
+        "community.create": _("Created the community"),
+        "membership.assign_role": _("Assigned a role"),
+        "membership.join": _("Joined the community"),
+        "membership.verify": _("Verified a resident in person"),
+        "membership.revoke": _("Revoked a membership"),
+        "household.import": _("Imported households"),
+        "invite.issue": _("Issued invite codes"),
+        "invite.redeem": _("Redeemed an invite code"),
+    }.get(action, action)
+
+
+@bp.app_context_processor
+def _core_context():
+    return {"can": can, "role_label": role_label, "audit_label": audit_label}

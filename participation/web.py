@@ -1,0 +1,44 @@
+"""Request/response helpers shared by every area: htmx-aware redirects and fragments, paging."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, redirect, render_template, request
+from flask_htmx.responses import HTMXResponseClientRedirect
+
+from .extensions import db, htmx
+
+
+def see_other(url: str):
+    """After a successful POST: 303 for plain browsers, HX-Redirect for htmx."""
+    if htmx:
+        return HTMXResponseClientRedirect(url)
+    return redirect(url, code=303)
+
+
+def render(template: str, fragment: str | None = None, status: int = 200, **context):
+    """Render the full page, or only its fragment (the same include) for an htmx request."""
+    name = fragment if (fragment and htmx and not htmx.boosted) else template
+    return render_template(name, **context), status
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site, path-only targets are followed after login."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def paginate(stmt, per_page: int | None = None):
+    return db.paginate(
+        stmt,
+        page=request.args.get("page", 1, type=int),
+        per_page=per_page or current_app.config["PAGE_SIZE"],
+        max_per_page=200,
+        error_out=False,
+    )

@@ -1,0 +1,1 @@
+"""State changes of the proposals area."""

@@ -1,0 +1,2 @@
+"""Models of the surveys area (added with the surveys feature; the core's tables are in
+participation.models)."""
