@@ -1,0 +1,200 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL via TEST_DATABASE_URL) built by the
+migrations once per run and emptied after every test; app/client/runner; factories; login."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import event, select, text
+
+from app import create_app
+from participation.extensions import db, limiter
+from participation.models import Community, Household, Membership, Role, User, utcnow
+from participation.security import hash_password
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def make_app(database_url: str, **extra):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": None,
+        **extra,
+    }
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    """Build the schema once through the real migrations."""
+    app = make_app(database_url)
+    with app.app_context():
+        if database_url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(text(f'DELETE FROM "{table}"'))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_schema):
+    # No app context stays pushed during a test: each request must get its own, exactly as in
+    # production (a shared one would leak `g`, and with it the logged-in user, across requests).
+    app = make_app(_schema)
+    with app.app_context():
+        limiter.reset()
+    yield app
+    with app.app_context():
+        empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def post(client, url: str, data: dict | None = None, page: str = "/", **kwargs):
+    """POST a form the way a browser does: with the CSRF token from a page of the same session."""
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+def login(client, user: User, password: str = PASSWORD):
+    response = post(client, "/login", {"login": user.login, "password": password}, page="/login")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+class Factory:
+    """Builds committed rows; every object is real and visible to other connections.
+
+    Objects come back detached, with their columns loaded."""
+
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def _save(self, *objects):
+        db.session.add_all(objects)
+        db.session.commit()
+        for obj in objects:
+            db.session.refresh(obj)
+            db.session.expunge(obj)
+        return objects[0]
+
+    def _next(self) -> int:
+        self.n += 1
+        return self.n
+
+    def community(self, **kw) -> Community:
+        n = self._next()
+        with self.app.app_context():
+            return self._save(Community(
+                name=kw.pop("name", f"测试社区{n}"), district="厦门市思明区", street="筼筜街道",
+                committee_name=f"测试社区{n}居委会", **kw))
+
+    def household(self, community: Community, building="1号楼", unit="1单元", room=None,
+                  floor_area=None) -> Household:
+        with self.app.app_context():
+            return self._save(Household(
+                community_id=community.id, building=building, unit=unit,
+                room=room or str(100 + self._next()), floor_area=floor_area))
+
+    def user(self, community: Community | None = None, role: Role | None = None,
+             admin: bool = False, household: Household | None = None, **kw) -> User:
+        n = self._next()
+        with self.app.app_context():
+            user = User(display_name=kw.pop("display_name", f"居民{n}"),
+                        phone=kw.pop("phone", f"139{n:08d}"),
+                        password_hash=_PASSWORD_HASH, is_admin=admin, **kw)
+            db.session.add(user)
+            db.session.flush()
+            if community is not None and role is not None:
+                db.session.add(Membership(
+                    user_id=user.id, community_id=community.id, role=role.value,
+                    household_id=household.id if household else None,
+                    verified_at=utcnow() if role == Role.VERIFIED else None))
+                user.current_community_id = community.id
+            return self._save(user)
+
+    def membership_id(self, user: User, community: Community) -> int:
+        with self.app.app_context():
+            return db.session.scalar(select(Membership.id).where(
+                Membership.user_id == user.id, Membership.community_id == community.id))
+
+
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+@pytest.fixture
+def factory(app) -> Factory:
+    return Factory(app)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count the SQL statements run inside the `with` block."""
+
+    class Counter:
+        def __init__(self):
+            self.count = 0
+
+        def __enter__(self):
+            with app.app_context():
+                self.engine = db.engine
+            event.listen(self.engine, "before_cursor_execute", self._hit)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(self.engine, "before_cursor_execute", self._hit)
+
+        def _hit(self, *args):
+            self.count += 1
+
+    return Counter
+
+
+ROOT = Path(__file__).resolve().parent.parent
