@@ -1,5 +1,4 @@
 """The Flask extensions, created once here and bound to the app in `create_app`."""
-from flask_babel import Babel
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -9,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .i18n import LinliBabel
 
 
 class Base(DeclarativeBase):
@@ -28,6 +29,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = LinliBabel()
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address)

@@ -4,9 +4,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from functools import cached_property
+
+from babel import support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, request, session
+from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
 
 log = logging.getLogger(__name__)
@@ -47,3 +51,33 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
             continue
         compiled.append(mo_path)
     return compiled
+
+
+class CatalogDomain(Domain):
+    """Finds the zh_CN catalog for Babel's zh_Hans_CN locale.
+
+    Babel expands "zh_CN" to zh_Hans_CN, a name gettext does not map back to the catalog folder;
+    so the folder name language_TERRITORY is tried after the full name.
+    """
+
+    def get_translations(self):
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        key = str(locale)
+        if key not in self.cache:
+            names = [key]
+            if locale.territory:
+                names.append(f"{locale.language}_{locale.territory}")
+            names.append(locale.language)
+            translations = support.Translations()
+            for dirname in self.translation_directories:
+                translations.merge(support.Translations.load(dirname, names, self.domain[0]))
+            self.cache[key] = translations
+        return self.cache[key]
+
+
+class LinliBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return CatalogDomain(domain=self.domain)
