@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from flask import Blueprint, Flask, g, render_template, request, session
+import flask_babel
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -54,6 +55,13 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     security.init_app(app)
+    # Locale-aware formatting in templates, under the names the templates read best with.
+    app.jinja_env.filters.update(
+        format_date=flask_babel.format_date,
+        format_datetime=flask_babel.format_datetime,
+        format_number=flask_babel.format_number,
+        format_decimal=flask_babel.format_decimal,
+    )
 
     from . import cli, views
 

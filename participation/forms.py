@@ -11,6 +11,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -121,9 +122,9 @@ class AssignRoleForm(FlaskForm):
     login = StringField(_l("Mobile number or e-mail of the user"),
                         validators=[required(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[
-        ("planner", _l("Responsible planner")),
-        ("committee", _l("Committee member")),
-        ("moderator", _l("Moderator")),
+        SelectChoice("planner", _l("Responsible planner")),
+        SelectChoice("committee", _l("Committee member")),
+        SelectChoice("moderator", _l("Moderator")),
     ], validators=[InputRequired()])
 
 

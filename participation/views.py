@@ -8,9 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from wtforms import SelectChoice
 
 from . import operations as ops
 from .extensions import db, limiter
+from .i18n import select_locale
 from .forms import (
     AssignRoleForm,
     ChangePasswordForm,
@@ -72,7 +74,7 @@ def register():
     if form.validate_on_submit():
         try:
             user = ops.register_user(form.display_name.data, form.login.data, form.password.data,
-                                     locale=str(_current_locale()))
+                                     locale=select_locale())
         except ops.OperationError as error:
             _fail(form.login, error)
         else:
@@ -81,12 +83,6 @@ def register():
                     "residents' committee.", name=user.display_name), "success")
             return see_other(url_for("core.redeem"))
     return render("participation/register.html", form=form)
-
-
-def _current_locale():
-    from flask_babel import get_locale
-
-    return get_locale()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -166,7 +162,8 @@ def change_password():
         if not verify_password(current_user.password_hash, form.current.data):
             form.current.errors = [_("The current password is not correct.")]
         else:
-            ops.change_password(current_user, form.password.data)
+            # The real object: login_user() must not store the current_user proxy itself.
+            ops.change_password(current_user._get_current_object(), form.password.data)
             flash(_("Your password has been changed. Other devices have been signed out."),
                   "success")
             return see_other(url_for("core.account"))
@@ -348,7 +345,8 @@ def invites(community_id: int):
         .distinct().order_by(Household.building)
     ).all()
     form = IssueInvitesForm()
-    form.building.choices = [("", _("All buildings"))] + [(b, b) for b in buildings]
+    form.building.choices = [SelectChoice("", _("All buildings"))] + [
+        SelectChoice(b) for b in buildings]
     if request.method == "GET":
         form.days.data = current_app.config["INVITE_CODE_DAYS"]
     if form.validate_on_submit():

@@ -1,0 +1,251 @@
+"""Communities, roles, roster import, invite codes, verification, revocation, audit."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from participation.extensions import db
+from participation.models import AuditEvent, Household, InviteCode, Membership, Role, utcnow
+
+from .conftest import login, post
+
+ROSTER = "building,unit,room,floor_area,resident_names\n" \
+         "1号楼,1单元,101,89.5,陈某某\n1号楼,1单元,102,,林某某\n2号楼,1单元,101,120,\n"
+
+
+def households(app, community) -> list[Household]:
+    with app.app_context():
+        return db.session.scalars(select(Household).where(
+            Household.community_id == community.id).order_by(Household.id)).all()
+
+
+def audit_actions(app, community) -> list[str]:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent.action).where(
+            AuditEvent.community_id == community.id).order_by(AuditEvent.id)).all()
+
+
+def test_admin_creates_community_and_assigns_planner(app, client, factory):
+    admin = factory.user(admin=True)
+    planner = factory.user(display_name="刘规划师", email="liu@example.cn", phone=None)
+    login(client, admin)
+    response = post(client, "/admin/communities/new", {
+        "name": "金榜社区", "district": "思明区", "street": "筼筜街道",
+        "committee_name": "金榜社区居委会", "household_count": "2860"},
+        page="/admin/communities/new")
+    assert response.status_code == 303
+    page = response.headers["Location"]
+    response = post(client, page, {"login": "liu@example.cn", "role": "planner"}, page=page)
+    assert response.status_code == 303
+    html = client.get(page).get_data(as_text=True)
+    assert "刘规划师" in html and "责任规划师" in html
+    with app.app_context():
+        m = db.session.scalar(select(Membership).where(Membership.user_id == planner.id))
+        assert m.role == "planner"
+
+
+def test_duplicate_community_name_is_explained(client, factory):
+    admin = factory.user(admin=True)
+    factory.community(name="金榜社区")
+    login(client, admin)
+    html = post(client, "/admin/communities/new", {
+        "name": "金榜社区", "district": "思明区", "street": "筼筜街道",
+        "committee_name": "居委会"}, page="/admin/communities/new").get_data(as_text=True)
+    assert "已有同名社区" in html
+    assert 'value="筼筜街道"' in html
+
+
+def committee_client(app, factory, client):
+    community = factory.community()
+    member = factory.user(community, Role.COMMITTEE, display_name="陈主任")
+    login(client, member)
+    return community, member
+
+
+def test_roster_preview_then_import(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    url = f"/c/{community.id}/households/import"
+    response = post(client, url, {"file": (io.BytesIO(ROSTER.encode("utf-8-sig")), "r.csv")},
+                    page=url, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "3" in html and "陈某某" in html
+    assert households(app, community) == []  # the preview writes nothing
+    text = re.search(r'name="text" type="hidden" value="([^"]*)"', html)
+    assert text, "the confirm form carries the roster"
+    response = post(client, f"{url}/confirm", {"text": ROSTER}, page=url)
+    assert response.status_code == 303
+    rows = households(app, community)
+    assert [(h.building, h.room) for h in rows] == [("1号楼", "101"), ("1号楼", "102"),
+                                                    ("2号楼", "101")]
+    assert str(rows[0].floor_area) == "89.50" and rows[1].floor_area is None
+    # Importing the same roster again adds nothing and says so.
+    post(client, f"{url}/confirm", {"text": ROSTER}, page=url)
+    assert len(households(app, community)) == 3
+    assert audit_actions(app, community).count("household.import") == 2
+
+
+def test_malformed_roster_reports_each_line_and_imports_nothing(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    url = f"/c/{community.id}/households/import"
+    bad = ("楼栋,单元,房号,建筑面积\n1号楼,1单元,101,80\n1号楼,,102,80\n"
+           "1号楼,1单元,103,-5\n1号楼,1单元,101,70\n")
+    html = post(client, url, {"text": bad}, page=url).get_data(as_text=True)
+    assert "第 3 行" in html or "第3行" in html
+    assert "-5" in html
+    assert "第 5 行" in html or "第5行" in html
+    assert "导入" in html
+    # Forcing the confirm step anyway is refused as a whole.
+    response = post(client, f"{url}/confirm", {"text": bad}, page=url)
+    assert response.status_code == 200
+    assert households(app, community) == []
+
+
+def test_roster_that_is_not_utf8_is_explained(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    url = f"/c/{community.id}/households/import"
+    gbk = "楼栋,单元,房号\n1号楼,1单元,101\n".encode("gbk")
+    html = post(client, url, {"file": (io.BytesIO(gbk), "r.csv")}, page=url,
+                content_type="multipart/form-data").get_data(as_text=True)
+    assert "UTF-8" in html
+    assert households(app, community) == []
+
+
+def issue_codes(client, community, **data) -> list[str]:
+    url = f"/c/{community.id}/invites"
+    response = post(client, url, {"days": "30", "only_without_code": "y", **data}, page=url)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    return re.findall(r'<strong class="code">([A-Z0-9-]+)</strong>', response.get_data(as_text=True))
+
+
+def test_invite_codes_are_hashed_single_use_and_verify_the_household(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    house = factory.household(community, room="301")
+    codes = issue_codes(client, community)
+    assert len(codes) == 1
+    code = codes[0]
+    with app.app_context():
+        stored = db.session.scalar(select(InviteCode))
+        assert code.replace("-", "") not in stored.code_hash  # only the hash is kept
+    resident_client = app.test_client()
+    resident = factory.user(display_name="林阿婆")
+    login(resident_client, resident)
+    response = post(resident_client, "/redeem", {"code": code.lower()}, page="/redeem")
+    assert response.status_code == 303
+    html = resident_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert community.name in html and "已认证居民" in html and "301" in html
+    with app.app_context():
+        m = db.session.scalar(select(Membership).where(Membership.user_id == resident.id))
+        assert (m.role, m.household_id) == ("verified", house.id)
+
+    # The same code a second time, by somebody else.
+    other = app.test_client()
+    login(other, factory.user())
+    html = post(other, "/redeem", {"code": code}, page="/redeem").get_data(as_text=True)
+    assert "已经用过了" in html
+    assert f'value="{code}"' in html
+    assert "invite.redeem" in audit_actions(app, community)
+
+
+def test_expired_and_unknown_codes_are_refused(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    code = issue_codes(client, community)[0]
+    with app.app_context():
+        db.session.execute(update(InviteCode).values(expires_at=utcnow() - timedelta(days=1)))
+        db.session.commit()
+    resident = app.test_client()
+    login(resident, factory.user())
+    assert "已过期" in post(resident, "/redeem", {"code": code}, page="/redeem").get_data(as_text=True)
+    assert "无效" in post(resident, "/redeem", {"code": "AAAA-BBBB-CCCC"},
+                          page="/redeem").get_data(as_text=True)
+
+
+def test_redeem_with_htmx_returns_fragment_or_redirect(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    code = issue_codes(client, community)[0]
+    resident = app.test_client()
+    login(resident, factory.user())
+    bad = post(resident, "/redeem", {"code": "WRONG"}, page="/redeem",
+               headers={"HX-Request": "true"})
+    assert bad.status_code == 200
+    assert "<html" not in bad.get_data(as_text=True)
+    assert 'id="redeem-form"' in bad.get_data(as_text=True)
+    assert "HX-Request" in bad.headers["Vary"]
+    good = post(resident, "/redeem", {"code": code}, page="/redeem",
+                headers={"HX-Request": "true"})
+    assert good.headers["HX-Redirect"] == f"/c/{community.id}"
+
+
+def test_reissuing_replaces_unused_codes(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    first = issue_codes(client, community)[0]
+    second = issue_codes(client, community, only_without_code="")[0]
+    assert first != second
+    resident = app.test_client()
+    login(resident, factory.user())
+    assert "无效" in post(resident, "/redeem", {"code": first}, page="/redeem").get_data(as_text=True)
+    assert post(resident, "/redeem", {"code": second}, page="/redeem").status_code == 303
+
+
+def test_committee_verifies_in_person_and_revokes(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community, building="3号楼", unit="2单元", room="502")
+    resident = factory.user(community, Role.RESIDENT, display_name="蔡先生")
+    mid = factory.membership_id(resident, community)
+    url = f"/c/{community.id}/members/{mid}/verify"
+    html = post(client, url, {"building": "3号楼", "unit": "2单元", "room": "999"},
+                page=url).get_data(as_text=True)
+    assert "没有" in html or "不存在" in html
+    response = post(client, url, {"building": "3号楼", "unit": "2单元", "room": "502"}, page=url)
+    assert response.status_code == 303
+    with app.app_context():
+        assert db.session.get(Membership, mid).role == "verified"
+
+    resident_client = app.test_client()
+    login(resident_client, resident)
+    assert resident_client.get(f"/c/{community.id}").status_code == 200
+    revoke = f"/c/{community.id}/members/{mid}/revoke"
+    confirm_page = client.get(revoke).get_data(as_text=True)
+    assert "蔡先生" in confirm_page  # a confirmation step before the destructive action
+    assert post(client, revoke, {"reason": "已搬离"}, page=revoke).status_code == 303
+    assert resident_client.get(f"/c/{community.id}").status_code == 403
+    log = client.get(f"/c/{community.id}/audit").get_data(as_text=True)
+    assert "已搬离" in log and "陈主任" in log
+    assert audit_actions(app, community)[-2:] == ["membership.verify", "membership.revoke"]
+
+
+def test_user_in_two_communities_switches(app, client, factory):
+    first, second = factory.community(), factory.community()
+    user = factory.user(first, Role.VERIFIED)
+    login(client, user)
+    assert client.get(f"/c/{second.id}").status_code == 403
+    assert post(client, f"/communities/{second.id}/join").status_code == 303
+    assert client.get(f"/c/{second.id}").status_code == 200
+    post(client, f"/communities/{first.id}/switch")
+    home = client.get("/").get_data(as_text=True)
+    assert first.name in home and second.name in home
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Membership).where(
+            Membership.user_id == user.id))
+        assert count == 2
+
+
+def test_member_list_has_bounded_queries(app, client, factory, count_queries):
+    community, _ = committee_client(app, factory, client)
+    url = f"/c/{community.id}/members"
+    client.get(url)
+    with count_queries() as few:
+        client.get(url)
+    for _ in range(20):
+        factory.user(community, Role.RESIDENT)
+    with count_queries() as many:
+        html = client.get(url).get_data(as_text=True)
+    assert html.count("<tr") == 22
+    assert many.count == few.count
