@@ -43,7 +43,7 @@ class Defaults:
 def load_config(app: Flask, overrides: dict | None = None) -> None:
     """Fill `app.config` in order: defaults, instance/config.py, prefixed env vars, overrides."""
     app.config.from_object(Defaults)
-    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_pyfile(os.path.join(app.instance_path, "config.py"), silent=True)
     app.config.from_prefixed_env("FLASK")
     app.config.from_prefixed_env("LINLI")
     if os.environ.get("DATABASE_URL"):

@@ -1,0 +1,122 @@
+"""Every route, for every role: anonymous visitors are sent to log in, the wrong role gets 403,
+and nobody gets an accidental 200. A new route fails this test until it is declared below."""
+from __future__ import annotations
+
+import pytest
+
+from participation.models import Role
+
+from .conftest import csrf_from, login
+
+ROLES = ["anonymous", "resident", "verified", "planner", "committee", "moderator", "admin",
+         "outsider"]
+MEMBERS = {"resident", "verified", "planner", "committee", "moderator"}
+SIGNED_IN = set(ROLES) - {"anonymous"}
+EVERYONE = set(ROLES)
+COMMITTEE = {"committee", "admin"}
+
+# endpoint -> roles that may use it. "outsider" is a committee member of another community.
+ALLOWED: dict[str, set[str]] = {
+    "static": EVERYONE,
+    "core.index": EVERYONE,
+    "core.register": EVERYONE,
+    "core.login": EVERYONE,
+    "core.logout": EVERYONE,
+    "core.forgot_password": EVERYONE,
+    "core.reset_password": EVERYONE,
+    "core.set_language": EVERYONE,
+    "core.set_display": EVERYONE,
+    "core.account": SIGNED_IN,
+    "core.change_password": SIGNED_IN,
+    "core.redeem": SIGNED_IN,
+    "core.join": SIGNED_IN,
+    "core.switch": MEMBERS | {"admin"},
+    "core.community": MEMBERS | {"admin"},
+    "proposals.index": MEMBERS | {"admin"},
+    "surveys.index": MEMBERS | {"admin"},
+    "core.households": COMMITTEE,
+    "core.import_households": COMMITTEE,
+    "core.confirm_import": COMMITTEE,
+    "core.invites": COMMITTEE,
+    "core.members": COMMITTEE,
+    "core.verify_member": COMMITTEE,
+    "core.revoke_member": COMMITTEE,
+    "core.audit": COMMITTEE,
+    "core.admin_communities": {"admin"},
+    "core.admin_new_community": {"admin"},
+    "core.admin_community": {"admin"},
+}
+
+
+def routes():
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 40,
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    found = []
+    for rule in app.url_map.iter_rules():
+        method = "GET" if "GET" in rule.methods else "POST"
+        found.append(pytest.param(rule.endpoint, rule.rule, method,
+                                  id=f"{method} {rule.rule}"))
+    return found
+
+
+def test_every_route_is_declared():
+    declared = set(ALLOWED)
+    endpoints = {p.values[0] for p in routes()}
+    assert endpoints == declared, "declare new routes in ALLOWED with the roles that may use them"
+
+
+@pytest.fixture
+def world(app, factory):
+    community = factory.community()
+    other = factory.community()
+    household = factory.household(community)
+    users = {
+        "resident": factory.user(community, Role.RESIDENT),
+        "verified": factory.user(community, Role.VERIFIED, household=household),
+        "planner": factory.user(community, Role.PLANNER),
+        "committee": factory.user(community, Role.COMMITTEE),
+        "moderator": factory.user(community, Role.MODERATOR),
+        "admin": factory.user(admin=True),
+        "outsider": factory.user(other, Role.COMMITTEE),
+    }
+    target = factory.user(community, Role.RESIDENT)
+    return {
+        "community": community,
+        "users": users,
+        "values": {
+            "community_id": community.id,
+            "membership_id": factory.membership_id(target, community),
+            "token": "not-a-real-token",
+            "filename": "css/linli.css",
+        },
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("endpoint", "rule", "method"), routes())
+def test_route_access(app, client, world, role, endpoint, rule, method):
+    if role != "anonymous":
+        login(client, world["users"][role])
+    url = rule
+    for name, value in world["values"].items():
+        for converter in (f"<int:{name}>", f"<{name}>", f"<path:{name}>"):
+            url = url.replace(converter, str(value))
+    if method == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_from(client.get("/").get_data(as_text=True))
+        response = client.post(url, data={"csrf_token": token})
+    response.close()  # static files are streamed
+
+    allowed = role in ALLOWED[endpoint]
+    if allowed:
+        assert response.status_code not in (401, 403), f"{role} refused on {url}"
+        if response.status_code == 302:
+            assert "/login" not in response.headers["Location"]
+    elif role == "anonymous":
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == 403, f"{role} got {response.status_code} on {url}"

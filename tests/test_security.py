@@ -1,0 +1,176 @@
+"""Security baseline: headers, CSRF, request size, error pages, sanitiser."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from participation.extensions import db
+from participation.models import User
+from participation.sanitize import clean_html, render_markdown
+
+from .conftest import PASSWORD, csrf_from, login, post
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_pages_have_no_inline_script(client):
+    for path in ("/", "/login", "/register", "/password/forgot"):
+        html = client.get(path).get_data(as_text=True)
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag, f"inline script on {path}"
+        assert " on" + "click=" not in html
+
+
+def test_session_cookie_flags(client, factory):
+    user = factory.user()
+    response = post(client, "/login", {"login": user.login, "password": PASSWORD}, page="/login")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_forged_csrf_token_changes_nothing_and_is_explained(app, client):
+    client.get("/register")
+    response = client.post("/register", data={
+        "csrf_token": "forged", "display_name": "x", "login": "13912345678",
+        "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 400
+    assert "表单已过期" in response.get_data(as_text=True) or "已过期" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_htmx_post_without_token_header_is_refused(client, factory):
+    user = factory.user()
+    login(client, user)
+    response = client.post("/redeem", data={"code": "X"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+
+
+def test_htmx_post_with_token_header_is_accepted(client, factory):
+    user = factory.user()
+    login(client, user)
+    token = csrf_from(client.get("/redeem").get_data(as_text=True))
+    response = client.post("/redeem", data={"code": "X"},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200
+    assert "无效" in response.get_data(as_text=True)
+
+
+def test_oversize_request_is_refused_with_a_translated_message(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    response = client.post("/register", data={"display_name": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "1 MB" in response.get_data(as_text=True)
+
+
+def test_unknown_locale_is_refused_and_nothing_changes(client):
+    response = post(client, "/language", {"locale": "xx", "next": "/login"},
+                    follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-CN"' in html
+    assert "不支持" in html or "不可用" in html
+
+
+def test_server_error_shows_no_traceback(app, client):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret detail")
+
+    response = client.get("/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "secret detail" not in html and "Traceback" not in html
+    assert "出了点问题" in html
+
+
+def test_error_pages_in_english(client):
+    post(client, "/language", {"locale": "en", "next": "/"})
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert '<html lang="en"' in html and "Page not found" in html
+
+
+# --- sanitiser --------------------------------------------------------------------------------
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    '<div hx-get="/logout" hx-trigger="load">x</div>',
+    '<svg onload="alert(1)"></svg>',
+    "<iframe src='https://evil.example'></iframe>",
+    '<p style="background:url(javascript:alert(1))">x</p>',
+]
+
+
+class ActiveContent(HTMLParser):
+    """Collects what a browser would act on: tags, attribute names, URL values."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"script", "iframe", "svg", "object", "embed", "style", "img", "form"}:
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith(("on", "hx-", "data-hx")) or name in {"style", "src"}:
+                self.found.append(name)
+            if value and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith(
+                    ("javascript:", "vbscript:", "data:")):
+                self.found.append(value)
+
+
+def dangerous(html: str) -> list[str]:
+    parser = ActiveContent()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def test_known_payloads_are_defused():
+    for payload in PAYLOADS:
+        out = str(render_markdown(payload))
+        assert not dangerous(out), (payload, out)
+
+
+def test_markdown_keeps_formatting_and_marks_links():
+    out = str(render_markdown("**重要** [居委会](https://example.cn)"))
+    assert "<strong>重要</strong>" in out
+    assert 'rel="nofollow noopener"' in out
+
+
+# Random strings glued from the pieces attacks are made of, plus arbitrary text.
+HTMLISH = st.lists(st.one_of(
+    st.sampled_from(["<script>", "</script>", "<a href=", "javascript:", " onclick=", " hx-get=",
+                     "<img src=x", "</a>", "&", "&#106;", "<p>", "[x](", ")", "**", "\n", ">",
+                     "\"", "'", "<", "=", " ", "<svg", "<b>", "data:", "<!--", "-->", "`"]),
+    st.text(max_size=5),
+), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(HTMLISH)
+def test_sanitiser_is_idempotent_and_never_emits_active_content(text):
+    once = clean_html(text)
+    assert clean_html(once) == once
+    assert not dangerous(once)
+    rendered = str(render_markdown(text))
+    assert not dangerous(rendered)
+    assert clean_html(rendered) == rendered
