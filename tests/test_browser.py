@@ -1,0 +1,228 @@
+"""Browser tests: Playwright driving Debian's Chromium against the real app on a live server.
+
+Every page of the foundation is checked with axe-core in Chinese, in English and in large-text
+mode, at 360 px wide; the newcomer's path is walked with JavaScript on and off."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from datetime import timedelta
+
+import pytest
+from werkzeug.serving import make_server
+
+from participation.extensions import db
+from participation.models import PasswordResetToken, Role, utcnow
+from participation.security import token_hash
+
+from .conftest import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason="browser tests need Chromium (apt-get install -y chromium)"),
+]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(javascript: bool = True, width: int = 360):
+        context = browser.new_context(viewport={"width": width, "height": 800},
+                                      java_script_enabled=javascript, locale="zh-CN")
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def check_page(page, label: str) -> None:
+    """Zero axe violations and no sideways scrolling at 360 px."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    violations = [
+        f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+    assert violations == [], f"{label} {page.url}: {violations}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{label} {page.url} scrolls sideways by {overflow}px"
+
+
+def log_in(page, base: str, login: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.content()[:500]
+
+
+def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_page, factory):
+    community = factory.community(name="金榜社区")
+    committee = factory.user(community, Role.COMMITTEE)
+    factory.household(community, building="2号楼", unit="1单元", room="301")
+
+    staff = new_page()
+    log_in(staff, live_server, committee.login)
+    staff.goto(f"{live_server}/c/{community.id}/invites")
+    staff.click("main button[type=submit]")
+    code = staff.locator(".slip .code").first.inner_text()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+
+    page = new_page()
+    page.goto(live_server)
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    page.click("text=注册")
+    page.fill("input[name=display_name]", "林阿婆")
+    page.fill("input[name=login]", "13912345678")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=confirm]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/redeem$"))
+    # A wrong code is answered in place (htmx), keeping what was typed.
+    page.fill("input[name=code]", "WRONG-CODE")
+    page.click("#redeem-form button[type=submit]")
+    page.wait_for_selector("#redeem-form .error")
+    assert page.input_value("input[name=code]") == "WRONG-CODE"
+    page.fill("input[name=code]", code.lower())
+    page.click("#redeem-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/c/{community.id}$"))
+    assert page.locator("h1").inner_text() == "金榜社区"
+    assert "已认证居民" in page.inner_text("main")
+    assert "2号楼-1单元-301" in page.inner_text("main")
+
+    page.click("button[name=locale][value=en]")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Verified resident" in page.inner_text("main")
+    page.click("text=Large text")
+    page.wait_for_load_state()
+    assert "large-text" in (page.locator("html").get_attribute("class") or "")
+    big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert big >= 19
+    check_page(page, "community, en, large text")
+
+
+def test_redeem_works_without_javascript(app, live_server, new_page, factory):
+    community = factory.community()
+    committee = factory.user(community, Role.COMMITTEE)
+    factory.household(community)
+    staff = new_page(javascript=False)
+    log_in(staff, live_server, committee.login)
+    staff.goto(f"{live_server}/c/{community.id}/invites")
+    staff.click("main button[type=submit]")
+    code = staff.locator(".slip .code").first.inner_text()
+
+    resident = factory.user()
+    page = new_page(javascript=False)
+    log_in(page, live_server, resident.login)
+    page.goto(f"{live_server}/redeem")
+    page.fill("input[name=code]", "NOPE")
+    page.click("#redeem-form button[type=submit]")
+    assert "无效" in page.inner_text("main")
+    page.fill("input[name=code]", code)
+    page.click("#redeem-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/c/{community.id}$"))
+    assert "已认证居民" in page.inner_text("main")
+
+
+def test_keyboard_reaches_skip_link_first(live_server, new_page):
+    page = new_page()
+    page.goto(f"{live_server}/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.closest('main') !== null")
+    assert focused
+
+
+def _pages(app, factory):
+    community = factory.community(household_count=300)
+    committee = factory.user(community, Role.COMMITTEE)
+    house = factory.household(community, floor_area=88)
+    resident = factory.user(community, Role.VERIFIED, household=house)
+    newcomer = factory.user(community, Role.RESIDENT)
+    admin = factory.user(admin=True)
+    with app.app_context():
+        db.session.add(PasswordResetToken(user_id=resident.id, token_hash=token_hash("tok-123"),
+                                          expires_at=utcnow() + timedelta(hours=1)))
+        db.session.commit()
+    c = f"/c/{community.id}"
+    mid = factory.membership_id(newcomer, community)
+    return {
+        None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
+               "/password/reset/spent", "/no-such-page"],
+        resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
+                         f"{c}/households"],
+        committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
+                          f"{c}/members", f"{c}/members/{mid}/verify",
+                          f"{c}/members/{mid}/revoke", f"{c}/audit"],
+        admin.login: ["/admin/communities", "/admin/communities/new",
+                      f"/admin/communities/{community.id}"],
+    }, community
+
+
+@pytest.mark.parametrize("mode", ["zh", "en", "large"])
+def test_every_page_passes_axe(app, live_server, new_page, factory, mode):
+    pages, community = _pages(app, factory)
+    for login, urls in pages.items():
+        page = new_page()
+        if login:
+            log_in(page, live_server, login)
+        else:
+            page.goto(live_server)
+        if mode == "en":
+            page.click("button[name=locale][value=en]")
+        elif mode == "large":
+            page.click("button[aria-pressed][type=submit]:not([name])")
+        page.wait_for_load_state()
+        for url in urls:
+            page.goto(live_server + url)
+            check_page(page, mode)
+        if login and "/households" in " ".join(urls) and f"/c/{community.id}/audit" in urls:
+            # Pages that only exist after a POST: roster preview with errors, and code sheet.
+            page.goto(f"{live_server}/c/{community.id}/households/import")
+            page.fill("textarea[name=text]", "building,unit,room\n1,1,101\n1,,102\n")
+            page.click("main form button[type=submit]")
+            page.wait_for_selector("#preview-title")
+            check_page(page, f"{mode} roster preview")
+            page.goto(f"{live_server}/c/{community.id}/invites")
+            page.click("main button[type=submit]")
+            page.wait_for_selector(".slip")
+            check_page(page, f"{mode} code sheet")
+        if mode == "en":
+            assert page.locator("html").get_attribute("lang") == "en"
+        if mode == "large":
+            assert "large-text" in (page.locator("html").get_attribute("class") or "")
