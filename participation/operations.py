@@ -114,14 +114,18 @@ def authenticate(login: str, password: str) -> User | None:
     return user if verify_password(user.password_hash, password) else None
 
 
+KEPT_ACROSS_LOGIN = ("locale", "large_text", "csrf_token")
+
+
 def start_session(user: User) -> None:
     """Sign the user in on this browser with a fresh, server-side revocable session."""
     token = new_token()
     db.session.add(UserSession(user_id=user.id, token_hash=token_hash(token)))
-    locale = session.get("locale")
+    # Start from a clean session, keeping the language and the form token: a double-clicked
+    # login or registration form then meets a calm redirect, not a "form expired" page.
+    kept = {key: session[key] for key in KEPT_ACROSS_LOGIN if key in session}
     session.clear()
-    if locale:
-        session["locale"] = locale
+    session.update(kept)
     session["sid"] = token
     login_user(user)
 

@@ -193,3 +193,13 @@ def test_next_parameter_only_follows_local_paths(client, factory):
     response = client.post("/login", data={"csrf_token": token, "login": user.login,
                                            "password": PASSWORD, "next": "//evil.example/x"})
     assert response.headers["Location"] == "/"
+
+
+def test_double_submitted_registration_creates_one_account_calmly(app, client):
+    token = csrf_from(client.get("/register").get_data(as_text=True))
+    form = {"csrf_token": token, "display_name": "王师傅", "login": "13911112222",
+            "password": PASSWORD, "confirm": PASSWORD}
+    first = client.post("/register", data=form)
+    second = client.post("/register", data=form)  # the same form, clicked twice
+    assert first.status_code == 303 and second.status_code == 303
+    assert count_users(app) == 1
