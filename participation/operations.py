@@ -289,7 +289,7 @@ def assign_role(actor: User, community: Community, user: User, role: Role) -> Me
         user.current_community_id = community.id
     db.session.flush()
     record("membership.assign_role", actor=actor, community=community,
-           target=f"user:{user.id}", role=role.value)
+           target=f"user:{user.id}", member=user.display_name, role=role.value)
     return m
 
 
@@ -321,7 +321,7 @@ def verify_member(actor: User, m: Membership, household: Household) -> None:
     m.household_id = household.id
     m.verified_at = utcnow()
     record("membership.verify", actor=actor, community=m.community, target=f"user:{m.user_id}",
-           household=household.address, method="in_person")
+           member=m.user.display_name, household=household.address, method="in_person")
 
 
 def revoke_member(actor: User, m: Membership, reason: str) -> None:
@@ -329,7 +329,7 @@ def revoke_member(actor: User, m: Membership, reason: str) -> None:
         return  # already revoked: a repeated click changes nothing
     m.revoked_at = utcnow()
     record("membership.revoke", actor=actor, community=m.community, target=f"user:{m.user_id}",
-           reason=reason)
+           member=m.user.display_name, reason=reason)
 
 
 # --- household roster -------------------------------------------------------------------------

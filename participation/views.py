@@ -99,7 +99,9 @@ def login():
             form.password.errors = [_("The account or password is not correct.")]
         else:
             ops.start_session(user)
-            return see_other(safe_next(form.next.data, url_for("core.index")))
+            home = (url_for("core.community", community_id=user.current_community_id)
+                    if user.current_community_id else url_for("core.index"))
+            return see_other(safe_next(form.next.data, home))
     return render("participation/login.html", form=form)
 
 
@@ -521,6 +523,30 @@ def audit_label(action: str) -> str:
     }.get(action, action)
 
 
+def audit_details(details: dict | None) -> list[tuple[str, str]]:
+    """An audit event's details as translated (label, value) pairs."""
+    labels = {
+        "member": _("Member"),
+        "household": _("Household"),
+        "households": _("Households"),
+        "role": _("Role"),
+        "reason": _("Reason"),
+        "method": _("How"),
+        "days": _("Valid for (days)"),
+        "added": _("Added"),
+        "skipped": _("Already in the roster"),
+    }
+    values = {"in_person": _("in person")}
+    pairs = []
+    for key, value in (details or {}).items():
+        if key == "role":
+            value = role_label(value)
+        pairs.append((labels.get(key, key), values.get(value, value)
+                      if isinstance(value, str) else str(value)))
+    return pairs
+
+
 @bp.app_context_processor
 def _core_context():
-    return {"can": can, "role_label": role_label, "audit_label": audit_label}
+    return {"can": can, "role_label": role_label, "audit_label": audit_label,
+            "audit_details": audit_details}

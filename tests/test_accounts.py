@@ -203,3 +203,90 @@ def test_double_submitted_registration_creates_one_account_calmly(app, client):
     second = client.post("/register", data=form)  # the same form, clicked twice
     assert first.status_code == 303 and second.status_code == 303
     assert count_users(app) == 1
+
+
+def test_rate_limit_counts_live_in_redis_when_configured(_schema, factory):
+    """With RATELIMIT_STORAGE_URI pointing at Redis, every worker shares the same counts."""
+    import pytest
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    client.flushdb()
+    from .conftest import make_app
+
+    app = make_app(_schema, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
+    factory.app = app
+    user = factory.user()
+    web = app.test_client()
+    statuses = [post(web, "/login", {"login": user.login, "password": "wrong pass 1"},
+                     page="/login").status_code for _ in range(6)]
+    assert statuses[-1] == 429
+    assert any(b"login" in key for key in client.keys("*"))
+    client.flushdb()
+
+
+class SMTPSink:
+    """A minimal SMTP server on loopback that keeps every message it receives."""
+
+    def __init__(self):
+        import socketserver
+        import threading
+
+        sink = self
+        self.messages: list[str] = []
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink\r\n")
+                while line := self.rfile.readline():
+                    command = line.strip().upper()
+                    if command.startswith((b"EHLO", b"HELO")):
+                        self.wfile.write(b"250 sink\r\n")
+                    elif command == b"DATA":
+                        self.wfile.write(b"354 go on\r\n")
+                        body = []
+                        while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                            body.append(data)
+                        sink.messages.append(b"".join(body).decode("utf-8", "replace"))
+                        self.wfile.write(b"250 ok\r\n")
+                    elif command == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, caplog):
+    import email
+    from email import policy
+
+    sink = SMTPSink()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
+        user = factory.user(email="mail@example.cn")
+        caplog.set_level(logging.WARNING, logger="participation.operations")
+        post(client, "/password/forgot", {"login": "mail@example.cn"}, page="/password/forgot")
+    finally:
+        sink.close()
+    assert len(sink.messages) == 1
+    message = email.message_from_string(sink.messages[0], policy=policy.default)
+    assert message["To"] == "mail@example.cn"
+    body = message.get_content()
+    link = re.search(r"http://localhost(/password/reset/\S+)", body).group(1)
+    assert not any("/password/reset/" in r.getMessage() for r in caplog.records)  # not logged
+    post(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, page=link)
+    login(client, user, NEW_PASSWORD)

@@ -217,7 +217,8 @@ def test_committee_verifies_in_person_and_revokes(app, client, factory):
     assert post(client, revoke, {"reason": "已搬离"}, page=revoke).status_code == 303
     assert resident_client.get(f"/c/{community.id}").status_code == 403
     log = client.get(f"/c/{community.id}/audit").get_data(as_text=True)
-    assert "已搬离" in log and "陈主任" in log
+    assert "已搬离" in log and "陈主任" in log and "蔡先生" in log
+    assert "reason" not in log and "in_person" not in log  # details are translated
     assert audit_actions(app, community)[-2:] == ["membership.verify", "membership.revoke"]
 
 

@@ -1,0 +1,52 @@
+"""Console commands: the demo community and creating a platform admin."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from participation.extensions import db
+from participation.models import Community, Household, Membership, User
+
+from .conftest import login
+
+
+def counts(app) -> tuple[int, ...]:
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Community, Household, User, Membership))
+
+
+def test_demo_is_idempotent_and_prints_logins(app, runner, client):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "13800000001" in first.output and "linli-demo-2026" in first.output
+    before = counts(app)
+    assert before[0] == 1 and before[1] > 50 and before[2] >= 9
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    assert counts(app) == before
+    # The printed logins work.
+    with app.app_context():
+        committee = db.session.scalar(select(User).where(User.phone == "13800000001"))
+        db.session.expunge(committee)
+    login(client, committee, "linli-demo-2026")
+    html = client.get("/").get_data(as_text=True)
+    assert "金榜社区" in html
+
+
+def test_create_admin(app, runner, client):
+    result = runner.invoke(args=["create-admin", "--login", "admin@example.cn", "--name",
+                                 "区管理员"], input="a long admin pass\na long admin pass\n")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@example.cn"))
+        assert admin.is_admin
+        db.session.expunge(admin)
+    login(client, admin, "a long admin pass")
+    assert client.get("/admin/communities").status_code == 200
+
+
+def test_create_admin_refuses_a_weak_password(app, runner):
+    result = runner.invoke(args=["create-admin", "--login", "13700000000", "--name", "x"],
+                           input="12345678\n12345678\n")
+    assert result.exit_code != 0
+    assert counts(app)[2] == 0
