@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import database  # noqa: F401  (registers the SQLite connection settings)
 from . import policy, security
@@ -55,6 +56,11 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     security.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx and the like: take the client's address and scheme from the proxies' headers,
+        # so rate limits count per resident, not per proxy.
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     # Locale-aware formatting in templates, under the names the templates read best with.
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,
@@ -144,6 +150,9 @@ def _error_page(code: int, message=None):
         default = _l("What you sent is larger than allowed (at most %(mb)d MB). "
                      "Send a smaller file.",
                      mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
-    g.error_page = True
-    return render_template("errors/error.html", code=code, title=title,
-                           message=message or default), code
+    context = {"code": code, "title": title, "message": message or default}
+    if htmx:
+        # htmx swaps the message into the page's main area instead of the form that was posted.
+        return render_template("errors/_error.html", **context), code, {
+            "HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", **context), code

@@ -10,7 +10,8 @@ from werkzeug.serving import run_simple
 from .extensions import db
 from .i18n import compile_catalogs
 from .models import User
-from .operations import find_user, normalise_login
+from .forms import EMAIL_RE, PHONE_RE
+from .operations import find_user, normalise_login, record
 from .security import hash_password, password_problem
 
 
@@ -26,6 +27,9 @@ def demo_command() -> None:
     """Create the demo community (safe to run again) and print its logins."""
     from .demo import DEMO_PASSWORD, seed_demo
 
+    if current_app.config["PRODUCTION"]:
+        raise click.ClickException("The demo community (with its published passwords) is not "
+                                   "loaded in production.")
     logins = seed_demo()
     db.session.commit()
     click.echo("\n演示账号 / Demo logins (password 密码: %s)" % DEMO_PASSWORD)
@@ -41,16 +45,23 @@ def demo_command() -> None:
 @with_appcontext
 def create_admin_command(login: str, name: str, password: str) -> None:
     """Make a platform admin (街道/区) from the console."""
-    problem = password_problem(password)
-    if problem:
-        raise click.ClickException("The password is too short or too common.")
+    if password_problem(password):
+        raise click.ClickException("The password is too short (under 8 characters) or too "
+                                   "common.")
+    kind, value = normalise_login(login)
+    if not (EMAIL_RE.match(value) if kind == "email" else PHONE_RE.match(value)):
+        raise click.ClickException("Give an e-mail address or an 11-digit mainland mobile number.")
     user = find_user(login)
     if user is None:
-        kind, value = normalise_login(login)
         user = User(display_name=name, password_hash=hash_password(password))
         setattr(user, kind, value)
         db.session.add(user)
+    else:
+        click.echo(f"{user.login} already has an account ({user.display_name}); its password is "
+                   "left unchanged.")
     user.is_admin = True
+    db.session.flush()
+    record("user.made_admin", actor=None, target=f"user:{user.id}", via="console")
     db.session.commit()
     click.echo(f"{user.login} is now a platform admin.")
 

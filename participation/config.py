@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -29,6 +31,11 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_ACCOUNT = "5 per minute;20 per hour"
+    RATELIMIT_REGISTER = "10 per minute;100 per day"
+    # Links in e-mails and on printed slips start with this, e.g. "https://linli.example.gov.cn".
+    BASE_URL = None
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto (0: none).
+    PROXY_COUNT = 0
     PASSWORD_RESET_HOURS = 1
     INVITE_CODE_DAYS = 30
     PAGE_SIZE = 50
@@ -60,6 +67,11 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
     if app.config["PRODUCTION"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         check_secret_key(app.config.get("SECRET_KEY"))
+        if not app.config.get("BASE_URL"):
+            raise RuntimeError("Production needs LINLI_BASE_URL, the address residents use "
+                               "(links in e-mails and on printed slips are built from it).")
+        if not app.config.get("TRUSTED_HOSTS"):
+            app.config["TRUSTED_HOSTS"] = [urlsplit(app.config["BASE_URL"]).hostname]
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
 
@@ -69,9 +81,17 @@ def instance_secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: several workers starting at once all end up
+        # reading the one complete key that won.
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 from functools import cached_property
@@ -44,8 +46,11 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
         try:
             with po_path.open("rb") as f:
                 catalog = read_po(f, locale=po_path.parent.parent.name)
-            with mo_path.open("wb") as f:
+            # Written aside and renamed into place: workers reading it never see half a file.
+            fd, tmp = tempfile.mkstemp(dir=mo_path.parent, prefix=".messages.")
+            with os.fdopen(fd, "wb") as f:
                 write_mo(f, catalog)
+            os.replace(tmp, mo_path)
         except OSError as exc:  # read-only install: use whatever was shipped
             log.warning("cannot compile %s: %s", po_path, exc)
             continue

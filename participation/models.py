@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -168,6 +169,12 @@ class InviteCode(db.Model):
     printed slip alone."""
 
     __tablename__ = "invite_code"
+    __table_args__ = (
+        # At most one live (unused, unrevoked) code per household: reissuing revokes the old one.
+        Index("uq_invite_code_live_household", "household_id", unique=True,
+              sqlite_where=text("used_at IS NULL AND revoked_at IS NULL"),
+              postgresql_where=text("used_at IS NULL AND revoked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     community_id: Mapped[int] = mapped_column(

@@ -11,12 +11,14 @@ import io
 import logging
 import secrets
 import smtplib
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 
 from flask import current_app, session
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select, update
@@ -48,6 +50,20 @@ log = logging.getLogger(__name__)
 
 class OperationError(Exception):
     """A change refused for a reason the user can act on; the message is already translated."""
+
+
+def insert_unless_exists(obj) -> bool:
+    """Add `obj`; False when a unique constraint shows a concurrent request already added it.
+
+    The savepoint keeps the rest of the request's transaction intact either way.
+    """
+    db.session.add(obj)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def record(action: str, *, actor: User | None, community: Community | None = None,
@@ -84,23 +100,19 @@ def find_user(login: str) -> User | None:
     return db.session.scalar(select(User).where(column == value))
 
 
-def register_user(display_name: str, login: str, password: str, locale: str | None = None) -> User:
+def register_user(display_name: str, login: str, password: str, locale: str | None = None,
+                  large_text: bool = False) -> User:
+    # Hash before the first query: on SQLite that query takes the write lock for the request.
+    password_hash = hash_password(password)
     kind, value = normalise_login(login)
+    taken = _("This phone number or e-mail is already registered. Log in, or reset the password.")
     if find_user(login) is not None:
-        raise OperationError(
-            _("This phone number or e-mail is already registered. Log in, or reset the password.")
-        )
-    user = User(display_name=display_name.strip(), password_hash=hash_password(password),
-                locale=locale)
+        raise OperationError(taken)
+    user = User(display_name=display_name.strip(), password_hash=password_hash, locale=locale,
+                large_text=large_text)
     setattr(user, kind, value)
-    db.session.add(user)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # a second submission raced the first one
-        raise OperationError(
-            _("This phone number or e-mail is already registered. Log in, or reset the password.")
-        ) from None
+    if not insert_unless_exists(user):  # a second submission raced the first one
+        raise OperationError(taken)
     record("user.register", actor=user, target=f"user:{user.id}")
     return user
 
@@ -111,7 +123,13 @@ def authenticate(login: str, password: str) -> User | None:
     if user is None:
         verify_password(DUMMY_PASSWORD_HASH, password)
         return None
-    return user if verify_password(user.password_hash, password) else None
+    user_id, stored = user.id, user.password_hash
+    # End the lookup's transaction before the deliberately slow hash check, so that on SQLite
+    # no write lock is held while it runs.
+    db.session.rollback()
+    if not verify_password(stored, password):
+        return None
+    return db.session.get(User, user_id)
 
 
 KEPT_ACROSS_LOGIN = ("locale", "large_text", "csrf_token")
@@ -202,9 +220,14 @@ def request_password_reset(login: str, reset_url) -> None:
     record("user.password_reset_requested", actor=user, target=f"user:{user.id}")
     url = reset_url(token)
     if user.email and current_app.config.get("MAIL_SERVER"):
-        send_mail(user.email, _("Reset your Linli password"),
-                  _("Open this link within %(hours)d hours to set a new password: %(url)s",
-                    hours=hours, url=url))
+        # In the account holder's language, and sent in the background: the answer must not
+        # take longer for an existing account than for an unknown one.
+        with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+            subject = _("Reset your Linli password")
+            body = _("Open this link within %(hours)d hours to set a new password: %(url)s",
+                     hours=hours, url=url)
+        threading.Thread(target=send_mail, args=(current_app.config.copy(), user.email, subject,
+                                                 body), daemon=True).start()
     else:
         # No mail server (a community centre laptop): the operator reads the link from the log.
         log.warning("password reset link for user %s (no mail server configured): %s",
@@ -237,8 +260,8 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
-    cfg = current_app.config
+def send_mail(cfg: dict, to: str, subject: str, body: str) -> None:
+    """Deliver one message through the configured SMTP server; failures are logged, not raised."""
     message = EmailMessage()
     message["From"] = cfg["MAIL_SENDER"]
     message["To"] = to
@@ -281,8 +304,9 @@ def assign_role(actor: User, community: Community, user: User, role: Role) -> Me
     """Make `user` a planner, committee member or moderator of `community` (admin's action)."""
     m = membership(user, community)
     if m is None:
-        m = Membership(user_id=user.id, community_id=community.id)
-        db.session.add(m)
+        m = Membership(user_id=user.id, community_id=community.id, role=role.value)
+        if not insert_unless_exists(m):
+            m = membership(user, community)
     m.role = role.value
     m.revoked_at = None
     if user.current_community_id is None:
@@ -301,9 +325,10 @@ def join_community(user: User, community: Community) -> Membership:
                                "Please contact the residents' committee."))
     if m is None:
         m = Membership(user_id=user.id, community_id=community.id, role=Role.RESIDENT.value)
-        db.session.add(m)
-        db.session.flush()
-        record("membership.join", actor=user, community=community, target=f"user:{user.id}")
+        if insert_unless_exists(m):
+            record("membership.join", actor=user, community=community, target=f"user:{user.id}")
+        else:  # a double click: the first one joined
+            m = membership(user, community)
     user.current_community_id = community.id
     return m
 
@@ -456,11 +481,16 @@ def import_roster(actor: User, community: Community, text: str) -> RosterPreview
     preview = parse_roster(community, text)
     if not preview.ok:
         raise OperationError(_("The roster has errors; nothing was imported."))
-    for row in preview.new_rows:
-        db.session.add(Household(community_id=community.id, building=row.building, unit=row.unit,
-                                 room=row.room, floor_area=row.floor_area,
-                                 resident_names=row.resident_names))
-    db.session.flush()
+    db.session.add_all(
+        Household(community_id=community.id, building=row.building, unit=row.unit, room=row.room,
+                  floor_area=row.floor_area, resident_names=row.resident_names)
+        for row in preview.new_rows
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise OperationError(_("Someone else changed the roster at the same time; nothing was "
+                               "imported. Check the file again.")) from None
     record("household.import", actor=actor, community=community,
            added=len(preview.new_rows), skipped=len(preview.rows) - len(preview.new_rows))
     return preview
@@ -503,7 +533,11 @@ def issue_invites(actor: User, community: Community, households: list[Household]
             expires_at=now + timedelta(days=days), created_by_id=actor.id,
         ))
         issued.append((household, format_code(raw)))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # one live code per household, and someone else just issued one
+        raise OperationError(_("Codes for these households were issued by someone else at the "
+                               "same time. Look at the households list and try again.")) from None
     record("invite.issue", actor=actor, community=community, households=len(households),
            days=days)
     return issued
@@ -532,13 +566,17 @@ def redeem_invite(user: User, code: str) -> Membership:
                                "committee for a new one."))
     community = db.session.get(Community, invite.community_id)
     m = membership(user, community)
-    if m is not None and m.revoked_at is not None:
-        raise OperationError(_("Your membership of this community was revoked. "
-                               "Please contact the residents' committee."))
     if m is None:
         m = Membership(user_id=user.id, community_id=community.id, role=Role.VERIFIED.value)
-        db.session.add(m)
-    elif m.role == Role.RESIDENT.value:
+        if not insert_unless_exists(m):
+            m = membership(user, community)
+    if m.revoked_at is not None:
+        raise OperationError(_("Your membership of this community was revoked. "
+                               "Please contact the residents' committee."))
+    if m.household_id is not None and m.household_id != invite.household_id:
+        raise OperationError(_("You are already verified for another household in this "
+                               "community. Ask the residents' committee if you have moved."))
+    if m.role == Role.RESIDENT.value:
         m.role = Role.VERIFIED.value
     m.household_id = invite.household_id
     m.verified_at = utcnow()

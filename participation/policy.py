@@ -13,7 +13,9 @@ from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
 
-from .extensions import db, login_manager
+from flask_htmx.responses import HTMXResponseClientRedirect
+
+from .extensions import db, htmx, login_manager
 from .models import Community, Membership, Role, User
 
 Predicate = Callable[["Context"], bool]
@@ -65,11 +67,31 @@ def has_role(*roles: Role) -> Predicate:
     return predicate
 
 
+def all_of(*predicates: Predicate) -> Predicate:
+    def predicate(ctx: Context) -> bool:
+        return all(p(ctx) for p in predicates)
+
+    return predicate
+
+
 def any_of(*predicates: Predicate) -> Predicate:
     def predicate(ctx: Context) -> bool:
         return any(p(ctx) for p in predicates)
 
     return predicate
+
+
+def targets_other_resident(ctx: Context) -> bool:
+    """The object is a resident's membership in this community, and not the actor's own.
+    Staff roles (planner, committee, moderator) are the platform admin's to change."""
+    m = ctx.obj
+    return (
+        isinstance(m, Membership)
+        and ctx.community is not None
+        and m.community_id == ctx.community.id
+        and m.role in (Role.RESIDENT.value, Role.VERIFIED.value)
+        and (ctx.user is None or m.user_id != ctx.user.id)
+    )
 
 
 is_committee = has_role(Role.COMMITTEE)
@@ -81,6 +103,7 @@ register("community.view", any_of(is_member, is_admin))
 register("community.manage_households", any_of(is_committee, is_admin))
 register("community.issue_invites", any_of(is_committee, is_admin))
 register("community.manage_members", any_of(is_committee, is_admin))
+register("membership.manage", any_of(is_admin, all_of(is_committee, targets_other_resident)))
 register("community.read_audit", any_of(is_committee, is_admin))
 register("platform.manage_communities", is_admin)
 
@@ -125,5 +148,8 @@ def require(action: str, community: Community | None = None, obj: object | None 
     if can(action, community, obj):
         return
     if not current_user.is_authenticated:
-        abort(login_manager.unauthorized())
+        response = login_manager.unauthorized()
+        if htmx:  # a plain redirect would swap the login page into the posted form
+            response = HTMXResponseClientRedirect(response.location)
+        abort(response)
     abort(403)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ from .forms import (
 from .models import AuditEvent, Community, Household, Membership, Role, User, utcnow
 from .policy import can, membership_of, require
 from .security import verify_password
-from .web import paginate, render, safe_next, see_other
+from .web import external_url, paginate, render, safe_next, see_other
 
 bp = Blueprint("core", __name__)
 
@@ -67,6 +67,7 @@ def index():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return see_other(url_for("core.index"))
@@ -74,7 +75,8 @@ def register():
     if form.validate_on_submit():
         try:
             user = ops.register_user(form.display_name.data, form.login.data, form.password.data,
-                                     locale=select_locale())
+                                     locale=select_locale(),
+                                     large_text=bool(session.get("large_text")))
         except ops.OperationError as error:
             _fail(form.login, error)
         else:
@@ -122,9 +124,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ops.request_password_reset(
-            form.login.data,
-            lambda token: url_for("core.reset_password", token=token, _external=True),
-        )
+            form.login.data, lambda token: external_url("core.reset_password", token=token))
         flash(_("If an account with these details exists, a link to reset its password is on its "
                 "way. It is valid for %(hours)d hour(s).",
                 hours=current_app.config["PASSWORD_RESET_HOURS"]), "info")
@@ -157,6 +157,8 @@ def account():
 
 
 @bp.post("/account/password")
+@limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"],
+               key_func=lambda: f"password:{current_user.get_id()}")
 def change_password():
     require("account.use")
     form = ChangePasswordForm()
@@ -400,6 +402,7 @@ def verify_member(community_id: int, membership_id: int):
     community = _community(community_id)
     require("community.manage_members", community)
     m = _member(community, membership_id)
+    require("membership.manage", community, m)
     form = VerifyMemberForm()
     if form.validate_on_submit():
         household = db.session.scalar(select(Household).where(
@@ -423,6 +426,7 @@ def revoke_member(community_id: int, membership_id: int):
     community = _community(community_id)
     require("community.manage_members", community)
     m = _member(community, membership_id)
+    require("membership.manage", community, m)
     form = RevokeMemberForm()
     if form.validate_on_submit():
         ops.revoke_member(current_user, m, form.reason.data)
@@ -549,4 +553,4 @@ def audit_details(details: dict | None) -> list[tuple[str, str]]:
 @bp.app_context_processor
 def _core_context():
     return {"can": can, "role_label": role_label, "audit_label": audit_label,
-            "audit_details": audit_details}
+            "audit_details": audit_details, "external_url": external_url}

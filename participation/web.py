@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
 
 from .extensions import db, htmx
@@ -20,6 +20,15 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
     """Render the full page, or only its fragment (the same include) for an htmx request."""
     name = fragment if (fragment and htmx and not htmx.boosted) else template
     return render_template(name, **context), status
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for mail and print. Built from BASE_URL when set, never from the
+    request's Host header, which anyone can forge to point reset links at their own site."""
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -280,6 +281,10 @@ def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, cap
         user = factory.user(email="mail@example.cn")
         caplog.set_level(logging.WARNING, logger="participation.operations")
         post(client, "/password/forgot", {"login": "mail@example.cn"}, page="/password/forgot")
+        for _ in range(100):  # the mail goes out in the background
+            if sink.messages:
+                break
+            time.sleep(0.05)
     finally:
         sink.close()
     assert len(sink.messages) == 1
@@ -290,3 +295,10 @@ def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, cap
     assert not any("/password/reset/" in r.getMessage() for r in caplog.records)  # not logged
     post(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, page=link)
     login(client, user, NEW_PASSWORD)
+
+
+def test_common_chinese_passwords_are_refused(app, client):
+    for password in ("qq123456", "woaini520520", "zxcvbnm123", "password!"):
+        html = register(client, password=password, confirm=password).get_data(as_text=True)
+        assert "这个密码太常见" in html, password
+    assert count_users(app) == 0

@@ -131,6 +131,7 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     assert "large-text" in (page.locator("html").get_attribute("class") or "")
     big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert big >= 19
+
     check_page(page, "community, en, large text")
 
 

@@ -50,3 +50,10 @@ def test_create_admin_refuses_a_weak_password(app, runner):
                            input="12345678\n12345678\n")
     assert result.exit_code != 0
     assert counts(app)[2] == 0
+
+
+def test_create_admin_refuses_a_malformed_login(app, runner):
+    result = runner.invoke(args=["create-admin", "--login", "foo", "--name", "x"],
+                           input="a long admin pass\na long admin pass\n")
+    assert result.exit_code != 0 and "11-digit" in result.output
+    assert counts(app)[2] == 0

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from participation.extensions import db
-from participation.models import AuditEvent, Household, InviteCode, Membership, Role, utcnow
+from participation.models import AuditEvent, Household, InviteCode, Membership, Role, User, utcnow
 
 from .conftest import login, post
 
@@ -229,9 +229,14 @@ def test_user_in_two_communities_switches(app, client, factory):
     assert client.get(f"/c/{second.id}").status_code == 403
     assert post(client, f"/communities/{second.id}/join").status_code == 303
     assert client.get(f"/c/{second.id}").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, user.id).current_community_id == second.id
     post(client, f"/communities/{first.id}/switch")
-    home = client.get("/").get_data(as_text=True)
-    assert first.name in home and second.name in home
+    with app.app_context():
+        assert db.session.get(User, user.id).current_community_id == first.id
+    # Logging in again lands on the current community.
+    fresh = app.test_client()
+    assert login(fresh, user).headers["Location"] == f"/c/{first.id}"
     with app.app_context():
         count = db.session.scalar(select(func.count()).select_from(Membership).where(
             Membership.user_id == user.id))
@@ -250,3 +255,60 @@ def test_member_list_has_bounded_queries(app, client, factory, count_queries):
         html = client.get(url).get_data(as_text=True)
     assert html.count("<tr") == 22
     assert many.count == few.count
+
+
+def test_committee_cannot_revoke_staff_or_themselves(app, client, factory):
+    community, me = committee_client(app, factory, client)
+    planner = factory.user(community, Role.PLANNER)
+    for target in (planner, me):
+        mid = factory.membership_id(target, community)
+        url = f"/c/{community.id}/members/{mid}/revoke"
+        assert client.get(url).status_code == 403
+        token_page = f"/c/{community.id}/members"
+        assert post(client, url, {"reason": "x"}, page=token_page).status_code == 403
+    html = client.get(f"/c/{community.id}/members").get_data(as_text=True)
+    assert "/revoke" not in html  # no link offered for what is not allowed
+    with app.app_context():
+        assert db.session.get(Membership, factory.membership_id(planner, community)).active
+
+
+def test_verified_resident_cannot_take_a_second_household(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    factory.household(community)
+    first, second = issue_codes(client, community)
+    resident = app.test_client()
+    login(resident, factory.user())
+    assert post(resident, "/redeem", {"code": first}, page="/redeem").status_code == 303
+    html = post(resident, "/redeem", {"code": second}, page="/redeem").get_data(as_text=True)
+    assert "另一户" in html
+    with app.app_context():  # the second code is still unused for its own household
+        assert db.session.scalar(select(func.count()).select_from(InviteCode).where(
+            InviteCode.used_at.is_(None))) == 1
+
+
+def test_double_click_on_join_joins_once(app, client, factory):
+    community = factory.community()
+    user = factory.user()
+    login(client, user)
+    first = post(client, f"/communities/{community.id}/join")
+    second = post(client, f"/communities/{community.id}/join")
+    assert first.status_code == second.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Membership)) == 1
+
+
+def test_one_live_code_per_household_is_a_database_rule(app, factory):
+    from sqlalchemy.exc import IntegrityError
+
+    import pytest
+
+    community = factory.community()
+    house = factory.household(community)
+    with app.app_context():
+        for n in range(2):
+            db.session.add(InviteCode(community_id=community.id, household_id=house.id,
+                                      code_hash=f"{n:064d}", expires_at=utcnow()))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()

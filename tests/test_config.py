@@ -50,6 +50,34 @@ def test_production_refuses_weak_secret_keys(tmp_path, monkeypatch, key):
         make(tmp_path, PRODUCTION=True, SECRET_KEY=key)
 
 
-def test_production_with_strong_key_sets_secure_cookies(tmp_path):
-    app = make(tmp_path, PRODUCTION=True, SECRET_KEY="k" * 20 + "9f3a0c2e5b7d1f4a6c8e")
+STRONG_KEY = "k" * 20 + "9f3a0c2e5b7d1f4a6c8e"
+
+
+def test_production_with_strong_key_sets_secure_cookies_and_trusted_host(tmp_path):
+    app = make(tmp_path, PRODUCTION=True, SECRET_KEY=STRONG_KEY,
+               BASE_URL="https://linli.example.gov.cn")
     assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["TRUSTED_HOSTS"] == ["linli.example.gov.cn"]
+
+
+def test_production_needs_a_base_url(tmp_path):
+    with pytest.raises(RuntimeError, match="BASE_URL"):
+        make(tmp_path, PRODUCTION=True, SECRET_KEY=STRONG_KEY)
+
+
+def test_several_workers_starting_at_once_share_one_secret_key(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.delenv("LINLI_SECRET_KEY", raising=False)
+    keys, start = [], threading.Barrier(8)
+
+    def worker():
+        start.wait()
+        keys.append(make(tmp_path).config["SECRET_KEY"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) >= 32

@@ -88,7 +88,8 @@ def test_concurrent_writers_never_see_database_is_locked(sqlite_app):
 
     def writer(n: int) -> None:
         try:
-            with sqlite_app.app_context():
+            # Inside a POST request, as the web app runs it.
+            with sqlite_app.test_request_context("/", method="POST"):
                 start.wait()
                 for i in range(15):
                     count = db.session.scalar(text("SELECT count(*) FROM user"))
@@ -107,6 +108,26 @@ def test_concurrent_writers_never_see_database_is_locked(sqlite_app):
     assert errors == []
     with sqlite_app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM user")) == 120
+
+
+def test_reads_do_not_wait_for_a_writer(sqlite_app):
+    """GET requests keep deferred transactions: with WAL they read while a writer holds the lock."""
+    import sqlite3
+    import time
+
+    path = sqlite_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with sqlite_app.test_request_context("/", method="GET"):
+            started = time.monotonic()
+            assert db.session.scalar(text("SELECT count(*) FROM community")) == 0
+            waited = time.monotonic() - started
+            db.session.rollback()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert waited < 5  # a write lock taken by the GET would wait the full busy timeout (15 s)
 
 
 def test_deferred_transactions_would_fail_without_the_write_lock(tmp_path):

@@ -55,9 +55,9 @@ def routes():
                       "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     found = []
     for rule in app.url_map.iter_rules():
-        method = "GET" if "GET" in rule.methods else "POST"
-        found.append(pytest.param(rule.endpoint, rule.rule, method,
-                                  id=f"{method} {rule.rule}"))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found.append(pytest.param(rule.endpoint, rule.rule, method,
+                                      id=f"{method} {rule.rule}"))
     return found
 
 
@@ -112,9 +112,9 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
 
     allowed = role in ALLOWED[endpoint]
     if allowed:
-        assert response.status_code not in (401, 403), f"{role} refused on {url}"
-        if response.status_code == 302:
-            assert "/login" not in response.headers["Location"]
+        # A page, a redirect after a POST, or the "link no longer valid" page of a fake token.
+        expected = {200, 303, 404} if endpoint == "core.reset_password" else {200, 303}
+        assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/login")

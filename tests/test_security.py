@@ -51,10 +51,11 @@ def test_forged_csrf_token_changes_nothing_and_is_explained(app, client):
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_htmx_post_without_token_header_is_refused(client, factory):
+def test_htmx_post_with_a_wrong_token_header_is_refused(client, factory):
     user = factory.user()
     login(client, user)
-    response = client.post("/redeem", data={"code": "X"}, headers={"HX-Request": "true"})
+    response = client.post("/redeem", data={"code": "X"},
+                           headers={"HX-Request": "true", "X-CSRFToken": "not-the-token"})
     assert response.status_code == 400
 
 
@@ -174,3 +175,49 @@ def test_sanitiser_is_idempotent_and_never_emits_active_content(text):
     rendered = str(render_markdown(text))
     assert not dangerous(rendered)
     assert clean_html(rendered) == rendered
+
+
+def test_mailed_links_ignore_a_forged_host_header(app):
+    from participation.web import external_url
+
+    headers = {"Host": "evil.example"}
+    with app.test_request_context("/password/forgot", method="POST", headers=headers):
+        # Without BASE_URL the link would follow the forged header...
+        assert external_url("core.reset_password", token="t").startswith("http://evil.example/")
+    app.config["BASE_URL"] = "https://linli.example.gov.cn"
+    with app.test_request_context("/password/forgot", method="POST", headers=headers):
+        # ...with it, links always point at the real site.
+        assert external_url("core.reset_password", token="t") == \
+            "https://linli.example.gov.cn/password/reset/t"
+
+
+def test_anonymous_htmx_request_is_sent_to_login_with_hx_redirect(client):
+    token = csrf_from(client.get("/").get_data(as_text=True))
+    response = client.post("/redeem", data={"code": "X"},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_htmx_errors_are_swapped_into_main_with_a_message(client, factory):
+    login(client, factory.user())
+    response = client.post("/redeem", data={"code": "X"},
+                           headers={"HX-Request": "true", "X-CSRFToken": "forged"})
+    assert response.status_code == 400
+    assert response.headers["HX-Retarget"] == "#main"
+    html = response.get_data(as_text=True)
+    assert "<html" not in html and "已过期" in html
+
+
+def test_large_text_chosen_before_registering_is_kept(app, client):
+    post(client, "/display", {"large_text": "on", "next": "/"})
+    token = csrf_from(client.get("/register").get_data(as_text=True))
+    client.post("/register", data={"csrf_token": token, "display_name": "林阿婆",
+                                   "login": "13912340000", "password": PASSWORD,
+                                   "confirm": PASSWORD})
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert 'class="large-text"' not in html  # a new browser starts in normal mode...
+    again = app.test_client()
+    token = csrf_from(again.get("/login").get_data(as_text=True))
+    again.post("/login", data={"csrf_token": token, "login": "13912340000",
+                               "password": PASSWORD})
+    assert 'class="large-text"' in again.get("/account").get_data(as_text=True)  # ...until login

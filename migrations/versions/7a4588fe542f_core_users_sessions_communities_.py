@@ -1,8 +1,8 @@
 """core: users, sessions, communities, households, memberships, invites, audit
 
-Revision ID: 653bcf71353c
+Revision ID: 7a4588fe542f
 Revises: 
-Create Date: 2026-11-28 16:39:47.241013
+Create Date: 2026-11-28 16:59:52.567403
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '653bcf71353c'
+revision = '7a4588fe542f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -100,6 +100,7 @@ def upgrade():
     with op.batch_alter_table('invite_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invite_code_community_id'), ['community_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invite_code_household_id'), ['household_id'], unique=False)
+        batch_op.create_index('uq_invite_code_live_household', ['household_id'], unique=True, sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
 
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -168,6 +169,7 @@ def downgrade():
 
     op.drop_table('membership')
     with op.batch_alter_table('invite_code', schema=None) as batch_op:
+        batch_op.drop_index('uq_invite_code_live_household', sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_invite_code_household_id'))
         batch_op.drop_index(batch_op.f('ix_invite_code_community_id'))
 
