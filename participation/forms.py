@@ -153,9 +153,12 @@ class RedeemForm(FlaskForm):
 
 
 class VerifyMemberForm(FlaskForm):
-    building = StringField(_l("Building"), validators=[required(), Length(max=20)])
-    unit = StringField(_l("Unit"), validators=[required(), Length(max=20)])
-    room = StringField(_l("Room"), validators=[required(), Length(max=20)])
+    building = StringField(_l("Building"), validators=[required(), Length(max=20)],
+                           description=_l("As in the roster, e.g. 3号楼 (or just 3)."))
+    unit = StringField(_l("Unit"), validators=[required(), Length(max=20)],
+                       description=_l("E.g. 2单元 (or just 2)."))
+    room = StringField(_l("Room"), validators=[required(), Length(max=20)],
+                       description=_l("E.g. 502."))
 
 
 class RevokeMemberForm(FlaskForm):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -132,6 +133,12 @@ class Household(db.Model):
     def address(self) -> str:
         return f"{self.building}-{self.unit}-{self.room}"
 
+    @classmethod
+    def address_order(cls) -> tuple:
+        """Order by address the way people count: 2号楼 before 10号楼, 101 before 1001."""
+        return (func.length(cls.building), cls.building, func.length(cls.unit), cls.unit,
+                func.length(cls.room), cls.room)
+
 
 class Membership(db.Model):
     __tablename__ = "membership"
@@ -153,6 +160,8 @@ class Membership(db.Model):
     )
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Shown to the resident concerned, so they know why and whom to ask.
+    revoke_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships", foreign_keys=[user_id])

@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from flask import current_app, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -224,8 +225,9 @@ def request_password_reset(login: str, reset_url) -> None:
         # take longer for an existing account than for an unknown one.
         with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             subject = _("Reset your Linli password")
-            body = _("Open this link within %(hours)d hours to set a new password: %(url)s",
-                     hours=hours, url=url)
+            body = ngettext("Open this link within %(num)d hour to set a new password: %(url)s",
+                            "Open this link within %(num)d hours to set a new password: %(url)s",
+                            hours, url=url)
         threading.Thread(target=send_mail, args=(current_app.config.copy(), user.email, subject,
                                                  body), daemon=True).start()
     else:
@@ -337,6 +339,21 @@ def switch_community(user: User, community: Community) -> None:
     user.current_community_id = community.id
 
 
+def find_household(community: Community, building: str, unit: str, room: str) -> Household | None:
+    """Look a household up as a person types it: "3" finds 3号楼, "2" finds 2单元."""
+    building, unit, room = building.strip(), unit.strip(), room.strip()
+    buildings = [building, f"{building}号楼"] if building.isdigit() else [building]
+    units = [unit, f"{unit}单元"] if unit.isdigit() else [unit]
+    return db.session.scalars(
+        select(Household).where(
+            Household.community_id == community.id,
+            Household.building.in_(buildings),
+            Household.unit.in_(units),
+            Household.room == room,
+        ).order_by(Household.id).limit(1)
+    ).first()
+
+
 def verify_member(actor: User, m: Membership, household: Household) -> None:
     """The committee verified this resident in person and links them to their household."""
     if household.community_id != m.community_id:
@@ -353,6 +370,7 @@ def revoke_member(actor: User, m: Membership, reason: str) -> None:
     if m.revoked_at is not None:
         return  # already revoked: a repeated click changes nothing
     m.revoked_at = utcnow()
+    m.revoke_reason = reason
     record("membership.revoke", actor=actor, community=m.community, target=f"user:{m.user_id}",
            member=m.user.display_name, reason=reason)
 

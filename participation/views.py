@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -45,6 +46,12 @@ def _account_key() -> str:
     return f"account:{kind}:{value}"
 
 
+def _failed(response) -> bool:
+    """Only failed attempts count toward login limits: a resident who logs in successfully
+    several times (a workshop, a shared community-centre computer) is never locked out."""
+    return response.status_code != 303
+
+
 def _fail(form_field, error: ops.OperationError) -> None:
     db.session.rollback()
     form_field.errors = [*form_field.errors, str(error)]
@@ -56,11 +63,12 @@ def _fail(form_field, error: ops.OperationError) -> None:
 @bp.get("/")
 def index():
     communities = db.session.scalars(select(Community).order_by(Community.name)).all()
-    mine = {}
+    mine, revoked = {}, set()
     if current_user.is_authenticated:
         mine = {m.community_id: m for m in current_user.memberships if m.active}
+        revoked = {m.community_id for m in current_user.memberships if not m.active}
     return render("participation/index.html", communities=communities, mine=mine,
-                  form=EmptyForm())
+                  revoked=revoked, form=EmptyForm())
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -88,9 +96,10 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"],
+               deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
-               key_func=_account_key)
+               key_func=_account_key, deduct_when=_failed)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -125,9 +134,14 @@ def forgot_password():
     if form.validate_on_submit():
         ops.request_password_reset(
             form.login.data, lambda token: external_url("core.reset_password", token=token))
-        flash(_("If an account with these details exists, a link to reset its password is on its "
-                "way. It is valid for %(hours)d hour(s).",
-                hours=current_app.config["PASSWORD_RESET_HOURS"]), "info")
+        flash(ngettext(
+            "If an account with this e-mail address exists, a link to reset its password is on "
+            "its way; it is valid for %(num)d hour. Registered with a mobile number? Ask the "
+            "residents' committee for help.",
+            "If an account with this e-mail address exists, a link to reset its password is on "
+            "its way; it is valid for %(num)d hours. Registered with a mobile number? Ask the "
+            "residents' committee for help.",
+            current_app.config["PASSWORD_RESET_HOURS"]), "info")
         return see_other(url_for("core.login"))
     return render("participation/forgot_password.html", form=form)
 
@@ -238,6 +252,14 @@ def switch(community_id: int):
 @bp.get("/c/<int:community_id>")
 def community(community_id: int):
     community = _community(community_id)
+    if current_user.is_authenticated and not can("community.view", community):
+        m = ops.membership(current_user, community)
+        if m is not None and m.revoked_at is not None:
+            return render("errors/error.html", status=403, code=403,
+                          title=_("Membership revoked"),
+                          message=_("The residents' committee revoked your membership of "
+                                    "%(name)s: %(reason)s. Please contact them if this is a "
+                                    "mistake.", name=community.name, reason=m.revoke_reason))
     require("community.view", community)
     counts = dict(db.session.execute(
         select(Membership.role, func.count())
@@ -278,7 +300,7 @@ def households(community_id: int):
     require("community.manage_households", community)
     page = paginate(
         select(Household).where(Household.community_id == community.id)
-        .order_by(Household.building, Household.unit, Household.room)
+        .order_by(*Household.address_order())
     )
     return render("participation/households.html", community=community, page=page,
                   invites=ops.active_invite_counts(community))
@@ -297,22 +319,29 @@ def import_households(community_id: int):
                                 _("Choose a CSV file or paste the roster.")]
         elif text is False:
             form.file.errors = [*form.file.errors,
-                                _("The file is not UTF-8 text. In Excel, save it as "
-                                  "“CSV UTF-8”.")]
+                                _("The file could not be read as text (UTF-8 or GBK). In Excel, "
+                                  "save it as “CSV UTF-8” or “CSV”.")]
         else:
             form.text.data = text
             preview = ops.parse_roster(community, text)
+    # formdata=None: the confirm form carries the roster just read, not the (possibly empty)
+    # text box of this request.
+    confirm = RosterConfirmForm(formdata=None, text=form.text.data) if preview else None
     return render("participation/import.html", community=community, form=form, preview=preview,
-                  confirm=RosterConfirmForm(text=form.text.data) if preview else None)
+                  confirm=confirm)
 
 
 def _uploaded_text(form: RosterUploadForm) -> str | None | bool:
     upload = form.file.data
     if upload and getattr(upload, "filename", ""):
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return False
+        data = upload.read()
+        # Excel on Chinese Windows saves "CSV" in GBK; "CSV UTF-8" carries a BOM.
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        return False
     return form.text.data or None
 
 
@@ -321,7 +350,10 @@ def confirm_import(community_id: int):
     community = _community(community_id)
     require("community.manage_households", community)
     form = RosterConfirmForm()
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        flash(_("The roster to import was missing. Check the file again."), "error")
+        return see_other(url_for("core.import_households", community_id=community.id))
+    if form.text.data:
         try:
             result = ops.import_roster(current_user, community, form.text.data)
         except ops.OperationError as error:
@@ -331,9 +363,13 @@ def confirm_import(community_id: int):
             return render("participation/import.html", community=community, form=upload,
                           preview=ops.parse_roster(community, form.text.data),
                           confirm=RosterConfirmForm(formdata=None, text=form.text.data))
-        flash(_("Imported %(added)d households; %(skipped)d were already in the roster.",
-                added=len(result.new_rows), skipped=len(result.rows) - len(result.new_rows)),
-              "success")
+        skipped = len(result.rows) - len(result.new_rows)
+        message = ngettext("Imported %(num)d household.", "Imported %(num)d households.",
+                           len(result.new_rows))
+        if skipped:
+            message += " " + ngettext("%(num)d was already in the roster.",
+                                      "%(num)d were already in the roster.", skipped)
+        flash(message, "success")
     return see_other(url_for("core.households", community_id=community.id))
 
 
@@ -346,7 +382,8 @@ def invites(community_id: int):
     require("community.issue_invites", community)
     buildings = db.session.scalars(
         select(Household.building).where(Household.community_id == community.id)
-        .distinct().order_by(Household.building)
+        .group_by(Household.building)
+        .order_by(func.length(Household.building), Household.building)
     ).all()
     form = IssueInvitesForm()
     form.building.choices = [SelectChoice("", _("All buildings"))] + [
@@ -358,7 +395,7 @@ def invites(community_id: int):
         if form.building.data:
             stmt = stmt.where(Household.building == form.building.data)
         chosen = db.session.scalars(
-            stmt.order_by(Household.building, Household.unit, Household.room)).all()
+            stmt.order_by(*Household.address_order())).all()
         if form.only_without_code.data:
             active = ops.active_invite_counts(community)
             chosen = [h for h in chosen if h.id not in active]
@@ -405,12 +442,8 @@ def verify_member(community_id: int, membership_id: int):
     require("membership.manage", community, m)
     form = VerifyMemberForm()
     if form.validate_on_submit():
-        household = db.session.scalar(select(Household).where(
-            Household.community_id == community.id,
-            Household.building == form.building.data.strip(),
-            Household.unit == form.unit.data.strip(),
-            Household.room == form.room.data.strip(),
-        ))
+        household = ops.find_household(community, form.building.data, form.unit.data,
+                                       form.room.data)
         if household is None:
             form.room.errors = [_("There is no such household in the roster.")]
         else:

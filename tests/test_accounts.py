@@ -146,7 +146,7 @@ def test_reset_request_answers_the_same_for_unknown_accounts(client, factory, ca
                  page="/password/forgot", follow_redirects=True).get_data(as_text=True)
     unknown = post(client, "/password/forgot", {"login": "nobody@example.cn"},
                    page="/password/forgot", follow_redirects=True).get_data(as_text=True)
-    notice = "如果该账户存在"
+    notice = "如果该电子邮箱已注册"
     assert notice in known and notice in unknown
 
 
@@ -228,6 +228,9 @@ def test_rate_limit_counts_live_in_redis_when_configured(_schema, factory):
     assert statuses[-1] == 429
     assert any(b"login" in key for key in client.keys("*"))
     client.flushdb()
+    client.close()
+    with app.app_context():
+        db.engine.dispose()
 
 
 class SMTPSink:
@@ -302,3 +305,10 @@ def test_common_chinese_passwords_are_refused(app, client):
         html = register(client, password=password, confirm=password).get_data(as_text=True)
         assert "这个密码太常见" in html, password
     assert count_users(app) == 0
+
+
+def test_successful_logins_do_not_count_toward_the_limit(app, factory):
+    user = factory.user()
+    for _ in range(8):
+        client = app.test_client()
+        assert login(client, user).status_code == 303

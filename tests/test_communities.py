@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape as html_unescape
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
@@ -74,9 +75,9 @@ def test_roster_preview_then_import(app, client, factory):
     assert response.status_code == 200
     assert "3" in html and "陈某某" in html
     assert households(app, community) == []  # the preview writes nothing
-    text = re.search(r'name="text" type="hidden" value="([^"]*)"', html)
-    assert text, "the confirm form carries the roster"
-    response = post(client, f"{url}/confirm", {"text": ROSTER}, page=url)
+    carried = re.search(r'id="roster-to-import" name="text" type="hidden" value="([^"]*)"', html)
+    assert carried, "the confirm form carries the roster"
+    response = post(client, f"{url}/confirm", {"text": html_unescape(carried.group(1))}, page=url)
     assert response.status_code == 303
     rows = households(app, community)
     assert [(h.building, h.room) for h in rows] == [("1号楼", "101"), ("1号楼", "102"),
@@ -104,14 +105,14 @@ def test_malformed_roster_reports_each_line_and_imports_nothing(app, client, fac
     assert households(app, community) == []
 
 
-def test_roster_that_is_not_utf8_is_explained(app, client, factory):
+def test_roster_saved_by_chinese_excel_in_gbk_is_read(app, client, factory):
     community, _ = committee_client(app, factory, client)
     url = f"/c/{community.id}/households/import"
     gbk = "楼栋,单元,房号\n1号楼,1单元,101\n".encode("gbk")
     html = post(client, url, {"file": (io.BytesIO(gbk), "r.csv")}, page=url,
                 content_type="multipart/form-data").get_data(as_text=True)
-    assert "UTF-8" in html
-    assert households(app, community) == []
+    assert "1号楼" in html
+    assert households(app, community) == []  # still only a preview
 
 
 def issue_codes(client, community, **data) -> list[str]:
@@ -203,7 +204,8 @@ def test_committee_verifies_in_person_and_revokes(app, client, factory):
     html = post(client, url, {"building": "3号楼", "unit": "2单元", "room": "999"},
                 page=url).get_data(as_text=True)
     assert "没有" in html or "不存在" in html
-    response = post(client, url, {"building": "3号楼", "unit": "2单元", "room": "502"}, page=url)
+    # Typed the way people say it: "3" for 3号楼, "2" for 2单元.
+    response = post(client, url, {"building": "3", "unit": "2", "room": "502"}, page=url)
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(Membership, mid).role == "verified"
@@ -312,3 +314,40 @@ def test_one_live_code_per_household_is_a_database_rule(app, factory):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+def test_households_are_listed_in_counting_order(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    for building, room in (("10号楼", "101"), ("2号楼", "1001"), ("2号楼", "201"), ("1号楼", "101")):
+        factory.household(community, building=building, room=room)
+    html = client.get(f"/c/{community.id}/households").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>(\d+号楼)</td><td>[^<]*</td><td>(\d+)</td>", html)
+    assert rows == [("1号楼", "101"), ("2号楼", "201"), ("2号楼", "1001"), ("10号楼", "101")]
+
+
+def test_revoked_resident_is_told_why(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    resident = factory.user(community, Role.VERIFIED)
+    revoke = f"/c/{community.id}/members/{factory.membership_id(resident, community)}/revoke"
+    post(client, revoke, {"reason": "重复账号"}, page=revoke)
+    other = app.test_client()
+    login(other, resident)
+    response = other.get(f"/c/{community.id}")
+    assert response.status_code == 403
+    assert "重复账号" in response.get_data(as_text=True)
+    home = other.get("/").get_data(as_text=True)
+    assert "您的成员资格已被移除" in home and "加入本社区" not in home
+
+
+def test_page_past_the_end_says_so(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    html = client.get(f"/c/{community.id}/households?page=99").get_data(as_text=True)
+    assert "超出列表范围" in html and "住户名册是空的" not in html
+
+
+def test_admin_home_offers_no_resident_actions(client, factory):
+    factory.community()
+    login(client, factory.user(admin=True))
+    html = client.get("/").get_data(as_text=True)
+    assert "加入本社区" not in html and "/redeem" not in html

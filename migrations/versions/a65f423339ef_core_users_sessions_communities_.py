@@ -1,8 +1,8 @@
 """core: users, sessions, communities, households, memberships, invites, audit
 
-Revision ID: 7a4588fe542f
+Revision ID: a65f423339ef
 Revises: 
-Create Date: 2026-11-28 16:59:52.567403
+Create Date: 2026-11-28 17:06:23.431268
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7a4588fe542f'
+revision = 'a65f423339ef'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -110,6 +110,7 @@ def upgrade():
     sa.Column('household_id', sa.Integer(), nullable=True),
     sa.Column('verified_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('revoke_reason', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("role IN ('resident', 'verified', 'planner', 'committee', 'moderator')", name=op.f('ck_membership_role_known')),
     sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_membership_community_id_community'), ondelete='CASCADE'),
