@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, g, render_template, request, session
+from flask import Blueprint, Flask, render_template, request, session
 import flask_babel
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user

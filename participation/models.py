@@ -173,9 +173,28 @@ class Membership(db.Model):
         return self.revoked_at is None
 
 
+class InviteBatch(db.Model):
+    """One issuing of invite codes: what a code sheet shows, and can show again for reprinting.
+
+    A code is derived from the app's secret key and this batch's random nonce, so the database
+    alone never reveals a code; it keeps only each code's hash."""
+
+    __tablename__ = "invite_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    nonce: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
 class InviteCode(db.Model):
-    """A single-use code for one household. Only its hash is kept; the code itself exists on the
-    printed slip alone."""
+    """A single-use code for one household. Only its hash is kept."""
 
     __tablename__ = "invite_code"
     __table_args__ = (
@@ -191,6 +210,9 @@ class InviteCode(db.Model):
     )
     household_id: Mapped[int] = mapped_column(
         ForeignKey("household.id", ondelete="CASCADE"), index=True
+    )
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invite_batch.id", ondelete="CASCADE"), index=True
     )
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime)

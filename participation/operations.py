@@ -7,6 +7,8 @@ has been written when they do.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import logging
 import secrets
@@ -30,6 +32,7 @@ from .models import (
     AuditEvent,
     Community,
     Household,
+    InviteBatch,
     InviteCode,
     Membership,
     PasswordResetToken,
@@ -529,12 +532,22 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def issue_invites(actor: User, community: Community, households: list[Household],
-                  days: int) -> list[tuple[Household, str]]:
-    """Issue a fresh code per household, revoking its earlier unused codes.
+def derive_code(batch: InviteBatch, household_id: int) -> str:
+    """The invite code of one household in one batch (unformatted)."""
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    digest = hmac.new(key, f"linli-invite:{batch.nonce}:{household_id}".encode(),
+                      hashlib.sha256).digest()
+    number = int.from_bytes(digest, "big")
+    chars = []
+    for _position in range(CODE_LENGTH):
+        number, index = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[index])
+    return "".join(chars)
 
-    Returns the codes in plain text: this is the only moment they exist outside the printed sheet.
-    """
+
+def issue_invites(actor: User, community: Community, households: list[Household],
+                  days: int) -> InviteBatch:
+    """Issue a fresh code per household, revoking its earlier unused codes."""
     now = utcnow()
     ids = [h.id for h in households]
     db.session.execute(
@@ -543,14 +556,16 @@ def issue_invites(actor: User, community: Community, households: list[Household]
                InviteCode.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    issued = []
+    batch = InviteBatch(community_id=community.id, nonce=secrets.token_hex(32),
+                        expires_at=now + timedelta(days=days), created_by_id=actor.id)
+    db.session.add(batch)
+    db.session.flush()
     for household in households:
-        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         db.session.add(InviteCode(
-            community_id=community.id, household_id=household.id, code_hash=token_hash(raw),
-            expires_at=now + timedelta(days=days), created_by_id=actor.id,
+            community_id=community.id, household_id=household.id, batch_id=batch.id,
+            code_hash=token_hash(derive_code(batch, household.id)),
+            expires_at=batch.expires_at, created_by_id=actor.id,
         ))
-        issued.append((household, format_code(raw)))
     try:
         db.session.flush()
     except IntegrityError:  # one live code per household, and someone else just issued one
@@ -558,7 +573,30 @@ def issue_invites(actor: User, community: Community, households: list[Household]
                                "same time. Look at the households list and try again.")) from None
     record("invite.issue", actor=actor, community=community, households=len(households),
            days=days)
-    return issued
+    return batch
+
+
+@dataclass
+class CodeSheet:
+    batch: InviteBatch
+    slips: list[tuple[Household, str]]  # codes still usable, ready to print
+    spent: int  # codes of this batch used, replaced or expired since
+
+
+def code_sheet(batch: InviteBatch) -> CodeSheet:
+    """The printable sheet of a batch: the codes that still work, derived again."""
+    rows = db.session.execute(
+        select(InviteCode, Household).join(Household, InviteCode.household_id == Household.id)
+        .where(InviteCode.batch_id == batch.id).order_by(*Household.address_order())
+    ).all()
+    now = utcnow()
+    slips, spent = [], 0
+    for code, household in rows:
+        if code.used_at or code.revoked_at or code.expires_at < now:
+            spent += 1
+        else:
+            slips.append((household, format_code(derive_code(batch, household.id))))
+    return CodeSheet(batch, slips, spent)
 
 
 def redeem_invite(user: User, code: str) -> Membership:

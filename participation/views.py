@@ -1,8 +1,6 @@
 """Pages of the core: accounts, preferences, communities, roster, invites, members, audit, admin."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, current_app, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -32,7 +30,15 @@ from .forms import (
     RosterUploadForm,
     VerifyMemberForm,
 )
-from .models import AuditEvent, Community, Household, Membership, Role, User, utcnow
+from .models import (
+    AuditEvent,
+    Community,
+    Household,
+    InviteBatch,
+    Membership,
+    Role,
+    User,
+)
 from .policy import can, membership_of, require
 from .security import verify_password
 from .web import external_url, paginate, render, safe_next, see_other
@@ -402,14 +408,34 @@ def invites(community_id: int):
         if not chosen:
             form.building.errors = [_("No household needs a code with these choices.")]
         else:
-            issued = ops.issue_invites(current_user, community, chosen, form.days.data)
-            expires = utcnow() + timedelta(days=form.days.data)
-            # The codes exist in plain text only on this sheet: it is rendered, never stored.
-            response = render("participation/code_sheet.html", community=community,
-                              issued=issued, expires=expires)
-            return response[0], 200, {"Cache-Control": "no-store"}
+            try:
+                batch = ops.issue_invites(current_user, community, chosen, form.days.data)
+            except ops.OperationError as error:
+                _fail(form.building, error)
+            else:
+                # A page of its own: reloading or reprinting it never issues codes again.
+                return see_other(url_for("core.invite_sheet", community_id=community.id,
+                                         batch_id=batch.id))
+    batches = db.session.scalars(
+        select(InviteBatch).where(InviteBatch.community_id == community.id)
+        .options(joinedload(InviteBatch.created_by))
+        .order_by(InviteBatch.created_at.desc(), InviteBatch.id.desc()).limit(20)
+    ).all()
     return render("participation/invites.html", community=community, form=form,
-                  has_households=bool(buildings))
+                  has_households=bool(buildings), batches=batches)
+
+
+@bp.get("/c/<int:community_id>/invites/<int:batch_id>")
+def invite_sheet(community_id: int, batch_id: int):
+    community = _community(community_id)
+    require("community.issue_invites", community)
+    batch = db.get_or_404(InviteBatch, batch_id)
+    if batch.community_id != community.id:
+        abort(404)
+    sheet = ops.code_sheet(batch)
+    response = render("participation/code_sheet.html", community=community, sheet=sheet)
+    # Codes in plain text: never kept by a browser or proxy cache.
+    return response[0], response[1], {"Cache-Control": "no-store"}
 
 
 # --- members ----------------------------------------------------------------------------------

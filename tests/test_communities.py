@@ -118,6 +118,12 @@ def test_roster_saved_by_chinese_excel_in_gbk_is_read(app, client, factory):
 def issue_codes(client, community, **data) -> list[str]:
     url = f"/c/{community.id}/invites"
     response = post(client, url, {"days": "30", "only_without_code": "y", **data}, page=url)
+    assert response.status_code == 303
+    return sheet_codes(client, response.headers["Location"])
+
+
+def sheet_codes(client, sheet_url: str) -> list[str]:
+    response = client.get(sheet_url)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     return re.findall(r'<strong class="code">([A-Z0-9-]+)</strong>', response.get_data(as_text=True))
@@ -351,3 +357,23 @@ def test_admin_home_offers_no_resident_actions(client, factory):
     login(client, factory.user(admin=True))
     html = client.get("/").get_data(as_text=True)
     assert "加入本社区" not in html and "/redeem" not in html
+
+
+def test_code_sheet_can_be_reopened_and_leaves_out_spent_codes(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    factory.household(community)
+    url = f"/c/{community.id}/invites"
+    sheet = post(client, url, {"days": "30", "only_without_code": "y"}, page=url).headers["Location"]
+    first = sheet_codes(client, sheet)
+    assert len(first) == 2 and sheet_codes(client, sheet) == first  # a reload changes nothing
+    with app.app_context():  # the database holds hashes, never the codes
+        stored = db.session.scalars(select(InviteCode.code_hash)).all()
+        assert not {c.replace("-", "") for c in first} & set(stored)
+    resident = app.test_client()
+    login(resident, factory.user())
+    assert post(resident, "/redeem", {"code": first[0]}, page="/redeem").status_code == 303
+    again = client.get(sheet).get_data(as_text=True)
+    assert sheet_codes(client, sheet) == first[1:]
+    assert "已使用" in again or "已用" in again
+    assert "打印" in client.get(url).get_data(as_text=True)

@@ -38,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "core.import_households": COMMITTEE,
     "core.confirm_import": COMMITTEE,
     "core.invites": COMMITTEE,
+    "core.invite_sheet": COMMITTEE,
     "core.members": COMMITTEE,
     "core.verify_member": COMMITTEE,
     "core.revoke_member": COMMITTEE,
@@ -82,6 +83,15 @@ def world(app, factory):
         "outsider": factory.user(other, Role.COMMITTEE),
     }
     target = factory.user(community, Role.RESIDENT)
+    with app.app_context():
+        from participation.extensions import db
+        from participation.models import Household, User
+        from participation.operations import issue_invites
+
+        batch = issue_invites(db.session.get(User, users["committee"].id), db.session.get(
+            type(community), community.id), [db.session.get(Household, household.id)], 30)
+        db.session.commit()
+        batch_id = batch.id
     return {
         "community": community,
         "users": users,
@@ -89,6 +99,7 @@ def world(app, factory):
             "community_id": community.id,
             "membership_id": factory.membership_id(target, community),
             "token": "not-a-real-token",
+            "batch_id": batch_id,
             "filename": "css/linli.css",
         },
     }

@@ -1,8 +1,8 @@
 """core: users, sessions, communities, households, memberships, invites, audit
 
-Revision ID: a65f423339ef
+Revision ID: ae322c70aaba
 Revises: 
-Create Date: 2026-11-28 17:06:23.431268
+Create Date: 2026-11-28 17:14:13.303202
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a65f423339ef'
+revision = 'ae322c70aaba'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -79,28 +79,19 @@ def upgrade():
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index('ix_audit_event_community_created', ['community_id', 'created_at'], unique=False)
 
-    op.create_table('invite_code',
+    op.create_table('invite_batch',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('community_id', sa.Integer(), nullable=False),
-    sa.Column('household_id', sa.Integer(), nullable=False),
-    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('nonce', sa.String(length=64), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
-    sa.Column('used_at', sa.DateTime(), nullable=True),
-    sa.Column('used_by_id', sa.Integer(), nullable=True),
-    sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_invite_code_community_id_community'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_invite_code_created_by_id_user'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_invite_code_household_id_household'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['used_by_id'], ['user.id'], name=op.f('fk_invite_code_used_by_id_user'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_code')),
-    sa.UniqueConstraint('code_hash', name=op.f('uq_invite_code_code_hash'))
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_invite_batch_community_id_community'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_invite_batch_created_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_batch'))
     )
-    with op.batch_alter_table('invite_code', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invite_code_community_id'), ['community_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_invite_code_household_id'), ['household_id'], unique=False)
-        batch_op.create_index('uq_invite_code_live_household', ['household_id'], unique=True, sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
+    with op.batch_alter_table('invite_batch', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invite_batch_community_id'), ['community_id'], unique=False)
 
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -150,11 +141,44 @@ def upgrade():
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('invite_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('used_by_id', sa.Integer(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['invite_batch.id'], name=op.f('fk_invite_code_batch_id_invite_batch'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['community_id'], ['community.id'], name=op.f('fk_invite_code_community_id_community'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_invite_code_created_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_invite_code_household_id_household'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['used_by_id'], ['user.id'], name=op.f('fk_invite_code_used_by_id_user'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invite_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_invite_code_code_hash'))
+    )
+    with op.batch_alter_table('invite_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invite_code_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invite_code_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invite_code_household_id'), ['household_id'], unique=False)
+        batch_op.create_index('uq_invite_code_live_household', ['household_id'], unique=True, sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('invite_code', schema=None) as batch_op:
+        batch_op.drop_index('uq_invite_code_live_household', sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_invite_code_household_id'))
+        batch_op.drop_index(batch_op.f('ix_invite_code_community_id'))
+        batch_op.drop_index(batch_op.f('ix_invite_code_batch_id'))
+
+    op.drop_table('invite_code')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 
@@ -169,12 +193,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_membership_community_id'))
 
     op.drop_table('membership')
-    with op.batch_alter_table('invite_code', schema=None) as batch_op:
-        batch_op.drop_index('uq_invite_code_live_household', sqlite_where=sa.text('used_at IS NULL AND revoked_at IS NULL'), postgresql_where=sa.text('used_at IS NULL AND revoked_at IS NULL'))
-        batch_op.drop_index(batch_op.f('ix_invite_code_household_id'))
-        batch_op.drop_index(batch_op.f('ix_invite_code_community_id'))
+    with op.batch_alter_table('invite_batch', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invite_batch_community_id'))
 
-    op.drop_table('invite_code')
+    op.drop_table('invite_batch')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_community_created')
 
