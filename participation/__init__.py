@@ -22,6 +22,7 @@ from .areas import community_tabs
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from .i18n import TRANSLATIONS, compile_catalogs, select_locale
+from .sanitize import render_markdown
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
         format_datetime=flask_babel.format_datetime,
         format_number=flask_babel.format_number,
         format_decimal=flask_babel.format_decimal,
+        markdown=render_markdown,
     )
 
     from . import cli, views

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(start_command)
+    app.cli.add_command(notify_phases_command)
 
 
 @click.command("demo")
@@ -79,3 +80,21 @@ def start_command(host: str, port: int) -> None:
     click.echo(f"Linli 邻里: http://{host}:{port}")
     # `app.run()` refuses to run inside a flask CLI command; serve with Werkzeug directly.
     run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@click.command("notify-phases")
+@with_appcontext
+def notify_phases_command() -> None:
+    """Tell members about phases that have begun (run it from cron, e.g. every 10 minutes)."""
+    from flask import url_for
+
+    from . import clock
+    from .operations import announce_started_phases
+
+    with current_app.test_request_context(current_app.config.get("BASE_URL") or "/"):
+        count = announce_started_phases(
+            clock.now(),
+            lambda c: url_for("core.consultation", community_id=c.community_id,
+                              consultation_id=c.id))
+    db.session.commit()
+    click.echo(f"{count} phase(s) announced.")

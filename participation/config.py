@@ -39,6 +39,10 @@ class Defaults:
     PASSWORD_RESET_HOURS = 1
     INVITE_CODE_DAYS = 30
     PAGE_SIZE = 50
+    COMMENT_EDIT_MINUTES = 15
+    # Content is hidden automatically once this many members have reported it.
+    REPORTS_TO_HIDE = 3
+    COMMENTS_PER_PAGE = 50
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False

@@ -5,12 +5,18 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
+from wtforms import Form
+from flask_wtf.file import FileAllowed, FileField, MultipleFileField
 from wtforms import (
     BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -163,3 +169,98 @@ class VerifyMemberForm(FlaskForm):
 
 class RevokeMemberForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[required(), Length(max=200)])
+
+
+# --- consultations, discussions, moderation, meetings -----------------------------------------
+
+STANCE_CHOICES = [
+    SelectChoice("support", _l("Support")),
+    SelectChoice("oppose", _l("Oppose")),
+    SelectChoice("neutral", _l("Neutral")),
+]
+
+
+class ConsultationForm(FlaskForm):
+    template = RadioField(_l("Template"), choices=[], validators=[InputRequired(
+        message=_l("Choose one of the templates."))])
+    title = StringField(_l("Title"), validators=[required(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
+                                description=_l("Markdown: **bold**, lists with -, links."))
+    sites = StringField(_l("Sites concerned"), validators=[Length(max=300)],
+                        description=_l("E.g. the corner behind 3号楼, the idle land by the gate."))
+    starts_on = DateField(_l("First phase starts on"), validators=[InputRequired(
+        message=_l("Enter a date."))])
+
+
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
+
+
+class ConsultationEditForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[required(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
+                                description=_l("Markdown: **bold**, lists with -, links."))
+    sites = StringField(_l("Sites concerned"), validators=[Length(max=300)])
+    cover = FileField(_l("Cover picture (optional)"), validators=[
+        FileAllowed(IMAGE_TYPES, _l("Upload a JPEG or PNG photo."))])
+    remove_cover = BooleanField(_l("Remove the cover picture"))
+
+
+class PhaseRowForm(Form):
+    kind = SelectField(_l("Phase"), choices=[])
+    starts_at = DateTimeLocalField(_l("Starts"), validators=[InputRequired(
+        message=_l("Enter a date and time."))])
+    ends_at = DateTimeLocalField(_l("Ends"), validators=[InputRequired(
+        message=_l("Enter a date and time."))])
+    remove = BooleanField(_l("Remove this phase"))
+
+
+class PhasesForm(FlaskForm):
+    phases = FieldList(FormField(PhaseRowForm), min_entries=1, max_entries=12)
+
+
+class TopicForm(FlaskForm):
+    title = StringField(_l("Topic"), validators=[required(), Length(max=120)])
+    body = TextAreaField(_l("What would you like to discuss?"), validators=[Length(max=10000)])
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(_l("Your comment"), validators=[required(), Length(max=5000)])
+    stance = RadioField(_l("Your stance"), choices=STANCE_CHOICES, validators=[Optional()])
+    parent_id = HiddenField()
+
+
+class EditCommentForm(FlaskForm):
+    body = TextAreaField(_l("Your comment"), validators=[required(), Length(max=5000)])
+    stance = RadioField(_l("Your stance"), choices=STANCE_CHOICES, validators=[Optional()])
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField(_l("Official answer"), validators=[required(), Length(max=10000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[required(), Length(max=200)])
+
+
+class AgendaItemForm(Form):
+    title = StringField(_l("Agenda item"), validators=[Length(max=200)])
+    topic_id = SelectField(_l("Linked topic"), choices=[], validate_choice=False)
+    decision = TextAreaField(_l("Decision"), validators=[Length(max=5000)])
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[required(), Length(max=120)])
+    held_at = DateTimeLocalField(_l("Date and time"), validators=[InputRequired(
+        message=_l("Enter a date and time."))])
+    place = StringField(_l("Place"), validators=[required(), Length(max=120)])
+    attendance = IntegerField(_l("Number of participants"), validators=[
+        InputRequired(), NumberRange(min=0, max=100000, message=_l("Enter a number."))])
+    attendee_names = StringField(
+        _l("Committee members and representatives present (optional)"),
+        validators=[Length(max=500)])
+    minutes = TextAreaField(_l("Minutes"), validators=[Length(max=50000)],
+                            description=_l("Markdown: **bold**, lists with -, links."))
+    items = FieldList(FormField(AgendaItemForm), min_entries=3, max_entries=20)
+    photos = MultipleFileField(_l("Photos (up to 6)"), validators=[
+        FileAllowed(IMAGE_TYPES, _l("Upload JPEG or PNG photos."))])
+    publish = BooleanField(_l("Publish to the residents of the community"))

@@ -15,7 +15,7 @@ import secrets
 import smtplib
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 
@@ -24,23 +24,37 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import login_user, logout_user
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import (
+    STANCES,
+    AgendaItem,
     AuditEvent,
+    Comment,
+    CommentVote,
     Community,
+    Consultation,
     Household,
     InviteBatch,
     InviteCode,
+    Meeting,
+    MeetingPhoto,
     Membership,
+    Notification,
     PasswordResetToken,
+    Phase,
+    Report,
     Role,
+    Topic,
     User,
     UserSession,
     utcnow,
 )
+from .notifications import text as notification_text
+from .phases import PHASE_KINDS, TEMPLATES
 from .security import (
     DUMMY_PASSWORD_HASH,
     hash_password,
@@ -61,9 +75,11 @@ def insert_unless_exists(obj) -> bool:
 
     The savepoint keeps the rest of the request's transaction intact either way.
     """
-    db.session.add(obj)
+    # Added inside the savepoint: begin_nested() first flushes what is pending, and a failing
+    # INSERT flushed there would roll back the whole request's transaction.
     try:
         with db.session.begin_nested():
+            db.session.add(obj)
             db.session.flush()
     except IntegrityError:
         return False
@@ -651,3 +667,329 @@ def active_invite_counts(community: Community) -> dict[int, int]:
         .group_by(InviteCode.household_id)
     )
     return dict(rows.all())
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def notify(user_ids, kind: str, url: str, **params) -> None:
+    """Tell these users something in-app (and by e-mail where SMTP is configured)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    db.session.execute(insert(Notification), [
+        {"user_id": uid, "kind": kind, "url": url, "params": params, "created_at": utcnow()}
+        for uid in ids
+    ])
+    _mail_notifications(select(User).where(User.id.in_(ids)), kind, url, params)
+
+
+def _mail_notifications(users, kind: str, url: str, params: dict) -> None:
+    """Where SMTP is configured, also e-mail users who have an address, each in their language,
+    in the background."""
+    cfg = current_app.config
+    if not cfg.get("MAIL_SERVER"):
+        return
+    link = (cfg.get("BASE_URL") or "").rstrip("/") + url
+    messages = []
+    for user in db.session.scalars(users.where(User.email.is_not(None))):
+        with force_locale(user.locale or cfg["BABEL_DEFAULT_LOCALE"]):
+            body = notification_text(kind, params)
+            messages.append((user.email, _("Linli: %(text)s", text=body)[:150],
+                             f"{body}\n\n{link}"))
+    if messages:
+        threading.Thread(target=_send_all, args=(cfg.copy(), messages), daemon=True).start()
+
+
+def _send_all(cfg: dict, messages: list[tuple[str, str, str]]) -> None:
+    for to, subject, body in messages:
+        send_mail(cfg, to, subject, body)
+
+
+def notify_members(community: Community, kind: str, url: str, exclude: int | None = None,
+                   **params) -> None:
+    """Tell every active member of a community, in one INSERT ... SELECT."""
+    members = select(
+        Membership.user_id, literal(kind), literal(url), literal(params, JSON), literal(utcnow())
+    ).where(Membership.community_id == community.id, Membership.revoked_at.is_(None))
+    if exclude is not None:
+        members = members.where(Membership.user_id != exclude)
+    db.session.execute(insert(Notification).from_select(
+        ["user_id", "kind", "url", "params", "created_at"], members))
+    _mail_notifications(
+        select(User).join(Membership, Membership.user_id == User.id).where(
+            Membership.community_id == community.id, Membership.revoked_at.is_(None),
+            User.id != (exclude or 0)),
+        kind, url, params)
+
+
+def mark_read(user: User, notification_id: int | None = None) -> None:
+    stmt = update(Notification).where(Notification.user_id == user.id,
+                                      Notification.read_at.is_(None))
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    db.session.execute(stmt.values(read_at=utcnow()))
+
+
+# --- consultations ----------------------------------------------------------------------------
+
+
+def create_consultation(actor: User, community: Community, *, template: str, title: str,
+                        description: str, sites: str | None, starts_at: datetime,
+                        url_for_consultation) -> Consultation:
+    """Create a consultation with its template's phases, back to back from `starts_at`."""
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise OperationError(_("Choose one of the templates."))
+    consultation = Consultation(community_id=community.id, template=template, title=title.strip(),
+                                description=description, sites=sites or None,
+                                created_by_id=actor.id)
+    start = starts_at
+    for phase in spec.phases:
+        end = start + timedelta(days=phase.days)
+        consultation.phases.append(Phase(kind=phase.kind, starts_at=start, ends_at=end))
+        start = end
+    db.session.add(consultation)
+    db.session.flush()
+    record("consultation.create", actor=actor, community=community,
+           target=f"consultation:{consultation.id}", title=consultation.title)
+    notify_members(community, "consultation.new", url_for_consultation(consultation),
+                   exclude=actor.id, title=consultation.title)
+    return consultation
+
+
+def update_consultation(actor: User, consultation: Consultation, *, title: str, description: str,
+                        sites: str | None, cover: str | None) -> None:
+    consultation.title = title.strip()
+    consultation.description = description
+    consultation.sites = sites or None
+    consultation.cover = cover
+    record("consultation.edit", actor=actor, community=consultation.community,
+           target=f"consultation:{consultation.id}")
+
+
+def set_phases(actor: User, consultation: Consultation,
+               phases: list[tuple[str, datetime, datetime]]) -> None:
+    """Replace the phases. They must be known kinds, each ending after it starts, none
+    overlapping another."""
+    if not phases:
+        raise OperationError(_("A consultation needs at least one phase."))
+    ordered = sorted(phases, key=lambda p: p[1])
+    for kind, start, end in ordered:
+        if kind not in PHASE_KINDS:
+            raise OperationError(_("Unknown phase kind."))
+        if end <= start:
+            raise OperationError(_("Each phase must end after it starts."))
+    for (_k1, _s1, end), (_k2, start, _e2) in zip(ordered, ordered[1:], strict=False):
+        if start < end:
+            raise OperationError(_("Phases may not overlap: one starts before the previous one "
+                                   "ends."))
+    consultation.phases.clear()
+    db.session.flush()
+    for kind, start, end in ordered:
+        consultation.phases.append(Phase(kind=kind, starts_at=start, ends_at=end))
+    db.session.flush()
+    record("consultation.phases", actor=actor, community=consultation.community,
+           target=f"consultation:{consultation.id}", phases=len(ordered))
+
+
+def announce_started_phases(now: datetime, url_for_consultation) -> int:
+    """Tell members about every phase that has begun and was not announced yet."""
+    phases = db.session.scalars(
+        select(Phase).where(Phase.starts_at <= now, Phase.ends_at > now,
+                            Phase.announced_at.is_(None))
+        .options(joinedload(Phase.consultation).joinedload(Consultation.community))
+    ).all()
+    for phase in phases:
+        consultation = phase.consultation
+        notify_members(consultation.community, "phase.started",
+                       url_for_consultation(consultation), title=consultation.title,
+                       phase=phase.kind)
+        phase.announced_at = now
+    return len(phases)
+
+
+# --- discussions ------------------------------------------------------------------------------
+
+
+def open_topic(user: User, consultation: Consultation, title: str, body: str) -> Topic:
+    topic = Topic(consultation_id=consultation.id, author_id=user.id, title=title.strip(),
+                  body=body)
+    db.session.add(topic)
+    db.session.flush()
+    return topic
+
+
+def post_comment(user: User, topic: Topic, body: str, stance: str | None,
+                 parent: Comment | None, reply_url) -> Comment:
+    """Comment on a topic, or reply to a comment (three levels deep at most)."""
+    if stance is not None and stance not in STANCES:
+        raise OperationError(_("Choose support, oppose or neutral."))
+    depth, root_id = 0, None
+    if parent is not None:
+        if parent.topic_id != topic.id:
+            raise OperationError(_("That comment is not in this discussion."))
+        if parent.deleted_at is not None or parent.hidden_at is not None:
+            raise OperationError(_("This comment can no longer be answered."))
+        # Replies deeper than three levels join the deepest level, so threads stay readable.
+        depth = min(parent.depth + 1, 2)
+        root_id = parent.root_id or parent.id
+        if parent.depth == 2:
+            parent = db.session.get(Comment, parent.parent_id)
+    comment = Comment(topic_id=topic.id, author_id=user.id, body=body, stance=stance,
+                      parent_id=parent.id if parent else None, root_id=root_id, depth=depth)
+    db.session.add(comment)
+    db.session.flush()
+    if parent is not None and parent.author_id and parent.author_id != user.id:
+        notify([parent.author_id], "comment.reply", reply_url(comment),
+               name=user.display_name, topic=topic.title)
+    return comment
+
+
+def edit_comment(user: User, comment: Comment, body: str, stance: str | None) -> None:
+    if stance is not None and stance not in STANCES:
+        raise OperationError(_("Choose support, oppose or neutral."))
+    comment.body = body
+    comment.stance = stance if comment.depth == 0 and not comment.is_official else comment.stance
+    comment.edited_at = utcnow()
+
+
+def delete_comment(actor: User, comment: Comment) -> None:
+    """Leave a tombstone: the thread stays readable, the words are gone."""
+    comment.deleted_at = utcnow()
+    comment.body = ""
+    if actor.id != comment.author_id:
+        record("comment.delete", actor=actor, community=comment.topic.consultation.community,
+               target=f"comment:{comment.id}")
+
+
+def upvote(user: User, comment: Comment) -> bool:
+    """Add the user's one upvote; False when it was already there (a double click)."""
+    return insert_unless_exists(CommentVote(comment_id=comment.id, user_id=user.id))
+
+
+def post_answer(planner: User, topic: Topic, body: str, answer_url) -> Comment:
+    """The planner's official answer, marked as such."""
+    answer = Comment(topic_id=topic.id, author_id=planner.id, body=body, is_official=True)
+    db.session.add(answer)
+    db.session.flush()
+    if topic.author_id and topic.author_id != planner.id:
+        notify([topic.author_id], "comment.answer", answer_url(answer), topic=topic.title)
+    record("comment.answer", actor=planner, community=topic.consultation.community,
+           target=f"comment:{answer.id}")
+    return answer
+
+
+def set_pinned(planner: User, comment: Comment, pinned: bool) -> None:
+    comment.pinned = pinned
+    record("comment.pin" if pinned else "comment.unpin", actor=planner,
+           community=comment.topic.consultation.community, target=f"comment:{comment.id}")
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def _target_filter(target):
+    return Report.topic_id == target.id if isinstance(target, Topic) else \
+        Report.comment_id == target.id
+
+
+def report_content(user: User, community: Community, target, reason: str, url: str) -> bool:
+    """Record a report; hide the content once enough members reported it. False when this
+    member had reported it already."""
+    report = Report(community_id=community.id, reporter_id=user.id, reason=reason.strip(),
+                    topic_id=target.id if isinstance(target, Topic) else None,
+                    comment_id=target.id if isinstance(target, Comment) else None)
+    if not insert_unless_exists(report):
+        return False
+    open_reports = db.session.scalar(
+        select(func.count()).select_from(Report)
+        .where(_target_filter(target), Report.resolved_at.is_(None)))
+    threshold = current_app.config["REPORTS_TO_HIDE"]
+    if target.hidden_at is None and open_reports >= threshold:
+        _hide(None, community, target,
+              _("Hidden automatically after %(n)d reports, until a moderator looks at it.",
+                n=threshold), url)
+    return True
+
+
+def _hide(actor: User | None, community: Community, target, reason: str, url: str) -> None:
+    target.hidden_at = utcnow()
+    target.hidden_reason = reason
+    kind = "topic" if isinstance(target, Topic) else "comment"
+    record(f"{kind}.hide", actor=actor, community=community, target=f"{kind}:{target.id}",
+           reason=reason)
+    if target.author_id:
+        notify([target.author_id], "content.hidden", url, reason=reason)
+
+
+def hide_content(moderator: User, community: Community, target, reason: str, url: str) -> None:
+    _hide(moderator, community, target, reason.strip(), url)
+    _resolve_reports(target)
+
+
+def restore_content(moderator: User, community: Community, target, reason: str) -> None:
+    target.hidden_at = None
+    target.hidden_reason = None
+    _resolve_reports(target)
+    kind = "topic" if isinstance(target, Topic) else "comment"
+    record(f"{kind}.restore", actor=moderator, community=community,
+           target=f"{kind}:{target.id}", reason=reason.strip())
+
+
+def _resolve_reports(target) -> None:
+    db.session.execute(update(Report).where(_target_filter(target), Report.resolved_at.is_(None))
+                       .values(resolved_at=utcnow()))
+
+
+def block_member(moderator: User, m: Membership, reason: str) -> None:
+    m.blocked_at = utcnow()
+    m.blocked_reason = reason.strip()
+    record("membership.block", actor=moderator, community=m.community,
+           target=f"user:{m.user_id}", member=m.user.display_name, reason=m.blocked_reason)
+
+
+def unblock_member(moderator: User, m: Membership) -> None:
+    m.blocked_at = None
+    m.blocked_reason = None
+    record("membership.unblock", actor=moderator, community=m.community,
+           target=f"user:{m.user_id}", member=m.user.display_name)
+
+
+# --- meetings ---------------------------------------------------------------------------------
+
+
+def save_meeting(planner: User, community: Community, meeting: Meeting | None, *, title: str,
+                 held_at: datetime, place: str, attendance: int, attendee_names: str | None,
+                 minutes: str, items: list[tuple[str, int | None, str]], publish: bool,
+                 url_for_meeting, photos: list[str] = ()) -> Meeting:
+    """Create or update a meeting record with its agenda items (title, topic id, decision)."""
+    topic_ids = {tid for _t, tid, _d in items if tid}
+    if topic_ids:
+        known = set(db.session.scalars(
+            select(Topic.id).join(Consultation).where(
+                Topic.id.in_(topic_ids), Consultation.community_id == community.id)))
+        if topic_ids - known:
+            raise OperationError(_("An agenda item links to a topic of another community."))
+    if meeting is None:
+        meeting = Meeting(community_id=community.id, created_by_id=planner.id)
+        db.session.add(meeting)
+    meeting.title, meeting.held_at, meeting.place = title.strip(), held_at, place.strip()
+    meeting.attendance, meeting.attendee_names = attendance, attendee_names or None
+    meeting.minutes = minutes
+    meeting.items.clear()
+    db.session.flush()
+    for position, (item_title, topic_id, decision) in enumerate(items, start=1):
+        meeting.items.append(AgendaItem(position=position, title=item_title.strip(),
+                                        topic_id=topic_id, decision=decision))
+    meeting.photos.extend(MeetingPhoto(filename=name) for name in photos)
+    first_publication = publish and meeting.published_at is None
+    if first_publication:
+        meeting.published_at = utcnow()
+    db.session.flush()
+    record("meeting.save", actor=planner, community=community, target=f"meeting:{meeting.id}",
+           title=meeting.title)
+    if first_publication:
+        notify_members(community, "meeting.published", url_for_meeting(meeting),
+                       exclude=planner.id, title=meeting.title)
+    return meeting

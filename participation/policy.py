@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import abort, g
 from flask_login import current_user
@@ -15,7 +16,9 @@ from sqlalchemy import select
 
 from flask_htmx.responses import HTMXResponseClientRedirect
 
+from . import clock
 from .extensions import db, htmx, login_manager
+from .phases import phase_allows
 from .models import Community, Membership, Role, User
 
 Predicate = Callable[["Context"], bool]
@@ -94,8 +97,61 @@ def targets_other_resident(ctx: Context) -> bool:
     )
 
 
+def not_blocked(ctx: Context) -> bool:
+    return ctx.membership is not None and ctx.membership.blocked_at is None
+
+
+def _consultation(obj):
+    """The consultation an object belongs to (a consultation, topic or comment)."""
+    from .models import Comment, Consultation, Topic
+
+    if isinstance(obj, Consultation):
+        return obj
+    if isinstance(obj, Topic):
+        return obj.consultation
+    if isinstance(obj, Comment):
+        return obj.topic.consultation
+    return None
+
+
+def phase_open(feature: str) -> Predicate:
+    """The consultation's phase active now opens `feature` (see phases.py)."""
+
+    def predicate(ctx: Context) -> bool:
+        consultation = _consultation(ctx.obj)
+        if consultation is None:
+            return False
+        return phase_allows(consultation.active_phase(clock.now()), feature)
+
+    return predicate
+
+
+def consultation_running(ctx: Context) -> bool:
+    consultation = _consultation(ctx.obj)
+    return consultation is not None and consultation.state(clock.now()) != "closed"
+
+
+def is_author(ctx: Context) -> bool:
+    author_id = getattr(ctx.obj, "author_id", None)
+    return ctx.user is not None and author_id == ctx.user.id
+
+
+def within_edit_window(ctx: Context) -> bool:
+    from flask import current_app
+
+    created = getattr(ctx.obj, "created_at", None)
+    minutes = current_app.config["COMMENT_EDIT_MINUTES"]
+    return created is not None and clock.now() - created <= timedelta(minutes=minutes)
+
+
+def content_live(ctx: Context) -> bool:
+    return getattr(ctx.obj, "deleted_at", None) is None and getattr(ctx.obj, "hidden_at",
+                                                                      None) is None
+
+
 is_committee = has_role(Role.COMMITTEE)
 is_planner = has_role(Role.PLANNER)
+is_moderator = has_role(Role.MODERATOR)
 
 register("account.use", is_authenticated)
 register("community.join", is_authenticated)
@@ -106,6 +162,23 @@ register("community.manage_members", any_of(is_committee, is_admin))
 register("membership.manage", any_of(is_admin, all_of(is_committee, targets_other_resident)))
 register("community.read_audit", any_of(is_committee, is_admin))
 register("platform.manage_communities", is_admin)
+
+# Consultations and discussions (the phase decides what is open, see phases.py).
+register("consultation.view", any_of(is_member, is_admin))
+register("consultation.manage", any_of(is_planner, is_admin))
+register("discussion.open_topic", all_of(
+    not_blocked, any_of(all_of(is_planner, consultation_running),
+                        phase_open("discussion.open_topic"))))
+register("discussion.comment", all_of(not_blocked, phase_open("discussion.comment")))
+register("comment.upvote", all_of(not_blocked, content_live, phase_open("discussion.comment")))
+register("comment.edit", all_of(not_blocked, is_author, content_live, within_edit_window))
+register("comment.delete", all_of(content_live, any_of(is_author, is_moderator, is_admin)))
+register("comment.answer", all_of(any_of(is_planner, is_admin), consultation_running))
+register("comment.pin", any_of(is_planner, is_admin))
+register("content.report", all_of(is_member, content_live))
+register("moderation.manage", any_of(is_moderator, is_admin))
+register("meeting.view", any_of(is_member, is_admin))
+register("meeting.manage", any_of(is_planner, is_admin))
 
 
 # --- asking -----------------------------------------------------------------------------------

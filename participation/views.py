@@ -1,18 +1,31 @@
 """Pages of the core: accounts, preferences, communities, roster, invites, members, audit, admin."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, request, session, url_for
+from datetime import datetime, time
+
+import flask_babel
+from flask import Blueprint, abort, current_app, flash, request, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
+from . import clock
 from . import operations as ops
-from .extensions import db, limiter
+from .extensions import db, htmx, limiter
 from .i18n import select_locale
 from .forms import (
+    AnswerForm,
+    CommentForm,
+    ConsultationEditForm,
+    ConsultationForm,
+    EditCommentForm,
+    MeetingForm,
+    PhasesForm,
+    ReasonForm,
+    TopicForm,
     AssignRoleForm,
     ChangePasswordForm,
     CommunityForm,
@@ -31,16 +44,27 @@ from .forms import (
     VerifyMemberForm,
 )
 from .models import (
+    AgendaItem,
     AuditEvent,
+    Comment,
+    CommentVote,
     Community,
+    Consultation,
     Household,
     InviteBatch,
+    Meeting,
     Membership,
+    Notification,
+    Report,
     Role,
+    Topic,
     User,
 )
+from . import notifications as notifications_registry
+from .phases import PHASE_KINDS, TEMPLATES
 from .policy import can, membership_of, require
 from .security import verify_password
+from .uploads import ImageRejected, image_path, save_image
 from .web import external_url, paginate, render, safe_next, see_other
 
 bp = Blueprint("core", __name__)
@@ -275,8 +299,16 @@ def community(community_id: int):
     households = db.session.scalar(
         select(func.count()).select_from(Household).where(Household.community_id == community.id)
     )
+    now = clock.now()
+    consultations: dict[str, list[Consultation]] = {}
+    for c in db.session.scalars(
+            select(Consultation).where(Consultation.community_id == community.id)
+            .options(selectinload(Consultation.phases))
+            .order_by(Consultation.created_at.desc())):
+        consultations.setdefault(c.state(now), []).append(c)
     return render("participation/community.html", community=community, counts=counts,
-                  households=households, membership=membership_of(current_user, community))
+                  households=households, membership=membership_of(current_user, community),
+                  consultations=consultations, now=now)
 
 
 @bp.route("/redeem", methods=["GET", "POST"])
@@ -560,6 +592,23 @@ def admin_community(community_id: int):
     return render("admin/community.html", community=community, form=form, staff=staff)
 
 
+def phase_label(kind: str) -> str:
+    return str(PHASE_KINDS[kind].label) if kind in PHASE_KINDS else kind
+
+
+def state_label(state: str) -> str:
+    return {"upcoming": _("Upcoming"), "open": _("Open"), "closed": _("Closed")}[state]
+
+
+def stance_label(stance: str) -> str:
+    return {"support": _("Support"), "oppose": _("Oppose"), "neutral": _("Neutral")}.get(
+        stance, stance)
+
+
+def notification_text(n: Notification) -> str:
+    return notifications_registry.text(n.kind, n.params)
+
+
 def role_label(role: str) -> str:
     return {
         "resident": _("Resident"),
@@ -611,5 +660,593 @@ def audit_details(details: dict | None) -> list[tuple[str, str]]:
 
 @bp.app_context_processor
 def _core_context():
+    unread = 0
+    if current_user.is_authenticated:
+        unread = db.session.scalar(
+            select(func.count()).select_from(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None)))
     return {"can": can, "role_label": role_label, "audit_label": audit_label,
-            "audit_details": audit_details, "external_url": external_url}
+            "audit_details": audit_details, "external_url": external_url,
+            "phase_label": phase_label, "state_label": state_label,
+            "stance_label": stance_label, "notification_text": notification_text,
+            "unread_notifications": unread}
+
+
+# --- consultations ----------------------------------------------------------------------------
+
+
+def _consultation(community: Community, consultation_id: int) -> Consultation:
+    consultation = db.session.scalar(
+        select(Consultation).where(Consultation.id == consultation_id)
+        .options(selectinload(Consultation.phases)))
+    if consultation is None or consultation.community_id != community.id:
+        abort(404)
+    return consultation
+
+
+def consultation_url(consultation: Consultation) -> str:
+    return url_for("core.consultation", community_id=consultation.community_id,
+                   consultation_id=consultation.id)
+
+
+def _local(dt):
+    """A time typed in the community's timezone, as stored (naive UTC)."""
+    return flask_babel.to_utc(dt).replace(tzinfo=None)
+
+
+def _shown(dt):
+    return flask_babel.to_user_timezone(dt).replace(tzinfo=None)
+
+
+@bp.route("/c/<int:community_id>/consultations/new", methods=["GET", "POST"])
+def new_consultation(community_id: int):
+    community = _community(community_id)
+    require("consultation.manage", community)
+    form = ConsultationForm()
+    locale = select_locale()
+    form.template.choices = [SelectChoice(key, t.name(locale)) for key, t in TEMPLATES.items()]
+    if request.method == "GET":
+        form.starts_on.data = _shown(clock.now()).date()
+    if form.validate_on_submit():
+        try:
+            consultation = ops.create_consultation(
+                current_user, community, template=form.template.data, title=form.title.data,
+                description=form.description.data or "", sites=form.sites.data,
+                starts_at=_local(datetime.combine(form.starts_on.data, time())),
+                url_for_consultation=consultation_url)
+        except ops.OperationError as error:
+            _fail(form.template, error)
+        else:
+            flash(_("Consultation created. Check its phases and dates."), "success")
+            return see_other(url_for("core.edit_phases", community_id=community.id,
+                                     consultation_id=consultation.id))
+    return render("participation/consultation_form.html", community=community, form=form,
+                  templates=TEMPLATES, locale=locale)
+
+
+@bp.get("/c/<int:community_id>/consultations/<int:consultation_id>")
+def consultation(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    consultation = _consultation(community, consultation_id)
+    topics = db.session.execute(
+        select(Topic, func.count(Comment.id))
+        .outerjoin(Comment, (Comment.topic_id == Topic.id) & Comment.deleted_at.is_(None)
+                   & Comment.hidden_at.is_(None))
+        .where(Topic.consultation_id == consultation.id, Topic.hidden_at.is_(None))
+        .group_by(Topic.id).order_by(Topic.created_at.desc())
+        .options(joinedload(Topic.author))
+    ).all()
+    latest = db.session.scalars(
+        select(Comment).join(Topic)
+        .where(Topic.consultation_id == consultation.id, Comment.deleted_at.is_(None),
+               Comment.hidden_at.is_(None), Topic.hidden_at.is_(None))
+        .options(joinedload(Comment.author), joinedload(Comment.topic))
+        .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(5)
+    ).all()
+    now = clock.now()
+    return render("participation/consultation.html", community=community,
+                  consultation=consultation, topics=topics, latest=latest,
+                  active=consultation.active_phase(now), state=consultation.state(now),
+                  spec=TEMPLATES.get(consultation.template))
+
+
+@bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/edit",
+          methods=["GET", "POST"])
+def edit_consultation(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    require("consultation.manage", community)
+    consultation = _consultation(community, consultation_id)
+    form = ConsultationEditForm(obj=consultation)
+    if form.validate_on_submit():
+        cover = None if form.remove_cover.data else consultation.cover
+        try:
+            cover = _saved_images([form.cover.data], "covers")[0] if _uploaded(
+                form.cover.data) else cover
+        except ImageRejected as error:
+            form.cover.errors = [str(error)]
+        else:
+            ops.update_consultation(current_user, consultation, title=form.title.data,
+                                    description=form.description.data or "",
+                                    sites=form.sites.data, cover=cover)
+            flash(_("Saved."), "success")
+            return see_other(consultation_url(consultation))
+    return render("participation/consultation_edit.html", community=community,
+                  consultation=consultation, form=form)
+
+
+@bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/phases",
+          methods=["GET", "POST"])
+def edit_phases(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    require("consultation.manage", community)
+    consultation = _consultation(community, consultation_id)
+    if request.method == "GET":
+        rows = [{"kind": p.kind, "starts_at": _shown(p.starts_at), "ends_at": _shown(p.ends_at)}
+                for p in consultation.phases]
+        form = PhasesForm(data={"phases": rows + [{}]})
+    else:
+        form = PhasesForm()
+    kinds = [SelectChoice(key, kind.label) for key, kind in PHASE_KINDS.items()]
+    for row in form.phases:
+        row.kind.choices = kinds
+    if form.validate_on_submit():
+        phases = [(row.kind.data, _local(row.starts_at.data), _local(row.ends_at.data))
+                  for row in form.phases if not row.remove.data and row.starts_at.data]
+        try:
+            ops.set_phases(current_user, consultation, phases)
+        except ops.OperationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            flash(_("Phases saved."), "success")
+            return see_other(consultation_url(consultation))
+    return render("participation/phases.html", community=community, consultation=consultation,
+                  form=form)
+
+
+def _uploaded(file) -> bool:
+    return bool(file and getattr(file, "filename", ""))
+
+
+def _saved_images(files, folder: str) -> list[str]:
+    """Re-encode each uploaded image; raises ImageRejected for the first that is no image."""
+    return [save_image(f.stream, folder) for f in files if _uploaded(f)]
+
+
+@bp.get("/c/<int:community_id>/consultations/<int:consultation_id>/cover")
+def consultation_cover(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    consultation = _consultation(community, consultation_id)
+    if not consultation.cover:
+        abort(404)
+    return send_file(image_path("covers", consultation.cover), mimetype="image/jpeg",
+                     max_age=3600)
+
+
+# --- discussions ------------------------------------------------------------------------------
+
+
+def _topic(community: Community, topic_id: int) -> Topic:
+    topic = db.session.scalar(
+        select(Topic).where(Topic.id == topic_id)
+        .options(joinedload(Topic.consultation).selectinload(Consultation.phases),
+                 joinedload(Topic.author)))
+    if topic is None or topic.consultation.community_id != community.id:
+        abort(404)
+    return topic
+
+
+def _comment_in(community: Community, comment_id: int) -> Comment:
+    comment = db.session.scalar(
+        select(Comment).where(Comment.id == comment_id)
+        .options(joinedload(Comment.topic).joinedload(Topic.consultation)
+                 .selectinload(Consultation.phases)))
+    if comment is None or comment.topic.consultation.community_id != community.id:
+        abort(404)
+    return comment
+
+
+def comment_url(comment: Comment) -> str:
+    community_id = comment.topic.consultation.community_id
+    return url_for("core.topic", community_id=community_id, topic_id=comment.topic_id,
+                   _anchor=f"comment-{comment.id}")
+
+
+def topic_url(topic: Topic) -> str:
+    return url_for("core.topic", community_id=topic.consultation.community_id, topic_id=topic.id)
+
+
+@bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/topics/new",
+          methods=["GET", "POST"])
+def new_topic(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    consultation = _consultation(community, consultation_id)
+    require("discussion.open_topic", community, consultation)
+    form = TopicForm()
+    if form.validate_on_submit():
+        topic = ops.open_topic(current_user, consultation, form.title.data, form.body.data or "")
+        return see_other(url_for("core.topic", community_id=community.id, topic_id=topic.id))
+    return render("participation/topic_form.html", community=community,
+                  consultation=consultation, form=form)
+
+
+def _thread_page(topic: Topic):
+    """One page of threads with everything the template reads, in a fixed number of queries."""
+    roots = paginate(
+        select(Comment).where(Comment.topic_id == topic.id, Comment.parent_id.is_(None))
+        .options(joinedload(Comment.author))
+        .order_by(Comment.pinned.desc(), Comment.is_official.desc(), Comment.created_at,
+                  Comment.id),
+        per_page=current_app.config["COMMENTS_PER_PAGE"])
+    root_ids = [c.id for c in roots.items]
+    replies = db.session.scalars(
+        select(Comment).where(Comment.root_id.in_(root_ids))
+        .options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
+    ).all() if root_ids else []
+    children: dict[int, list[Comment]] = {}
+    for reply in replies:
+        children.setdefault(reply.parent_id, []).append(reply)
+    ids = root_ids + [r.id for r in replies]
+    votes = dict(db.session.execute(
+        select(CommentVote.comment_id, func.count()).where(CommentVote.comment_id.in_(ids))
+        .group_by(CommentVote.comment_id)).all()) if ids else {}
+    mine = set(db.session.scalars(
+        select(CommentVote.comment_id).where(CommentVote.comment_id.in_(ids),
+                                             CommentVote.user_id == current_user.id)
+    )) if ids else set()
+    stances = dict(db.session.execute(
+        select(Comment.stance, func.count()).where(
+            Comment.topic_id == topic.id, Comment.stance.is_not(None),
+            Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
+        .group_by(Comment.stance)).all())
+    return roots, children, votes, mine, stances
+
+
+@bp.get("/c/<int:community_id>/topics/<int:topic_id>")
+def topic(community_id: int, topic_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    topic = _topic(community, topic_id)
+    if topic.hidden_at and topic.author_id != current_user.id and not can(
+            "moderation.manage", community):
+        abort(404)
+    roots, children, votes, mine, stances = _thread_page(topic)
+    return render("participation/topic.html", community=community, topic=topic, roots=roots,
+                  children=children, votes=votes, mine=mine, stances=stances,
+                  form=CommentForm(), answer_form=AnswerForm(),
+                  reply_form=CommentForm(formdata=None))
+
+
+@bp.post("/c/<int:community_id>/topics/<int:topic_id>/comments")
+def post_comment(community_id: int, topic_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    topic = _topic(community, topic_id)
+    require("discussion.comment", community, topic)
+    form = CommentForm()
+    parent = None
+    if form.parent_id.data:
+        parent = _comment_in(community, int(form.parent_id.data)) \
+            if form.parent_id.data.isdigit() else abort(404)
+    if form.validate_on_submit():
+        try:
+            comment = ops.post_comment(current_user, topic, form.body.data,
+                                       form.stance.data if parent is None else None,
+                                       parent, comment_url)
+        except ops.OperationError as error:
+            _fail(form.body, error)
+        else:
+            if htmx:
+                # The new comment, plus a fresh, empty copy of the form that sent it (swapped
+                # out of band), so the resident can write the next one.
+                return render("participation/_comment_posted.html", comment=comment,
+                              parent=parent, children={}, votes={}, mine=set(),
+                              community=community, topic=topic,
+                              reply_form=CommentForm(formdata=None),
+                              form=CommentForm(formdata=None))
+            return see_other(comment_url(comment))
+    if htmx:  # show the errors in the form that was sent
+        target = f"#reply-form-{parent.id}" if parent else "#comment-form"
+        html, status = render("participation/_comment_form.html", form=form, parent=parent,
+                              community=community, topic=topic)
+        return html, status, {"HX-Retarget": target, "HX-Reswap": "outerHTML"}
+    roots, children, votes, mine, stances = _thread_page(topic)
+    return render("participation/topic.html", community=community, topic=topic, roots=roots,
+                  children=children, votes=votes, mine=mine, stances=stances,
+                  form=form if parent is None else CommentForm(formdata=None),
+                  answer_form=AnswerForm(formdata=None), failed_reply=(parent, form),
+                  reply_form=CommentForm(formdata=None))
+
+
+@bp.route("/c/<int:community_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit_comment(community_id: int, comment_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    comment = _comment_in(community, comment_id)
+    require("comment.edit", community, comment)
+    form = EditCommentForm(obj=comment)
+    if form.validate_on_submit():
+        try:
+            ops.edit_comment(current_user, comment, form.body.data, form.stance.data or None)
+        except ops.OperationError as error:
+            _fail(form.body, error)
+        else:
+            return see_other(comment_url(comment))
+    return render("participation/comment_edit.html", community=community, comment=comment,
+                  form=form)
+
+
+@bp.route("/c/<int:community_id>/comments/<int:comment_id>/delete", methods=["GET", "POST"])
+def delete_comment(community_id: int, comment_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    comment = _comment_in(community, comment_id)
+    require("comment.delete", community, comment)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        ops.delete_comment(current_user, comment)
+        flash(_("The comment was deleted."), "success")
+        return see_other(comment_url(comment))
+    return render("participation/comment_delete.html", community=community, comment=comment,
+                  form=form)
+
+
+@bp.post("/c/<int:community_id>/comments/<int:comment_id>/upvote")
+def upvote(community_id: int, comment_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    comment = _comment_in(community, comment_id)
+    require("comment.upvote", community, comment)
+    if EmptyForm().validate_on_submit():
+        ops.upvote(current_user, comment)
+    if htmx:
+        count = db.session.scalar(select(func.count()).select_from(CommentVote)
+                                  .where(CommentVote.comment_id == comment.id))
+        return render("participation/_upvote.html", comment=comment, community=community,
+                      count=count, voted=True)
+    return see_other(comment_url(comment))
+
+
+@bp.post("/c/<int:community_id>/topics/<int:topic_id>/answer")
+def answer_topic(community_id: int, topic_id: int):
+    community = _community(community_id)
+    topic = _topic(community, topic_id)
+    require("comment.answer", community, topic)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        answer = ops.post_answer(current_user, topic, form.body.data, comment_url)
+        flash(_("Your official answer is published."), "success")
+        return see_other(comment_url(answer))
+    flash(_("Write the answer before publishing it."), "error")
+    return see_other(topic_url(topic))
+
+
+@bp.post("/c/<int:community_id>/comments/<int:comment_id>/pin")
+def pin_comment(community_id: int, comment_id: int):
+    community = _community(community_id)
+    comment = _comment_in(community, comment_id)
+    require("comment.pin", community, comment)
+    if EmptyForm().validate_on_submit():
+        ops.set_pinned(current_user, comment, not comment.pinned)
+    return see_other(comment_url(comment))
+
+
+# --- reports and moderation -------------------------------------------------------------------
+
+
+def _content(community: Community, kind: str, item_id: int):
+    if kind == "topic":
+        return _topic(community, item_id)
+    return _comment_in(community, item_id)
+
+
+def _content_url(target) -> str:
+    return topic_url(target) if isinstance(target, Topic) else comment_url(target)
+
+
+@bp.route("/c/<int:community_id>/report/<any(topic, comment):kind>/<int:item_id>",
+          methods=["GET", "POST"])
+def report(community_id: int, kind: str, item_id: int):
+    community = _community(community_id)
+    require("consultation.view", community)
+    target = _content(community, kind, item_id)
+    require("content.report", community, target)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        if ops.report_content(current_user, community, target, form.reason.data,
+                              _content_url(target)):
+            flash(_("Thank you. The moderators will look at your report."), "success")
+        else:
+            flash(_("You have already reported this."), "info")
+        return see_other(_content_url(target))
+    return render("participation/report.html", community=community, target=target, form=form)
+
+
+@bp.get("/c/<int:community_id>/moderation")
+def moderation(community_id: int):
+    community = _community(community_id)
+    require("moderation.manage", community)
+    page = paginate(
+        select(Report).where(Report.community_id == community.id, Report.resolved_at.is_(None))
+        .options(joinedload(Report.reporter),
+                 joinedload(Report.topic).joinedload(Topic.author),
+                 joinedload(Report.comment).joinedload(Comment.author))
+        .order_by(Report.created_at.desc(), Report.id.desc()))
+    authors = {(r.topic or r.comment).author_id for r in page.items}
+    memberships = dict(db.session.execute(
+        select(Membership.user_id, Membership.id).where(
+            Membership.community_id == community.id, Membership.user_id.in_(authors))).all())
+    return render("participation/moderation.html", community=community, page=page,
+                  form=ReasonForm(formdata=None), memberships=memberships)
+
+
+@bp.post("/c/<int:community_id>/moderation/<any(topic, comment):kind>/<int:item_id>/"
+         "<any(hide, restore):action>")
+def moderate(community_id: int, kind: str, item_id: int, action: str):
+    community = _community(community_id)
+    require("moderation.manage", community)
+    target = _content(community, kind, item_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason: the author will see it."), "error")
+    elif action == "hide":
+        ops.hide_content(current_user, community, target, form.reason.data, _content_url(target))
+        flash(_("Hidden. The author has been told why."), "success")
+    else:
+        ops.restore_content(current_user, community, target, form.reason.data)
+        flash(_("Restored."), "success")
+    return see_other(url_for("core.moderation", community_id=community.id))
+
+
+@bp.route("/c/<int:community_id>/moderation/block/<int:membership_id>",
+          methods=["GET", "POST"])
+def block_member(community_id: int, membership_id: int):
+    community = _community(community_id)
+    require("moderation.manage", community)
+    m = _member(community, membership_id)
+    form = ReasonForm()
+    if m.blocked_at is not None:
+        if EmptyForm().validate_on_submit():
+            ops.unblock_member(current_user, m)
+            flash(_("%(name)s may post again.", name=m.user.display_name), "success")
+            return see_other(url_for("core.moderation", community_id=community.id))
+    elif form.validate_on_submit():
+        ops.block_member(current_user, m, form.reason.data)
+        flash(_("%(name)s can no longer post in this community.", name=m.user.display_name),
+              "success")
+        return see_other(url_for("core.moderation", community_id=community.id))
+    return render("participation/block.html", community=community, member=m, form=form)
+
+
+# --- meetings ---------------------------------------------------------------------------------
+
+
+def meeting_url(meeting: Meeting) -> str:
+    return url_for("core.meeting", community_id=meeting.community_id, meeting_id=meeting.id)
+
+
+@bp.get("/c/<int:community_id>/meetings")
+def meetings(community_id: int):
+    community = _community(community_id)
+    require("meeting.view", community)
+    stmt = select(Meeting).where(Meeting.community_id == community.id)
+    if not can("meeting.manage", community):
+        stmt = stmt.where(Meeting.published_at.is_not(None))
+    page = paginate(stmt.order_by(Meeting.held_at.desc(), Meeting.id.desc()))
+    return render("participation/meetings.html", community=community, page=page)
+
+
+def _meeting(community: Community, meeting_id: int) -> Meeting:
+    meeting = db.session.scalar(
+        select(Meeting).where(Meeting.id == meeting_id)
+        .options(selectinload(Meeting.items).joinedload(AgendaItem.topic),
+                 selectinload(Meeting.photos)))
+    if meeting is None or meeting.community_id != community.id:
+        abort(404)
+    if meeting.published_at is None and not can("meeting.manage", community):
+        abort(404)
+    return meeting
+
+
+MAX_MEETING_PHOTOS = 6
+
+
+@bp.get("/c/<int:community_id>/meetings/<int:meeting_id>/photos/<int:photo_id>")
+def meeting_photo(community_id: int, meeting_id: int, photo_id: int):
+    community = _community(community_id)
+    require("meeting.view", community)
+    meeting = _meeting(community, meeting_id)
+    photo = next((p for p in meeting.photos if p.id == photo_id), None)
+    if photo is None:
+        abort(404)
+    return send_file(image_path("meetings", photo.filename), mimetype="image/jpeg", max_age=3600)
+
+
+@bp.get("/c/<int:community_id>/meetings/<int:meeting_id>")
+def meeting(community_id: int, meeting_id: int):
+    community = _community(community_id)
+    require("meeting.view", community)
+    return render("participation/meeting.html", community=community,
+                  meeting=_meeting(community, meeting_id))
+
+
+@bp.route("/c/<int:community_id>/meetings/new", methods=["GET", "POST"],
+          defaults={"meeting_id": None})
+@bp.route("/c/<int:community_id>/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+def edit_meeting(community_id: int, meeting_id: int | None):
+    community = _community(community_id)
+    require("meeting.manage", community)
+    meeting = _meeting(community, meeting_id) if meeting_id else None
+    if meeting is not None and request.method == "GET":
+        form = MeetingForm(data={
+            "title": meeting.title, "held_at": _shown(meeting.held_at), "place": meeting.place,
+            "attendance": meeting.attendance, "attendee_names": meeting.attendee_names,
+            "minutes": meeting.minutes, "publish": meeting.published_at is not None,
+            "items": [{"title": i.title, "topic_id": str(i.topic_id or ""),
+                       "decision": i.decision} for i in meeting.items] + [{}],
+        })
+    else:
+        form = MeetingForm()
+    topics = db.session.execute(
+        select(Topic.id, Topic.title).join(Consultation)
+        .where(Consultation.community_id == community.id, Topic.hidden_at.is_(None))
+        .order_by(Topic.created_at.desc()).limit(200)).all()
+    choices = [SelectChoice("", _("No linked topic"))] + [
+        SelectChoice(str(tid), title) for tid, title in topics]
+    for item in form.items:
+        item.topic_id.choices = choices
+    if form.validate_on_submit():
+        items = [(i.title.data, int(i.topic_id.data) if (i.topic_id.data or "").isdigit()
+                  else None, i.decision.data or "") for i in form.items if i.title.data]
+        uploads = [f for f in form.photos.data or [] if _uploaded(f)]
+        kept = len(meeting.photos) if meeting else 0
+        try:
+            if kept + len(uploads) > MAX_MEETING_PHOTOS:
+                raise ops.OperationError(_("A meeting record holds at most %(n)d photos.",
+                                           n=MAX_MEETING_PHOTOS))
+            photos = _saved_images(uploads, "meetings")
+        except (ops.OperationError, ImageRejected) as error:
+            form.photos.errors = [str(error)]
+            return render("participation/meeting_form.html", community=community,
+                          meeting=meeting, form=form)
+        try:
+            saved = ops.save_meeting(
+                current_user, community, meeting, title=form.title.data,
+                held_at=_local(form.held_at.data), place=form.place.data,
+                attendance=form.attendance.data, attendee_names=form.attendee_names.data,
+                minutes=form.minutes.data or "", items=items, publish=form.publish.data,
+                photos=photos, url_for_meeting=meeting_url)
+        except ops.OperationError as error:
+            _fail(form.title, error)
+        else:
+            flash(_("The meeting record is saved."), "success")
+            return see_other(meeting_url(saved))
+    return render("participation/meeting_form.html", community=community, meeting=meeting,
+                  form=form)
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+@bp.get("/notifications")
+def notifications():
+    require("account.use")
+    page = paginate(select(Notification).where(Notification.user_id == current_user.id)
+                    .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    return render("participation/notifications.html", page=page, form=EmptyForm())
+
+
+@bp.post("/notifications/read")
+def read_notifications():
+    require("account.use")
+    if EmptyForm().validate_on_submit():
+        raw = request.form.get("id", "")
+        ops.mark_read(current_user, int(raw) if raw.isdigit() else None)
+        if raw.isdigit():
+            target = db.session.get(Notification, int(raw))
+            if target is not None and target.user_id == current_user.id:
+                return see_other(safe_next(target.url, url_for("core.notifications")))
+    return see_other(url_for("core.notifications"))

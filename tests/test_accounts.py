@@ -241,7 +241,7 @@ class SMTPSink:
         import threading
 
         sink = self
-        self.messages: list[str] = []
+        self.messages: list[bytes] = []
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
@@ -255,7 +255,7 @@ class SMTPSink:
                         body = []
                         while (data := self.rfile.readline()) not in (b".\r\n", b""):
                             body.append(data)
-                        sink.messages.append(b"".join(body).decode("utf-8", "replace"))
+                        sink.messages.append(b"".join(body))
                         self.wfile.write(b"250 ok\r\n")
                     elif command == b"QUIT":
                         self.wfile.write(b"221 bye\r\n")
@@ -291,7 +291,7 @@ def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, cap
     finally:
         sink.close()
     assert len(sink.messages) == 1
-    message = email.message_from_string(sink.messages[0], policy=policy.default)
+    message = email.message_from_bytes(sink.messages[0], policy=policy.default)
     assert message["To"] == "mail@example.cn"
     body = message.get_content()
     link = re.search(r"http://localhost(/password/reset/\S+)", body).group(1)

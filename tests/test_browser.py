@@ -227,3 +227,135 @@ def test_every_page_passes_axe(app, live_server, new_page, factory, mode):
             assert page.locator("html").get_attribute("lang") == "en"
         if mode == "large":
             assert "large-text" in (page.locator("html").get_attribute("class") or "")
+
+
+def test_consultation_discussion_and_moderation_in_the_browser(app, live_server, new_page,
+                                                              factory):
+    from .test_security import PAYLOADS
+
+    app.config["REPORTS_TO_HIDE"] = 99
+    community = factory.community(name="金榜社区")
+    planner = factory.user(community, Role.PLANNER)
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    mod = factory.user(community, Role.MODERATOR)
+    alerts = []
+
+    def watch(page):
+        page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+        return page
+
+    # The planner creates a consultation from the micro-space template.
+    p = watch(new_page())
+    log_in(p, live_server, planner.login)
+    p.goto(f"{live_server}/c/{community.id}/consultations/new")
+    check_page(p, "new consultation")
+    p.check("input[name=template][value=micro_space]")
+    p.fill("input[name=title]", "口袋公园改造")
+    p.fill("textarea[name=description]", "3号楼后面的空地")
+    p.click("main button[type=submit]")
+    p.wait_for_url(re.compile(r"/phases$"))
+    check_page(p, "phases")
+    p.goto(f"{live_server}/c/{community.id}")
+    p.click("text=口袋公园改造")
+    consultation_url = p.url
+    assert p.locator(".phase.active").count() == 1
+    check_page(p, "consultation")
+
+    # A resident opens a topic, comments with a stance and gets a reply, all in place.
+    r = watch(new_page())
+    log_in(r, live_server, lin.login)
+    r.goto(consultation_url)
+    r.click("text=发起话题")
+    r.fill("input[name=title]", "座椅太少")
+    r.fill("textarea[name=body]", PAYLOADS[4])
+    r.click("main button[type=submit]")
+    topic_url = r.url
+    r.fill("#comment-body", "多放几张长椅")
+    r.check("#comment-form input[value=support]")
+    r.click("#comment-form button[type=submit]")
+    r.wait_for_selector("#comment-list .comment")
+    assert r.url == topic_url  # no page load: htmx put the comment in place
+    assert r.input_value("#comment-body") == ""  # and gave back an empty form
+    w = watch(new_page())
+    log_in(w, live_server, wang.login)
+    w.goto(topic_url)
+    w.click("#comment-list details.reply summary")
+    w.fill("#comment-list textarea[name=body]", "同意，还要有遮阳")
+    w.click("#comment-list details.reply button[type=submit]")
+    w.wait_for_selector("#comment-list .replies .comment")
+    assert "同意，还要有遮阳" in w.inner_text("#comment-list .replies")
+    for payload in PAYLOADS:
+        w.fill("#comment-body", payload)
+        w.click("#comment-form button[type=submit]")
+    w.wait_for_timeout(300)
+    check_page(w, "topic")
+
+    # The other resident reports Lin's comment; a moderator hides it; Lin sees why.
+    w.goto(topic_url)
+    w.click("#comment-list .comment >> text=举报")
+    w.fill("input[name=reason]", "<img src=x onerror=alert(1)>广告")
+    w.click("main button[type=submit]")
+    m = watch(new_page())
+    log_in(m, live_server, mod.login)
+    m.goto(f"{live_server}/c/{community.id}/moderation")
+    check_page(m, "moderation")
+    m.fill("main input[name=reason]", "与本话题无关")
+    m.click("main button.danger")
+    r.goto(topic_url)
+    assert "与本话题无关" in r.inner_text("main")
+    r.goto(f"{live_server}/notifications")
+    assert "与本话题无关" in r.inner_text("main")
+    check_page(r, "notifications")
+    assert alerts == []  # no payload ever ran
+
+
+def test_discussion_pages_pass_axe(app, live_server, new_page, factory):
+    community = factory.community()
+    planner = factory.user(community, Role.PLANNER)
+    mod = factory.user(community, Role.MODERATOR)
+    with app.app_context():
+        from participation.models import Comment, Consultation, Meeting, Phase, Topic
+
+        now = utcnow()
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园",
+                         description="**说明**")
+        c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=10)))
+        db.session.add(c)
+        db.session.flush()
+        t = Topic(consultation_id=c.id, author_id=planner.id, title="座椅", body="正文")
+        db.session.add(t)
+        db.session.flush()
+        comment = Comment(topic_id=t.id, author_id=planner.id, body="评论", stance="support")
+        meeting = Meeting(community_id=community.id, title="议事会", held_at=now, place="活动室",
+                          published_at=now, attendance=12)
+        db.session.add_all([comment, meeting])
+        db.session.commit()
+        ids = (c.id, t.id, comment.id, meeting.id)
+    cid, tid, comment_id, meeting_id = ids
+    base = f"/c/{community.id}"
+    mid = factory.membership_id(planner, community)
+    pages = {
+        planner.login: [f"{base}/consultations/{cid}", f"{base}/consultations/{cid}/edit",
+                        f"{base}/consultations/{cid}/topics/new", f"{base}/topics/{tid}",
+                        f"{base}/comments/{comment_id}/edit",
+                        f"{base}/comments/{comment_id}/delete", f"{base}/meetings",
+                        f"{base}/meetings/new", f"{base}/meetings/{meeting_id}",
+                        f"{base}/meetings/{meeting_id}/edit", "/notifications", base],
+        mod.login: [f"{base}/report/comment/{comment_id}", f"{base}/moderation",
+                    f"{base}/moderation/block/{mid}"],
+    }
+    for mode in ("zh", "en", "large"):
+        for login, urls in pages.items():
+            page = new_page()
+            log_in(page, live_server, login)
+            if mode == "en":
+                page.click("button[name=locale][value=en]")
+            elif mode == "large":
+                page.click("button[aria-pressed][type=submit]:not([name])")
+            page.wait_for_load_state()
+            for url in urls:
+                page.goto(live_server + url)
+                check_page(page, f"{mode} {url}")
+            page.context.close()

@@ -1,0 +1,46 @@
+"""Uploaded images: decoded, stripped of metadata, resized and re-encoded before they are kept.
+
+Nothing a user uploads is stored or served as sent: a file that is not a real image is refused,
+and what is kept is a fresh JPEG written by Pillow into the instance folder.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 1600
+Image.MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused as decompression bombs
+
+
+class ImageRejected(ValueError):
+    """The upload is not an image we can use; the message is translated."""
+
+
+def upload_dir(folder: str) -> Path:
+    path = Path(current_app.instance_path) / "uploads" / folder
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_image(stream, folder: str) -> str:
+    """Re-encode an uploaded image as JPEG; return the stored file name."""
+    try:
+        with Image.open(stream) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+        raise ImageRejected(_("This file is not a picture we can read. Upload a JPEG or PNG "
+                              "photo.")) from None
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    name = f"{secrets.token_hex(16)}.jpg"
+    image.save(upload_dir(folder) / name, "JPEG", quality=85, optimize=True)
+    return name
+
+
+def image_path(folder: str, name: str) -> Path:
+    return upload_dir(folder) / Path(name).name

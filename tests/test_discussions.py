@@ -1,0 +1,513 @@
+"""Consultations and phases, discussions, moderation, meetings and notifications."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from participation import clock
+from participation.extensions import db
+from participation.models import (
+    Comment,
+    CommentVote,
+    Consultation,
+    Notification,
+    Phase,
+    Role,
+    User,
+)
+from participation.phases import PHASE_KINDS, TEMPLATES
+
+from .conftest import login, post
+from .test_security import PAYLOADS, dangerous
+
+START = datetime(2027, 3, 1, 0, 0)
+
+
+@pytest.fixture
+def place(app, factory):
+    """A community with a planner, two residents, a moderator, and a micro-space consultation
+    whose collect phase runs from START for 21 days."""
+    community = factory.community()
+    people = {
+        "planner": factory.user(community, Role.PLANNER, display_name="刘规划师"),
+        "lin": factory.user(community, Role.VERIFIED, display_name="林阿婆"),
+        "wang": factory.user(community, Role.VERIFIED, display_name="王师傅"),
+        "mod": factory.user(community, Role.MODERATOR, display_name="苏阿姨"),
+    }
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园改造",
+                         description="**3号楼后面**的空地")
+        start = START
+        for spec in TEMPLATES["micro_space"].phases:
+            c.phases.append(Phase(kind=spec.kind, starts_at=start,
+                                  ends_at=start + timedelta(days=spec.days)))
+            start += timedelta(days=spec.days)
+        db.session.add(c)
+        db.session.commit()
+        consultation_id = c.id
+    return community, people, consultation_id
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Freeze the clock of every phase rule."""
+    def freeze(moment: datetime):
+        monkeypatch.setattr(clock, "now", lambda: moment)
+    return freeze
+
+
+def client_for(app, user):
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
+def open_topic(client, community, consultation_id, title="座椅太少") -> int:
+    url = f"/c/{community.id}/consultations/{consultation_id}/topics/new"
+    response = post(client, url, {"title": title, "body": "老人没地方坐"}, page=url)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def comment(client, community, topic_id, body, stance=None, parent=None, **kw):
+    page = f"/c/{community.id}/topics/{topic_id}"
+    data = {"body": body, "parent_id": str(parent or "")}
+    if stance:
+        data["stance"] = stance
+    return post(client, f"{page}/comments", data, page=page, **kw)
+
+
+def comment_id(response) -> int:
+    return int(re.search(r"#comment-(\d+)$", response.headers["Location"]).group(1))
+
+
+# --- phases and the policy --------------------------------------------------------------------
+
+KINDS_THAT_COMMENT = {k for k, v in PHASE_KINDS.items() if "discussion.comment" in v.features}
+
+
+@pytest.mark.parametrize("moment, phase", [
+    (START - timedelta(hours=1), None),
+    (START + timedelta(days=1), "collect"),
+    (START + timedelta(days=22), "deliberate"),
+    (START + timedelta(days=36), "vote"),
+    (START + timedelta(days=43), "results"),
+    (START + timedelta(days=60), None),
+])
+def test_what_each_role_may_do_follows_the_active_phase(app, place, at, moment, phase):
+    community, people, consultation_id = place
+    at(moment)
+    from participation.policy import can
+
+    with app.test_request_context():
+        c = db.session.get(Consultation, consultation_id)
+        assert (c.active_phase(moment).kind if c.active_phase(moment) else None) == phase
+        for name in ("lin", "planner"):
+            user = db.session.get(User, people[name].id)
+            may_comment = can("discussion.comment", c.community, c, user=user)
+            may_open = can("discussion.open_topic", c.community, c, user=user)
+            assert may_comment == (phase in KINDS_THAT_COMMENT), (name, phase)
+            if name == "lin":
+                assert may_open == (phase in {"collect", "deliberate"})
+            else:  # the planner may open topics while the consultation runs
+                assert may_open == (moment < START + timedelta(days=56))
+        outsider = db.session.get(User, people["lin"].id)
+        assert can("consultation.manage", c.community, c, user=outsider) is False
+
+
+def test_templates_are_data_with_known_phase_kinds():
+    assert {"micro_space", "needs_census", "children_design", "deliberation_meeting"} <= set(
+        TEMPLATES)
+    assert [p.kind for p in TEMPLATES["micro_space"].phases] == [
+        "collect", "deliberate", "vote", "results"]
+
+
+def test_planner_creates_consultation_from_template_and_members_are_told(app, place, at):
+    community, people, _ = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/consultations/new"
+    response = post(planner, url, {"template": "micro_space", "title": "5号楼转角",
+                                   "description": "<script>alert(1)</script>**角落**",
+                                   "sites": "5号楼转角", "starts_on": "2027-03-01"}, page=url)
+    assert response.status_code == 303
+    with app.app_context():
+        c = db.session.scalar(select(Consultation).where(Consultation.title == "5号楼转角"))
+        assert [p.kind for p in c.phases] == ["collect", "deliberate", "vote", "results"]
+        assert all(a.ends_at == b.starts_at for a, b in zip(c.phases, c.phases[1:], strict=False))
+        told = db.session.scalars(select(Notification.user_id).where(
+            Notification.kind == "consultation.new")).all()
+        assert sorted(told) == sorted([people["lin"].id, people["wang"].id, people["mod"].id])
+        cid = c.id
+    resident = client_for(app, people["lin"])
+    html = resident.get(f"/c/{community.id}/consultations/{cid}").get_data(as_text=True)
+    assert "<strong>角落</strong>" in html and "<script>alert" not in html
+    assert 'aria-current="step"' in html  # the active phase is highlighted
+    assert "5号楼转角" in resident.get("/notifications").get_data(as_text=True)
+
+
+def test_overlapping_phases_are_refused(app, place, at):
+    community, people, consultation_id = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/consultations/{consultation_id}/phases"
+    response = post(planner, url, {
+        "phases-0-kind": "collect", "phases-0-starts_at": "2027-03-01T09:00",
+        "phases-0-ends_at": "2027-03-10T18:00",
+        "phases-1-kind": "vote", "phases-1-starts_at": "2027-03-09T09:00",
+        "phases-1-ends_at": "2027-03-20T18:00"}, page=url)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "重叠" in html
+    assert 'value="2027-03-09T09:00"' in html  # what was typed is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Phase).where(
+            Phase.consultation_id == consultation_id)) == 4
+
+
+# --- discussion -------------------------------------------------------------------------------
+
+
+def test_stances_replies_edits_and_tombstones(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    topic_id = open_topic(lin, community, consultation_id)
+    first = comment_id(comment(lin, community, topic_id, "多放几张长椅", "support"))
+    comment(wang, community, topic_id, "会占用停车位", "oppose")
+    level1 = comment_id(comment(wang, community, topic_id, "回复一", parent=first))
+    level2 = comment_id(comment(lin, community, topic_id, "回复二", parent=level1))
+    level3 = comment_id(comment(wang, community, topic_id, "回复三", parent=level2))
+    with app.app_context():
+        depths = {c.id: c.depth for c in db.session.scalars(select(Comment))}
+        assert (depths[first], depths[level1], depths[level2], depths[level3]) == (0, 1, 2, 2)
+        assert db.session.get(Comment, level3).parent_id == level1  # joins the deepest level
+    page = lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "支持: 1" in page.replace("：", ":") and "反对: 1" in page.replace("：", ":")
+
+    edit = f"/c/{community.id}/comments/{first}/edit"
+    assert post(lin, edit, {"body": "多放几张带靠背的长椅", "stance": "support"},
+                page=edit).status_code == 303
+    page = lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "带靠背" in page and "已编辑" in page
+    assert wang.get(edit).status_code == 403  # not the author
+    at(START + timedelta(days=1, hours=1))
+    assert lin.get(edit).status_code == 403  # the edit window has passed
+
+    delete = f"/c/{community.id}/comments/{first}/delete"
+    assert "删除" in lin.get(delete).get_data(as_text=True)  # asks first
+    post(lin, delete, page=delete)
+    page = wang.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "带靠背" not in page and "已删除" in page and "回复一" in page
+
+
+def test_comment_with_htmx_returns_the_fragment(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    topic_id = open_topic(lin, community, consultation_id)
+    response = comment(lin, community, topic_id, "同意", "support",
+                       headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert 'class="comment depth-0' in html and 'hx-swap-oob="true"' in html
+    empty = comment(lin, community, topic_id, "", headers={"HX-Request": "true"})
+    assert empty.headers["HX-Retarget"] == "#comment-form"
+    assert "必填" in empty.get_data(as_text=True)
+
+
+def test_comments_close_with_the_phase(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    topic_id = open_topic(lin, community, consultation_id)
+    at(START + timedelta(days=43))  # results notice
+    assert comment(lin, community, topic_id, "还能说吗").status_code == 403
+    page = lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "当前阶段不能发表评论" in page or "评论已关闭" in page
+
+
+def test_one_upvote_per_user_even_when_double_clicked_concurrently(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    topic_id = open_topic(lin, community, consultation_id)
+    target = comment_id(comment(lin, community, topic_id, "加装路灯", "support"))
+    url = f"/c/{community.id}/comments/{target}/upvote"
+    page = f"/c/{community.id}/topics/{topic_id}"
+    from .conftest import csrf_from
+
+    token = csrf_from(wang.get(page).get_data(as_text=True))
+    cookie = wang.get_cookie("session").value
+    clients = []
+    for _ in range(6):
+        c = app.test_client()
+        c.set_cookie("session", cookie)
+        clients.append(c)
+    statuses, start = [], threading.Barrier(len(clients))
+
+    def click(c):
+        start.wait()
+        statuses.append(c.post(url, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [303] * 6
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CommentVote)) == 1
+
+
+def test_official_answer_is_marked_pinned_and_notified(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, planner = client_for(app, people["lin"]), client_for(app, people["planner"])
+    topic_id = open_topic(lin, community, consultation_id)
+    comment(lin, community, topic_id, "先来的评论", "neutral")
+    page = f"/c/{community.id}/topics/{topic_id}"
+    response = post(planner, f"{page}/answer", {"body": "我们会在议事会上讨论"}, page=page)
+    answer = comment_id(response)
+    post(planner, f"/c/{community.id}/comments/{answer}/pin", page=page)
+    html = lin.get(page).get_data(as_text=True)
+    assert "责任规划师的正式回复" in html and "置顶" in html
+    assert html.index("我们会在议事会上讨论") < html.index("先来的评论")
+    assert "回复了您的话题" in lin.get("/notifications").get_data(as_text=True)
+    assert post(lin, f"{page}/answer", {"body": "冒充"}, page=page).status_code == 403
+
+
+def test_reports_hide_content_and_moderators_decide(app, place, at, factory):
+    community, people, consultation_id = place
+    app.config["REPORTS_TO_HIDE"] = 2
+    at(START + timedelta(days=1))
+    wang = client_for(app, people["wang"])
+    topic_id = open_topic(wang, community, consultation_id)
+    bad = comment_id(comment(wang, community, topic_id, "骂人的话", "oppose"))
+    report = f"/c/{community.id}/report/comment/{bad}"
+    lin = client_for(app, people["lin"])
+    assert post(lin, report, {"reason": "人身攻击"}, page=report).status_code == 303
+    again = post(lin, report, {"reason": "人身攻击"}, page=report, follow_redirects=True)
+    assert "已经举报过" in again.get_data(as_text=True)
+    third = client_for(app, factory.user(community, Role.VERIFIED))
+    post(third, report, {"reason": "不文明"}, page=report)
+    page = f"/c/{community.id}/topics/{topic_id}"
+    assert "骂人的话" not in lin.get(page).get_data(as_text=True)  # hidden after 2 reports
+    mine = wang.get(page).get_data(as_text=True)
+    assert "骂人的话" in mine and "举报" in mine  # the author sees why
+
+    mod = client_for(app, people["mod"])
+    queue = mod.get(f"/c/{community.id}/moderation").get_data(as_text=True)
+    assert "人身攻击" in queue and "骂人的话" in queue
+    restore = f"/c/{community.id}/moderation/comment/{bad}/restore"
+    post(mod, restore, {"reason": "只是语气重"}, page=f"/c/{community.id}/moderation")
+    assert "骂人的话" in lin.get(page).get_data(as_text=True)
+    hide = f"/c/{community.id}/moderation/comment/{bad}/hide"
+    post(mod, hide, {"reason": "违反社区公约第三条"}, page=f"/c/{community.id}/moderation")
+    assert "违反社区公约第三条" in wang.get(page).get_data(as_text=True)
+    assert "违反社区公约第三条" in wang.get("/notifications").get_data(as_text=True)
+    assert lin.get(f"/c/{community.id}/moderation").status_code == 403
+
+    block = f"/c/{community.id}/moderation/block/{factory.membership_id(people['wang'], community)}"
+    post(mod, block, {"reason": "多次辱骂"}, page=block)
+    assert comment(wang, community, topic_id, "我又来了").status_code == 403
+
+
+def test_meeting_is_recorded_and_published(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, planner = client_for(app, people["lin"]), client_for(app, people["planner"])
+    topic_id = open_topic(lin, community, consultation_id)
+    url = f"/c/{community.id}/meetings/new"
+    form = {"title": "第一次居民议事会", "held_at": "2027-03-15T19:00", "place": "社区活动室",
+            "attendance": "23", "attendee_names": "陈主任、黄委员",
+            "minutes": "会议**通过**了长椅方案", "items-0-title": "长椅数量",
+            "items-0-topic_id": str(topic_id), "items-0-decision": "增加六张"}
+    response = post(planner, url, form, page=url)
+    assert response.status_code == 303
+    meeting_page = response.headers["Location"]
+    assert lin.get(meeting_page).status_code == 404  # not published yet
+    edit = meeting_page + "/edit"
+    post(planner, edit, {**form, "publish": "y"}, page=edit)
+    html = lin.get(meeting_page).get_data(as_text=True)
+    assert "<strong>通过</strong>" in html and "增加六张" in html and "座椅太少" in html
+    assert "第一次居民议事会" in lin.get("/notifications").get_data(as_text=True)
+
+
+def test_notifications_bell_and_mark_as_read(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    topic_id = open_topic(lin, community, consultation_id)
+    mine = comment_id(comment(lin, community, topic_id, "第一条", "support"))
+    comment(wang, community, topic_id, "我来回复", parent=mine)
+    html = lin.get("/").get_data(as_text=True)
+    assert re.search(r'class="count">1<', html)
+    assert "王师傅回复了您" in lin.get("/notifications").get_data(as_text=True)
+    post(lin, "/notifications/read", page="/notifications")
+    assert 'class="count"' not in lin.get("/").get_data(as_text=True)
+
+
+# --- safety and speed -------------------------------------------------------------------------
+
+
+def test_stored_xss_payloads_are_defused_everywhere(app, place, at):
+    community, people, consultation_id = place
+    app.config["REPORTS_TO_HIDE"] = 99
+    at(START + timedelta(days=1))
+    wang, lin = client_for(app, people["wang"]), client_for(app, people["lin"])
+    topic_id = open_topic(wang, community, consultation_id, title=PAYLOADS[0])
+    for payload in PAYLOADS:
+        cid = comment_id(comment(wang, community, topic_id, payload, "neutral"))
+        comment(lin, community, topic_id, payload, parent=cid)
+        report = f"/c/{community.id}/report/comment/{cid}"
+        post(lin, report, {"reason": payload}, page=report)
+    mod = client_for(app, people["mod"])
+    pages = [(lin, f"/c/{community.id}/topics/{topic_id}"),
+             (mod, f"/c/{community.id}/moderation"), (wang, "/notifications"),
+             (lin, f"/c/{community.id}/consultations/{consultation_id}")]
+    for client, url in pages:
+        html = client.get(url).get_data(as_text=True)
+        main = html[html.index("<main"):html.index("</main>")]
+        # Our own forms and htmx attributes are expected; anything else active is not.
+        ours = {"form", "hx-post", "hx-target", "hx-swap", "hx-swap-oob"}
+        assert [f for f in dangerous(main) if f not in ours] == [], url
+
+
+def build_discussion(app, topic_id, author_id, threads: int, replies: int) -> None:
+    with app.app_context():
+        for n in range(threads):
+            root = Comment(topic_id=topic_id, author_id=author_id, body=f"主题评论 {n}",
+                           stance="support")
+            db.session.add(root)
+            db.session.flush()
+            for m in range(replies):
+                db.session.add(Comment(topic_id=topic_id, author_id=author_id, parent_id=root.id,
+                                       root_id=root.id, depth=1, body=f"回复 {n}-{m}"))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("page", ["topic", "consultation"])
+def test_query_count_does_not_grow_with_comments(app, place, at, count_queries, page):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    small_topic = open_topic(lin, community, consultation_id, "小讨论")
+    big_topic = open_topic(lin, community, consultation_id, "大讨论")
+    build_discussion(app, small_topic, people["wang"].id, threads=5, replies=1)
+    url = {"topic": f"/c/{community.id}/topics/{{}}",
+           "consultation": f"/c/{community.id}/consultations/{consultation_id}"}[page]
+    lin.get(url.format(small_topic))
+    with count_queries() as small:
+        lin.get(url.format(small_topic))
+    build_discussion(app, big_topic, people["wang"].id, threads=100, replies=9)  # 1,000 comments
+    with count_queries() as big:
+        html = lin.get(url.format(big_topic)).get_data(as_text=True)
+    assert big.count == small.count
+    if page == "topic":
+        assert html.count('class="comment depth-0') == app.config["COMMENTS_PER_PAGE"]
+        assert "page=2" in html  # the rest is on later pages
+
+
+def test_notifications_are_mailed_where_smtp_is_configured(app, place, at, factory):
+    import time
+
+    from .test_accounts import SMTPSink
+
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    with app.app_context():
+        db.session.get(User, people["lin"].id).email = "lin@example.cn"
+        db.session.commit()
+    sink = SMTPSink()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port,
+                          BASE_URL="https://linli.example.gov.cn")
+        lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+        topic_id = open_topic(lin, community, consultation_id)
+        mine = comment_id(comment(lin, community, topic_id, "第一条", "support"))
+        comment(wang, community, topic_id, "我来回复", parent=mine)
+        for _ in range(100):
+            if sink.messages:
+                break
+            time.sleep(0.05)
+    finally:
+        sink.close()
+    assert len(sink.messages) == 1
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(sink.messages[0], policy=policy.default)
+    assert message["To"] == "lin@example.cn"
+    assert "王师傅回复了您" in message.get_content()
+    assert f"https://linli.example.gov.cn/c/{community.id}/topics/{topic_id}#comment-" in \
+        message.get_content()
+
+
+def image_bytes(fmt="PNG", size=(64, 48), exif=False) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    image = Image.new("RGB", size, "orange")
+    if exif:
+        data = Image.Exif()
+        data[0x010E] = "GPS: 24.48N 118.09E"  # ImageDescription standing in for private data
+        image.save(buffer, fmt, exif=data)
+    else:
+        image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_cover_picture_is_reencoded_and_served_to_members(app, place, at):
+    from io import BytesIO
+
+    from PIL import Image
+
+    community, people, consultation_id = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/consultations/{consultation_id}/edit"
+    form = {"title": "口袋公园改造", "description": "", "sites": ""}
+    bad = post(planner, url, {**form, "cover": (BytesIO(b"<script>not an image"), "x.png")},
+               page=url, content_type="multipart/form-data")
+    assert "不是" in bad.get_data(as_text=True) or "无法读取" in bad.get_data(as_text=True)
+    good = post(planner, url, {**form, "cover": (BytesIO(image_bytes("JPEG", exif=True)),
+                                                 "photo.jpg")},
+                page=url, content_type="multipart/form-data")
+    assert good.status_code == 303
+    cover = client_for(app, people["lin"]).get(
+        f"/c/{community.id}/consultations/{consultation_id}/cover")
+    assert cover.status_code == 200 and cover.mimetype == "image/jpeg"
+    stored = Image.open(BytesIO(cover.get_data()))
+    assert stored.format == "JPEG" and stored.size == (64, 48)
+    assert b"GPS" not in cover.get_data()  # metadata is not passed on
+    cover.close()
+    outsider = app.test_client()
+    assert outsider.get(f"/c/{community.id}/consultations/{consultation_id}/cover"
+                        ).status_code == 302
+
+
+def test_meeting_photos_are_limited_and_shown(app, place, at):
+    from io import BytesIO
+
+    community, people, _ = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/meetings/new"
+    form = {"title": "议事会", "held_at": "2027-03-15T19:00", "place": "活动室",
+            "attendance": "9", "publish": "y"}
+    too_many = post(planner, url, {**form, "photos": [
+        (BytesIO(image_bytes()), f"{n}.png") for n in range(7)]}, page=url,
+        content_type="multipart/form-data")
+    assert "6" in too_many.get_data(as_text=True) and too_many.status_code == 200
+    response = post(planner, url, {**form, "photos": [
+        (BytesIO(image_bytes()), f"{n}.png") for n in range(2)]}, page=url,
+        content_type="multipart/form-data")
+    assert response.status_code == 303
+    html = client_for(app, people["lin"]).get(response.headers["Location"]).get_data(as_text=True)
+    assert html.count("/photos/") == 2
