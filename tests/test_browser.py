@@ -359,3 +359,41 @@ def test_discussion_pages_pass_axe(app, live_server, new_page, factory):
                 page.goto(live_server + url)
                 check_page(page, f"{mode} {url}")
             page.context.close()
+
+
+def test_discussion_works_without_javascript(app, live_server, new_page, factory):
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    with app.app_context():
+        from participation.models import Consultation, Phase, Topic
+
+        now = utcnow()
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园",
+                         description="")
+        c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=10)))
+        db.session.add(c)
+        db.session.flush()
+        t = Topic(consultation_id=c.id, author_id=lin.id, title="座椅", body="")
+        db.session.add(t)
+        db.session.commit()
+        topic_url = f"{live_server}/c/{community.id}/topics/{t.id}"
+    page = new_page(javascript=False)
+    log_in(page, live_server, lin.login)
+    page.goto(topic_url)
+    page.fill("#comment-body", "没有脚本也能评论")
+    page.check("#comment-form input[value=oppose]")
+    page.click("#comment-form button[type=submit]")
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    assert "没有脚本也能评论" in page.inner_text("#comment-list")
+    other = new_page(javascript=False)
+    log_in(other, live_server, wang.login)
+    other.goto(topic_url)
+    other.click("#comment-list details.reply summary")
+    other.fill("#comment-list details.reply textarea", "回复也可以")
+    other.click("#comment-list details.reply button[type=submit]")
+    other.wait_for_url(re.compile(r"#comment-\d+$"))
+    assert "回复也可以" in other.inner_text("#comment-list .replies")
+    other.click("#comment-list .upvote button")
+    assert "您已点赞" in other.inner_text("#comment-list")

@@ -511,3 +511,18 @@ def test_meeting_photos_are_limited_and_shown(app, place, at):
     assert response.status_code == 303
     html = client_for(app, people["lin"]).get(response.headers["Location"]).get_data(as_text=True)
     assert html.count("/photos/") == 2
+
+
+def test_phase_start_is_announced_once_by_the_cron_command(app, place, at, runner):
+    community, people, consultation_id = place
+    at(START + timedelta(hours=2))
+    first = runner.invoke(args=["notify-phases"])
+    assert first.exit_code == 0 and "1" in first.output
+    again = runner.invoke(args=["notify-phases"])
+    assert "0" in again.output
+    with app.app_context():
+        told = db.session.scalars(select(Notification.user_id).where(
+            Notification.kind == "phase.started")).all()
+    assert sorted(told) == sorted(p.id for p in people.values())
+    html = client_for(app, people["lin"]).get("/notifications").get_data(as_text=True)
+    assert "征集意见" in html
