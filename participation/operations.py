@@ -902,6 +902,9 @@ def report_content(user: User, community: Community, target, reason: str, url: s
                     comment_id=target.id if isinstance(target, Comment) else None)
     if not insert_unless_exists(report):
         return False
+    kind = "topic" if isinstance(target, Topic) else "comment"
+    record("content.report", actor=user, community=community, target=f"{kind}:{target.id}",
+           reason=report.reason)
     open_reports = db.session.scalar(
         select(func.count()).select_from(Report)
         .where(_target_filter(target), Report.resolved_at.is_(None)))

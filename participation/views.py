@@ -632,6 +632,22 @@ def audit_label(action: str) -> str:
         "household.import": _("Imported households"),
         "invite.issue": _("Issued invite codes"),
         "invite.redeem": _("Redeemed an invite code"),
+        "user.made_admin": _("Made a platform admin"),
+        "consultation.create": _("Created a consultation"),
+        "consultation.edit": _("Edited a consultation"),
+        "consultation.phases": _("Changed the phases of a consultation"),
+        "comment.answer": _("Posted an official answer"),
+        "comment.pin": _("Pinned a comment"),
+        "comment.unpin": _("Unpinned a comment"),
+        "comment.delete": _("Deleted someone's comment"),
+        "content.report": _("Reported content"),
+        "topic.hide": _("Hid a topic"),
+        "topic.restore": _("Restored a topic"),
+        "comment.hide": _("Hid a comment"),
+        "comment.restore": _("Restored a comment"),
+        "membership.block": _("Blocked a member from posting"),
+        "membership.unblock": _("Let a member post again"),
+        "meeting.save": _("Saved a meeting record"),
     }.get(action, action)
 
 
@@ -647,8 +663,11 @@ def audit_details(details: dict | None) -> list[tuple[str, str]]:
         "days": _("Valid for (days)"),
         "added": _("Added"),
         "skipped": _("Already in the roster"),
+        "title": _("Title"),
+        "phases": _("Phases"),
+        "via": _("Via"),
     }
-    values = {"in_person": _("in person")}
+    values = {"in_person": _("in person"), "console": _("the server console")}
     pairs = []
     for key, value in (details or {}).items():
         if key == "role":

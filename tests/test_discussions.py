@@ -526,3 +526,21 @@ def test_phase_start_is_announced_once_by_the_cron_command(app, place, at, runne
     assert sorted(told) == sorted(p.id for p in people.values())
     html = client_for(app, people["lin"]).get("/notifications").get_data(as_text=True)
     assert "征集意见" in html
+
+
+def test_moderation_is_in_the_committees_audit_log_in_plain_words(app, place, at, factory):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    wang = client_for(app, people["wang"])
+    topic_id = open_topic(wang, community, consultation_id)
+    bad = comment_id(comment(wang, community, topic_id, "广告", "neutral"))
+    lin = client_for(app, people["lin"])
+    report = f"/c/{community.id}/report/comment/{bad}"
+    post(lin, report, {"reason": "广告"}, page=report)
+    mod = client_for(app, people["mod"])
+    post(mod, f"/c/{community.id}/moderation/comment/{bad}/hide", {"reason": "商业广告"},
+         page=f"/c/{community.id}/moderation")
+    committee = client_for(app, factory.user(community, Role.COMMITTEE))
+    log = committee.get(f"/c/{community.id}/audit").get_data(as_text=True)
+    assert "举报了内容" in log and "隐藏了一条评论" in log and "商业广告" in log
+    assert "comment.hide" not in log
