@@ -207,15 +207,27 @@ class ConsultationEditForm(FlaskForm):
 
 class PhaseRowForm(Form):
     kind = SelectField(_l("Phase"), choices=[])
-    starts_at = DateTimeLocalField(_l("Starts"), validators=[InputRequired(
-        message=_l("Enter a date and time."))])
-    ends_at = DateTimeLocalField(_l("Ends"), validators=[InputRequired(
-        message=_l("Enter a date and time."))])
+    starts_at = DateTimeLocalField(_l("Starts"), validators=[Optional()])
+    ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional()])
     remove = BooleanField(_l("Remove this phase"))
+
+    def validate_ends_at(self, field) -> None:
+        # A row is either empty (the spare one), marked for removal, or complete.
+        if self.remove.data or (not self.starts_at.data and not field.data):
+            return
+        if not self.starts_at.data:
+            self.starts_at.errors = [*self.starts_at.errors, _l("Enter a date and time.")]
+            raise ValidationError(_l("Enter both dates, or leave the row empty."))
+        if not field.data:
+            raise ValidationError(_l("Enter a date and time."))
+
+
+MAX_PHASES = 12
 
 
 class PhasesForm(FlaskForm):
-    phases = FieldList(FormField(PhaseRowForm), min_entries=1, max_entries=12)
+    # One spare row beyond the limit, for adding a phase.
+    phases = FieldList(FormField(PhaseRowForm), min_entries=1, max_entries=MAX_PHASES + 1)
 
 
 class TopicForm(FlaskForm):
@@ -247,6 +259,10 @@ class AgendaItemForm(Form):
     topic_id = SelectField(_l("Linked topic"), choices=[], validate_choice=False)
     decision = TextAreaField(_l("Decision"), validators=[Length(max=5000)])
 
+    def validate_title(self, field) -> None:
+        if not (field.data or "").strip() and (self.decision.data or self.topic_id.data):
+            raise ValidationError(_l("Give this agenda item a title, or clear it."))
+
 
 class MeetingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[required(), Length(max=120)])
@@ -254,7 +270,8 @@ class MeetingForm(FlaskForm):
         message=_l("Enter a date and time."))])
     place = StringField(_l("Place"), validators=[required(), Length(max=120)])
     attendance = IntegerField(_l("Number of participants"), validators=[
-        InputRequired(), NumberRange(min=0, max=100000, message=_l("Enter a number."))])
+        InputRequired(), NumberRange(min=0, max=100000,
+                                     message=_l("Enter a number from 0 to 100,000."))])
     attendee_names = StringField(
         _l("Committee members and representatives present (optional)"),
         validators=[Length(max=500)])

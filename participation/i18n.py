@@ -75,10 +75,16 @@ class CatalogDomain(Domain):
             if locale.territory:
                 names.append(f"{locale.language}_{locale.territory}")
             names.append(locale.language)
-            translations = support.Translations()
+            # The first catalog found is the base: it carries the locale's plural rule, which a
+            # blank Translations() would replace with English's.
+            translations = None
             for dirname in self.translation_directories:
-                translations.merge(support.Translations.load(dirname, names, self.domain[0]))
-            self.cache[key] = translations
+                found = support.Translations.load(dirname, names, self.domain[0])
+                if translations is None:
+                    translations = found
+                elif isinstance(found, support.Translations):
+                    translations.merge(found)
+            self.cache[key] = translations or support.NullTranslations()
         return self.cache[key]
 
 

@@ -31,6 +31,13 @@ register("comment.answer", lambda p: _("The responsible planner answered your to
                                        topic=p.get("topic")))
 register("content.hidden", lambda p: _("A moderator hid something you wrote: %(reason)s",
                                        reason=p.get("reason")))
+register("content.restored", lambda p: _("A moderator restored something you wrote: %(reason)s",
+                                         reason=p.get("reason")))
+register("member.blocked", lambda p: _("A moderator stopped you from posting in %(community)s: "
+                                       "%(reason)s", community=p.get("community"),
+                                       reason=p.get("reason")))
+register("comment.on_topic", lambda p: _("%(name)s commented on your topic “%(topic)s”.",
+                                         name=p.get("name"), topic=p.get("topic")))
 register("consultation.new", lambda p: _("New consultation in your community: %(title)s",
                                          title=p.get("title")))
 register("phase.started", lambda p: _("“%(title)s” has entered a new phase: %(phase)s",

@@ -843,6 +843,9 @@ def post_comment(user: User, topic: Topic, body: str, stance: str | None,
     if parent is not None and parent.author_id and parent.author_id != user.id:
         notify([parent.author_id], "comment.reply", reply_url(comment),
                name=user.display_name, topic=topic.title)
+    elif parent is None and topic.author_id and topic.author_id != user.id:
+        notify([topic.author_id], "comment.on_topic", reply_url(comment),
+               name=user.display_name, topic=topic.title)
     return comment
 
 
@@ -931,13 +934,16 @@ def hide_content(moderator: User, community: Community, target, reason: str, url
     _resolve_reports(target)
 
 
-def restore_content(moderator: User, community: Community, target, reason: str) -> None:
+def restore_content(moderator: User, community: Community, target, reason: str,
+                    url: str) -> None:
     target.hidden_at = None
     target.hidden_reason = None
     _resolve_reports(target)
     kind = "topic" if isinstance(target, Topic) else "comment"
     record(f"{kind}.restore", actor=moderator, community=community,
            target=f"{kind}:{target.id}", reason=reason.strip())
+    if target.author_id:
+        notify([target.author_id], "content.restored", url, reason=reason.strip())
 
 
 def _resolve_reports(target) -> None:
@@ -945,11 +951,13 @@ def _resolve_reports(target) -> None:
                        .values(resolved_at=utcnow()))
 
 
-def block_member(moderator: User, m: Membership, reason: str) -> None:
+def block_member(moderator: User, m: Membership, reason: str, url: str) -> None:
     m.blocked_at = utcnow()
     m.blocked_reason = reason.strip()
     record("membership.block", actor=moderator, community=m.community,
            target=f"user:{m.user_id}", member=m.user.display_name, reason=m.blocked_reason)
+    notify([m.user_id], "member.blocked", url, community=m.community.name,
+           reason=m.blocked_reason)
 
 
 def unblock_member(moderator: User, m: Membership) -> None:
@@ -965,7 +973,8 @@ def unblock_member(moderator: User, m: Membership) -> None:
 def save_meeting(planner: User, community: Community, meeting: Meeting | None, *, title: str,
                  held_at: datetime, place: str, attendance: int, attendee_names: str | None,
                  minutes: str, items: list[tuple[str, int | None, str]], publish: bool,
-                 url_for_meeting, photos: list[str] = ()) -> Meeting:
+                 url_for_meeting, photos: list[str] = (),
+                 remove_photos: list[int] = ()) -> Meeting:
     """Create or update a meeting record with its agenda items (title, topic id, decision)."""
     topic_ids = {tid for _t, tid, _d in items if tid}
     if topic_ids:
@@ -985,6 +994,8 @@ def save_meeting(planner: User, community: Community, meeting: Meeting | None, *
     for position, (item_title, topic_id, decision) in enumerate(items, start=1):
         meeting.items.append(AgendaItem(position=position, title=item_title.strip(),
                                         topic_id=topic_id, decision=decision))
+    for photo in [p for p in meeting.photos if p.id in set(remove_photos)]:
+        meeting.photos.remove(photo)
     meeting.photos.extend(MeetingPhoto(filename=name) for name in photos)
     first_publication = publish and meeting.published_at is None
     if first_publication:

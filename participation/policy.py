@@ -170,7 +170,8 @@ register("discussion.open_topic", all_of(
     not_blocked, any_of(all_of(is_planner, consultation_running),
                         phase_open("discussion.open_topic"))))
 register("discussion.comment", all_of(not_blocked, phase_open("discussion.comment")))
-register("comment.upvote", all_of(not_blocked, content_live, phase_open("discussion.comment")))
+register("comment.upvote", all_of(is_member, content_live, lambda ctx: not is_author(ctx),
+                                  phase_open("discussion.comment")))
 register("comment.edit", all_of(not_blocked, is_author, content_live, within_edit_window))
 register("comment.delete", all_of(content_live, any_of(is_author, is_moderator, is_admin)))
 register("comment.answer", all_of(any_of(is_planner, is_admin), consultation_running))

@@ -32,6 +32,12 @@ def save_image(stream, folder: str) -> str:
         with Image.open(stream) as image:
             image.load()
             image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "P"):
+                # Transparent parts become white, as on paper, not black.
+                image = image.convert("RGBA")
+                background = Image.new("RGB", image.size, "white")
+                background.paste(image, mask=image.getchannel("A"))
+                image = background
             image = image.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         raise ImageRejected(_("This file is not a picture we can read. Upload a JPEG or PNG "

@@ -4,7 +4,17 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import flask_babel
-from flask import Blueprint, abort, current_app, flash, request, send_file, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -17,6 +27,7 @@ from . import operations as ops
 from .extensions import db, htmx, limiter
 from .i18n import select_locale
 from .forms import (
+    MAX_PHASES,
     AnswerForm,
     CommentForm,
     ConsultationEditForm,
@@ -88,6 +99,11 @@ def _fail(form_field, error: ops.OperationError) -> None:
 
 
 # --- home -------------------------------------------------------------------------------------
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/")
@@ -803,7 +819,8 @@ def edit_phases(community_id: int, consultation_id: int):
     if request.method == "GET":
         rows = [{"kind": p.kind, "starts_at": _shown(p.starts_at), "ends_at": _shown(p.ends_at)}
                 for p in consultation.phases]
-        form = PhasesForm(data={"phases": rows + [{}]})
+        spare = [{}] if len(rows) < MAX_PHASES else []
+        form = PhasesForm(data={"phases": rows + spare})
     else:
         form = PhasesForm()
     kinds = [SelectChoice(key, kind.label) for key, kind in PHASE_KINDS.items()]
@@ -813,6 +830,9 @@ def edit_phases(community_id: int, consultation_id: int):
         phases = [(row.kind.data, _local(row.starts_at.data), _local(row.ends_at.data))
                   for row in form.phases if not row.remove.data and row.starts_at.data]
         try:
+            if len(phases) > MAX_PHASES:
+                raise ops.OperationError(_("A consultation has at most %(n)d phases.",
+                                           n=MAX_PHASES))
             ops.set_phases(current_user, consultation, phases)
         except ops.OperationError as error:
             db.session.rollback()
@@ -916,12 +936,15 @@ def _thread_page(topic: Topic):
         select(CommentVote.comment_id).where(CommentVote.comment_id.in_(ids),
                                              CommentVote.user_id == current_user.id)
     )) if ids else set()
-    stances = dict(db.session.execute(
+    return roots, children, votes, mine, _stance_counts(topic)
+
+
+def _stance_counts(topic: Topic) -> dict[str, int]:
+    return dict(db.session.execute(
         select(Comment.stance, func.count()).where(
             Comment.topic_id == topic.id, Comment.stance.is_not(None),
             Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
         .group_by(Comment.stance)).all())
-    return roots, children, votes, mine, stances
 
 
 @bp.get("/c/<int:community_id>/topics/<int:topic_id>")
@@ -931,12 +954,14 @@ def topic(community_id: int, topic_id: int):
     topic = _topic(community, topic_id)
     if topic.hidden_at and topic.author_id != current_user.id and not can(
             "moderation.manage", community):
-        abort(404)
+        # Links to it (notifications, meeting agendas) still lead somewhere that explains.
+        return render("participation/topic_hidden.html", community=community, topic=topic)
     roots, children, votes, mine, stances = _thread_page(topic)
     return render("participation/topic.html", community=community, topic=topic, roots=roots,
                   children=children, votes=votes, mine=mine, stances=stances,
                   form=CommentForm(), answer_form=AnswerForm(),
-                  reply_form=CommentForm(formdata=None))
+                  reply_form=CommentForm(formdata=None),
+                  membership=membership_of(current_user, community))
 
 
 @bp.post("/c/<int:community_id>/topics/<int:topic_id>/comments")
@@ -965,7 +990,8 @@ def post_comment(community_id: int, topic_id: int):
                               parent=parent, children={}, votes={}, mine=set(),
                               community=community, topic=topic,
                               reply_form=CommentForm(formdata=None),
-                              form=CommentForm(formdata=None))
+                              form=CommentForm(formdata=None),
+                              stances=_stance_counts(topic))
             return see_other(comment_url(comment))
     if htmx:  # show the errors in the form that was sent
         target = f"#reply-form-{parent.id}" if parent else "#comment-form"
@@ -977,7 +1003,8 @@ def post_comment(community_id: int, topic_id: int):
                   children=children, votes=votes, mine=mine, stances=stances,
                   form=form if parent is None else CommentForm(formdata=None),
                   answer_form=AnswerForm(formdata=None), failed_reply=(parent, form),
-                  reply_form=CommentForm(formdata=None))
+                  reply_form=CommentForm(formdata=None),
+                  membership=membership_of(current_user, community))
 
 
 @bp.route("/c/<int:community_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -985,6 +1012,10 @@ def edit_comment(community_id: int, comment_id: int):
     community = _community(community_id)
     require("consultation.view", community)
     comment = _comment_in(community, comment_id)
+    if comment.author_id == current_user.id and not can("comment.edit", community, comment):
+        flash(_("A comment can be edited for %(n)d minutes after posting; that time has passed.",
+                n=current_app.config["COMMENT_EDIT_MINUTES"]), "error")
+        return see_other(comment_url(comment))
     require("comment.edit", community, comment)
     form = EditCommentForm(obj=comment)
     if form.validate_on_submit():
@@ -1094,12 +1125,25 @@ def moderation(community_id: int):
                  joinedload(Report.topic).joinedload(Topic.author),
                  joinedload(Report.comment).joinedload(Comment.author))
         .order_by(Report.created_at.desc(), Report.id.desc()))
+    in_community = Consultation.community_id == community.id
+    hidden_topics = db.session.scalars(
+        select(Topic).join(Consultation).where(in_community, Topic.hidden_at.is_not(None))
+        .options(joinedload(Topic.author)).order_by(Topic.hidden_at.desc()).limit(50)).all()
+    hidden_comments = db.session.scalars(
+        select(Comment).join(Topic).join(Consultation)
+        .where(in_community, Comment.hidden_at.is_not(None))
+        .options(joinedload(Comment.author)).order_by(Comment.hidden_at.desc()).limit(50)).all()
+    blocked = db.session.scalars(
+        select(Membership).where(Membership.community_id == community.id,
+                                 Membership.blocked_at.is_not(None))
+        .options(joinedload(Membership.user)).order_by(Membership.blocked_at.desc())).all()
     authors = {(r.topic or r.comment).author_id for r in page.items}
-    memberships = dict(db.session.execute(
-        select(Membership.user_id, Membership.id).where(
-            Membership.community_id == community.id, Membership.user_id.in_(authors))).all())
+    memberships = {m.user_id: m for m in db.session.scalars(
+        select(Membership).where(Membership.community_id == community.id,
+                                 Membership.user_id.in_(authors)))}
     return render("participation/moderation.html", community=community, page=page,
-                  form=ReasonForm(formdata=None), memberships=memberships)
+                  memberships=memberships, hidden_topics=hidden_topics,
+                  hidden_comments=hidden_comments, blocked=blocked)
 
 
 @bp.post("/c/<int:community_id>/moderation/<any(topic, comment):kind>/<int:item_id>/"
@@ -1115,7 +1159,8 @@ def moderate(community_id: int, kind: str, item_id: int, action: str):
         ops.hide_content(current_user, community, target, form.reason.data, _content_url(target))
         flash(_("Hidden. The author has been told why."), "success")
     else:
-        ops.restore_content(current_user, community, target, form.reason.data)
+        ops.restore_content(current_user, community, target, form.reason.data,
+                            _content_url(target))
         flash(_("Restored."), "success")
     return see_other(url_for("core.moderation", community_id=community.id))
 
@@ -1133,7 +1178,8 @@ def block_member(community_id: int, membership_id: int):
             flash(_("%(name)s may post again.", name=m.user.display_name), "success")
             return see_other(url_for("core.moderation", community_id=community.id))
     elif form.validate_on_submit():
-        ops.block_member(current_user, m, form.reason.data)
+        ops.block_member(current_user, m, form.reason.data,
+                         url_for("core.community", community_id=community.id))
         flash(_("%(name)s can no longer post in this community.", name=m.user.display_name),
               "success")
         return see_other(url_for("core.moderation", community_id=community.id))
@@ -1221,7 +1267,8 @@ def edit_meeting(community_id: int, meeting_id: int | None):
         items = [(i.title.data, int(i.topic_id.data) if (i.topic_id.data or "").isdigit()
                   else None, i.decision.data or "") for i in form.items if i.title.data]
         uploads = [f for f in form.photos.data or [] if _uploaded(f)]
-        kept = len(meeting.photos) if meeting else 0
+        remove = [int(i) for i in request.form.getlist("remove_photo") if i.isdigit()]
+        kept = len([p for p in meeting.photos if p.id not in remove]) if meeting else 0
         try:
             if kept + len(uploads) > MAX_MEETING_PHOTOS:
                 raise ops.OperationError(_("A meeting record holds at most %(n)d photos.",
@@ -1237,7 +1284,7 @@ def edit_meeting(community_id: int, meeting_id: int | None):
                 held_at=_local(form.held_at.data), place=form.place.data,
                 attendance=form.attendance.data, attendee_names=form.attendee_names.data,
                 minutes=form.minutes.data or "", items=items, publish=form.publish.data,
-                photos=photos, url_for_meeting=meeting_url)
+                photos=photos, remove_photos=remove, url_for_meeting=meeting_url)
         except ops.OperationError as error:
             _fail(form.title, error)
         else:

@@ -195,7 +195,9 @@ def test_stances_replies_edits_and_tombstones(app, place, at):
     assert "带靠背" in page and "已编辑" in page
     assert wang.get(edit).status_code == 403  # not the author
     at(START + timedelta(days=1, hours=1))
-    assert lin.get(edit).status_code == 403  # the edit window has passed
+    late = lin.get(edit, follow_redirects=True)  # the edit window has passed, and it says so
+    assert "已超过时限" in late.get_data(as_text=True)
+    assert late.request.path == f"/c/{community.id}/topics/{topic_id}"  # back to the thread
 
     delete = f"/c/{community.id}/comments/{first}/delete"
     assert "删除" in lin.get(delete).get_data(as_text=True)  # asks first
@@ -544,3 +546,80 @@ def test_moderation_is_in_the_committees_audit_log_in_plain_words(app, place, at
     log = committee.get(f"/c/{community.id}/audit").get_data(as_text=True)
     assert "举报了内容" in log and "隐藏了一条评论" in log and "商业广告" in log
     assert "comment.hide" not in log
+
+
+def test_phases_save_with_the_spare_row_empty_and_can_be_removed(app, place, at):
+    community, people, consultation_id = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/consultations/{consultation_id}/phases"
+    html = planner.get(url).get_data(as_text=True)
+    values = dict(re.findall(r'name="(phases-\d+-(?:starts_at|ends_at))"[^>]*value="([^"]*)"',
+                             html))
+    kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', html, re.S))
+    form = {**values, **kinds, "phases-4-kind": "collect"}  # the spare row stays empty
+    form["phases-3-remove"] = "y"  # drop the results notice
+    response = post(planner, url, form, page=url)
+    assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
+    with app.app_context():
+        kinds_now = db.session.scalars(select(Phase.kind).where(
+            Phase.consultation_id == consultation_id).order_by(Phase.starts_at)).all()
+    assert kinds_now == ["collect", "deliberate", "vote"]
+
+
+def test_hidden_things_can_be_restored_from_the_queue_and_blocks_are_explained(
+        app, place, at, factory):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    wang, lin = client_for(app, people["wang"]), client_for(app, people["lin"])
+    topic_id = open_topic(wang, community, consultation_id, "被隐藏的话题")
+    mod = client_for(app, people["mod"])
+    queue = f"/c/{community.id}/moderation"
+    post(mod, f"/c/{community.id}/moderation/topic/{topic_id}/hide", {"reason": "重复"},
+         page=queue)
+    hidden = lin.get(f"/c/{community.id}/topics/{topic_id}")
+    assert hidden.status_code == 200 and "已隐藏这个话题" in hidden.get_data(as_text=True)
+    assert "被隐藏的话题" in mod.get(queue).get_data(as_text=True)  # listed under hidden content
+    post(mod, f"/c/{community.id}/moderation/topic/{topic_id}/restore", {"reason": "误判"},
+         page=queue)
+    assert "被隐藏的话题" in lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(
+        as_text=True)
+    assert "误判" in wang.get("/notifications").get_data(as_text=True)
+
+    block = f"/c/{community.id}/moderation/block/{factory.membership_id(people['wang'], community)}"
+    post(mod, block, {"reason": "刷屏"}, page=block)
+    page = wang.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "刷屏" in page  # told why, on the page and in a notification
+    assert "刷屏" in wang.get("/notifications").get_data(as_text=True)
+    assert "王师傅" in mod.get(queue).get_data(as_text=True)  # listed, to be unblocked later
+
+
+def test_nobody_upvotes_their_own_comment(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    topic_id = open_topic(lin, community, consultation_id)
+    mine = comment_id(comment(lin, community, topic_id, "我的评论", "support"))
+    page = f"/c/{community.id}/topics/{topic_id}"
+    assert post(lin, f"/c/{community.id}/comments/{mine}/upvote", page=page).status_code == 403
+
+
+def test_meeting_photos_can_be_removed_and_untitled_items_are_explained(app, place, at):
+    from io import BytesIO
+
+    community, people, _ = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/meetings/new"
+    form = {"title": "议事会", "held_at": "2027-03-15T19:00", "place": "活动室",
+            "attendance": "9"}
+    untitled = post(planner, url, {**form, "items-0-decision": "通过"}, page=url)
+    assert untitled.status_code == 200 and "标题" in untitled.get_data(as_text=True)
+    saved = post(planner, url, {**form, "photos": [(BytesIO(image_bytes()), "a.png"),
+                                                   (BytesIO(image_bytes()), "b.png")]},
+                 page=url, content_type="multipart/form-data")
+    edit = saved.headers["Location"] + "/edit"
+    first = re.search(r'name="remove_photo" value="(\d+)"',
+                      planner.get(edit).get_data(as_text=True)).group(1)
+    post(planner, edit, {**form, "remove_photo": first}, page=edit)
+    assert planner.get(saved.headers["Location"]).get_data(as_text=True).count("/photos/") == 1

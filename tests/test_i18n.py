@@ -97,3 +97,16 @@ def test_dates_and_numbers_follow_the_locale(app, client, factory):
     post(client, "/language", {"locale": "en", "next": "/"})
     en = client.get(f"/c/{community.id}").get_data(as_text=True)
     assert re.search(r"[A-Z][a-z]{2} \d{1,2}, \d{4}", en)
+
+
+def test_chinese_pages_use_chinese_for_every_count(app, client, factory):
+    """Plural messages follow the zh_CN rule (one form), not English's."""
+    from participation.models import Role
+
+    community = factory.community()
+    committee = factory.user(community, Role.COMMITTEE)
+    for room in ("101", "102"):
+        factory.household(community, room=room)
+    login(client, committee)
+    html = client.get(f"/c/{community.id}/households").get_data(as_text=True)
+    assert "共 2 户" in html and "2 households" not in html
