@@ -160,6 +160,28 @@ class Factory:
                 user.current_community_id = community.id
             return self._save(user)
 
+    def consultation(self, community: Community, title: str = "口袋公园", description: str = "",
+                     **kw):
+        """A micro-space consultation whose collect phase runs now (from yesterday, 10 days)."""
+        from datetime import timedelta
+
+        from participation.models import Consultation, Phase
+
+        now = utcnow()
+        with self.app.app_context():
+            c = Consultation(community_id=community.id, template="micro_space", title=title,
+                             description=description, **kw)
+            c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=1),
+                                  ends_at=now + timedelta(days=10)))
+            return self._save(c)
+
+    def topic(self, consultation, author: User, title: str = "座椅", body: str = ""):
+        from participation.models import Topic
+
+        with self.app.app_context():
+            return self._save(Topic(consultation_id=consultation.id, author_id=author.id,
+                                    title=title, body=body))
+
     def membership_id(self, user: User, community: Community) -> int:
         with self.app.app_context():
             return db.session.scalar(select(Membership.id).where(

@@ -269,29 +269,34 @@ class SMTPSink:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def wait(self, count: int = 1, seconds: float = 5.0) -> list:
+        """The messages received, parsed, once `count` have arrived (mail goes out in the
+        background)."""
+        import email
+        from email import policy
+
+        deadline = time.monotonic() + seconds
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [email.message_from_bytes(m, policy=policy.default) for m in self.messages]
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
 
 
 def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, caplog):
-    import email
-    from email import policy
-
     sink = SMTPSink()
     try:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
         user = factory.user(email="mail@example.cn")
         caplog.set_level(logging.WARNING, logger="participation.operations")
         post(client, "/password/forgot", {"login": "mail@example.cn"}, page="/password/forgot")
-        for _ in range(100):  # the mail goes out in the background
-            if sink.messages:
-                break
-            time.sleep(0.05)
+        messages = sink.wait()
     finally:
         sink.close()
-    assert len(sink.messages) == 1
-    message = email.message_from_bytes(sink.messages[0], policy=policy.default)
+    assert len(messages) == 1
+    message = messages[0]
     assert message["To"] == "mail@example.cn"
     body = message.get_content()
     link = re.search(r"http://localhost(/password/reset/\S+)", body).group(1)

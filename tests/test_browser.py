@@ -314,19 +314,12 @@ def test_discussion_pages_pass_axe(app, live_server, new_page, factory):
     community = factory.community()
     planner = factory.user(community, Role.PLANNER)
     mod = factory.user(community, Role.MODERATOR)
+    c = factory.consultation(community, description="**说明**")
+    t = factory.topic(c, planner, body="正文")
     with app.app_context():
-        from participation.models import Comment, Consultation, Meeting, Phase, Topic
+        from participation.models import Comment, Meeting
 
         now = utcnow()
-        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园",
-                         description="**说明**")
-        c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=1),
-                              ends_at=now + timedelta(days=10)))
-        db.session.add(c)
-        db.session.flush()
-        t = Topic(consultation_id=c.id, author_id=planner.id, title="座椅", body="正文")
-        db.session.add(t)
-        db.session.flush()
         comment = Comment(topic_id=t.id, author_id=planner.id, body="评论", stance="support")
         meeting = Meeting(community_id=community.id, title="议事会", held_at=now, place="活动室",
                           published_at=now, attendance=12)
@@ -365,20 +358,8 @@ def test_discussion_works_without_javascript(app, live_server, new_page, factory
     community = factory.community()
     lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
     wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
-    with app.app_context():
-        from participation.models import Consultation, Phase, Topic
-
-        now = utcnow()
-        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园",
-                         description="")
-        c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=1),
-                              ends_at=now + timedelta(days=10)))
-        db.session.add(c)
-        db.session.flush()
-        t = Topic(consultation_id=c.id, author_id=lin.id, title="座椅", body="")
-        db.session.add(t)
-        db.session.commit()
-        topic_url = f"{live_server}/c/{community.id}/topics/{t.id}"
+    t = factory.topic(factory.consultation(community), lin)
+    topic_url = f"{live_server}/c/{community.id}/topics/{t.id}"
     page = new_page(javascript=False)
     log_in(page, live_server, lin.login)
     page.goto(topic_url)

@@ -415,8 +415,6 @@ def test_query_count_does_not_grow_with_comments(app, place, at, count_queries, 
 
 
 def test_notifications_are_mailed_where_smtp_is_configured(app, place, at, factory):
-    import time
-
     from .test_accounts import SMTPSink
 
     community, people, consultation_id = place
@@ -432,17 +430,11 @@ def test_notifications_are_mailed_where_smtp_is_configured(app, place, at, facto
         topic_id = open_topic(lin, community, consultation_id)
         mine = comment_id(comment(lin, community, topic_id, "第一条", "support"))
         comment(wang, community, topic_id, "我来回复", parent=mine)
-        for _ in range(100):
-            if sink.messages:
-                break
-            time.sleep(0.05)
+        messages = sink.wait()
     finally:
         sink.close()
-    assert len(sink.messages) == 1
-    import email
-    from email import policy
-
-    message = email.message_from_bytes(sink.messages[0], policy=policy.default)
+    assert len(messages) == 1
+    message = messages[0]
     assert message["To"] == "lin@example.cn"
     assert "王师傅回复了您" in message.get_content()
     assert f"https://linli.example.gov.cn/c/{community.id}/topics/{topic_id}#comment-" in \
