@@ -102,14 +102,15 @@ def not_blocked(ctx: Context) -> bool:
 
 
 def _consultation(obj):
-    """The consultation an object belongs to (a consultation, topic or comment)."""
-    from .models import Comment, Consultation, Topic
+    """The consultation an object belongs to: a consultation itself, or anything with a
+    `consultation` (topics, an area's proposals) or a `topic` (comments)."""
+    from .models import Consultation
 
     if isinstance(obj, Consultation):
         return obj
-    if isinstance(obj, Topic):
+    if hasattr(obj, "consultation"):
         return obj.consultation
-    if isinstance(obj, Comment):
+    if hasattr(obj, "topic"):
         return obj.topic.consultation
     return None
 

@@ -26,8 +26,11 @@ def upload_dir(folder: str) -> Path:
     return path
 
 
-def save_image(stream, folder: str) -> str:
-    """Re-encode an uploaded image as JPEG; return the stored file name."""
+THUMBNAIL_SIDE = 320
+
+
+def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str, str]:
+    """Re-encode an uploaded image as JPEG; return the stored file name (and a thumbnail's)."""
     try:
         with Image.open(stream) as image:
             image.load()
@@ -45,7 +48,12 @@ def save_image(stream, folder: str) -> str:
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     name = f"{secrets.token_hex(16)}.jpg"
     image.save(upload_dir(folder) / name, "JPEG", quality=85, optimize=True)
-    return name
+    if not thumbnail:
+        return name
+    image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    small = f"{secrets.token_hex(16)}.jpg"
+    image.save(upload_dir(folder) / small, "JPEG", quality=80, optimize=True)
+    return name, small
 
 
 def image_path(folder: str, name: str) -> Path:

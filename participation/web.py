@@ -1,10 +1,12 @@
 """Request/response helpers shared by every area: htmx-aware redirects and fragments, paging."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
+from sqlalchemy import func, select
 
 from .extensions import db, htmx
 
@@ -51,3 +53,43 @@ def paginate(stmt, per_page: int | None = None):
         max_per_page=200,
         error_out=False,
     )
+
+
+@dataclass
+class RowPage:
+    """A page of result rows (several columns each), shaped like Flask-SQLAlchemy's Pagination
+    for the `pager` macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate_rows(stmt, per_page: int | None = None) -> RowPage:
+    """One count query and one page query, whatever the number of rows."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    page = max(1, request.args.get("page", 1, type=int))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    return RowPage(rows, page, per_page, total)

@@ -4,13 +4,52 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import register_area
+from participation import notifications, register_area
 from participation.areas import CommunityTab, add_community_tab
-from participation.policy import any_of, is_admin, is_member
+from participation.models import Role
+from participation.phases import add_feature
+from participation.policy import (
+    Context,
+    all_of,
+    any_of,
+    has_role,
+    is_admin,
+    is_author,
+    is_member,
+    is_planner,
+    not_blocked,
+    phase_open,
+)
+
+
+def _submitted(ctx: Context) -> bool:
+    return getattr(ctx.obj, "status", None) in ("evaluating", "accepted")
+
+
+def _draft(ctx: Context) -> bool:
+    return getattr(ctx.obj, "status", None) == "draft"
+
 
 RULES = {
     "proposals.view": any_of(is_member, is_admin),
+    # A verified resident proposes while the consultation collects ideas.
+    "proposal.submit": all_of(has_role(Role.VERIFIED), not_blocked,
+                              phase_open("proposal.submit")),
+    "proposal.edit": all_of(is_author, _draft),
+    # Others support, once each, while the phase allows.
+    "proposal.support": all_of(has_role(Role.VERIFIED), _submitted,
+                               lambda ctx: not is_author(ctx), phase_open("proposal.support")),
+    "proposal.review": any_of(is_planner, is_admin),
 }
+
+
+def _answered(p: dict) -> str:
+    from flask_babel import gettext as _
+
+    labels = {"evaluating": _("is being evaluated"), "accepted": _("is shortlisted for the vote"),
+              "rejected": _("was not taken up"), "merged": _("was merged into another proposal")}
+    return _("Your proposal “%(title)s” %(answer)s.", title=p.get("title"),
+             answer=labels.get(p.get("status"), ""))
 
 
 def init_app(app: Flask) -> None:
@@ -18,3 +57,7 @@ def init_app(app: Flask) -> None:
 
     register_area(app, bp, RULES)
     add_community_tab(CommunityTab("proposals.index", _l("Proposals"), "proposals.view"))
+    add_feature("collect", "proposal.submit")
+    add_feature("collect", "proposal.support")
+    add_feature("deliberate", "proposal.support")
+    notifications.register("proposal.answered", _answered)

@@ -1,2 +1,69 @@
-"""Models of the proposals area (added with the proposals feature; the core's tables are in
-participation.models)."""
+"""Models of the proposals area: residents' proposals, their photos and supports."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from participation.extensions import db
+from participation.models import Consultation, User, utcnow
+
+STATUSES = ("draft", "evaluating", "accepted", "rejected", "merged")
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
+                        name="status_known"),
+        CheckConstraint("estimated_cost IS NULL OR estimated_cost >= 0", name="cost_positive"),
+        Index("ix_proposal_consultation_status", "consultation_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"),
+                                                  index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # A complete-community checklist item id (e.g. "cc12"), or "other".
+    category: Mapped[str] = mapped_column(String(40))
+    site: Mapped[str] = mapped_column(String(200))
+    estimated_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    reason: Mapped[str | None] = mapped_column(String(500))
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    consultation: Mapped[Consultation] = relationship()
+    author: Mapped[User | None] = relationship()
+    photos: Mapped[list[ProposalPhoto]] = relationship(
+        order_by="ProposalPhoto.id", cascade="all, delete-orphan")
+    merged_into: Mapped[Proposal | None] = relationship(remote_side=[id])
+
+
+class ProposalPhoto(db.Model):
+    __tablename__ = "proposal_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"),
+                                             index=True)
+    filename: Mapped[str] = mapped_column(String(40))
+    thumbnail: Mapped[str] = mapped_column(String(40))
+
+
+class Support(db.Model):
+    """One support per person per proposal: the primary key says so."""
+
+    __tablename__ = "support"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

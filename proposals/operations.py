@@ -1,1 +1,91 @@
-"""State changes of the proposals area."""
+"""State changes of the proposals area: drafting, submitting, supporting, reviewing, merging."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
+
+from participation.extensions import db
+from participation.models import Consultation, User, utcnow
+from participation.operations import OperationError, insert_unless_exists, notify, record
+from participation.standards import item_names
+
+from .models import Proposal, ProposalPhoto, Support
+
+MAX_PHOTOS = 5
+
+
+def save_proposal(author: User, consultation: Consultation, proposal: Proposal | None, *,
+                  title: str, description: str, category: str, site: str,
+                  estimated_cost: Decimal | None, photos: list[tuple[str, str]],
+                  remove_photos: list[int], submit: bool) -> Proposal:
+    """Create or update a draft; `submit` sends it to the planner for evaluation."""
+    if category != "other" and category not in item_names():
+        raise OperationError(_("Choose a category from the list."))
+    if proposal is None:
+        proposal = Proposal(consultation_id=consultation.id, author_id=author.id)
+        db.session.add(proposal)
+    elif proposal.status != "draft":
+        raise OperationError(_("A submitted proposal can no longer be changed."))
+    proposal.title, proposal.description = title.strip(), description
+    proposal.category, proposal.site = category, site.strip()
+    proposal.estimated_cost = estimated_cost
+    for photo in [p for p in proposal.photos if p.id in set(remove_photos)]:
+        proposal.photos.remove(photo)
+    if len(proposal.photos) + len(photos) > MAX_PHOTOS:
+        raise OperationError(_("A proposal has at most %(n)d photos.", n=MAX_PHOTOS))
+    proposal.photos.extend(ProposalPhoto(filename=f, thumbnail=t) for f, t in photos)
+    if submit:
+        proposal.status, proposal.submitted_at = "evaluating", utcnow()
+    db.session.flush()
+    if submit:
+        record("proposal.submit", actor=author, community=consultation.community,
+               target=f"proposal:{proposal.id}", title=proposal.title)
+    return proposal
+
+
+def support(user: User, proposal: Proposal) -> bool:
+    """Add the user's one support; False when it was already there (a double click)."""
+    return insert_unless_exists(Support(proposal_id=proposal.id, user_id=user.id))
+
+
+def review(planner: User, proposal: Proposal, status: str, reason: str | None, url: str) -> None:
+    """The planner's answer: evaluating, accepted (shortlisted) or rejected with a public reason."""
+    if status not in ("evaluating", "accepted", "rejected"):
+        raise OperationError(_("Choose an answer."))
+    if status == "rejected" and not (reason or "").strip():
+        raise OperationError(_("Give the reason for rejecting: residents will read it."))
+    if proposal.status in ("draft", "merged"):
+        raise OperationError(_("This proposal cannot be answered now."))
+    proposal.status, proposal.reason = status, (reason or "").strip() or None
+    record("proposal.review", actor=planner, community=proposal.consultation.community,
+           target=f"proposal:{proposal.id}", status=status, reason=proposal.reason or "")
+    if proposal.author_id and proposal.author_id != planner.id:
+        notify([proposal.author_id], "proposal.answered", url, title=proposal.title,
+               status=status)
+
+
+def merge(planner: User, proposal: Proposal, target: Proposal, url: str) -> int:
+    """Merge a proposal into another of the same consultation; its supports move over, a person
+    who supported both counted once. Returns how many supports moved."""
+    if target.id == proposal.id or target.consultation_id != proposal.consultation_id:
+        raise OperationError(_("Choose another proposal of the same consultation."))
+    if target.status in ("draft", "merged") or proposal.status in ("draft", "merged"):
+        raise OperationError(_("Only submitted proposals can be merged."))
+    already = select(Support.user_id).where(Support.proposal_id == target.id)
+    moved = db.session.execute(
+        insert(Support).from_select(
+            ["proposal_id", "user_id", "created_at"],
+            select(db.literal(target.id), Support.user_id, Support.created_at).where(
+                Support.proposal_id == proposal.id, Support.user_id.not_in(already)))
+    ).rowcount
+    db.session.execute(delete(Support).where(Support.proposal_id == proposal.id))
+    proposal.status, proposal.merged_into_id = "merged", target.id
+    proposal.reason = _("Merged into “%(title)s”.", title=target.title)
+    record("proposal.merge", actor=planner, community=proposal.consultation.community,
+           target=f"proposal:{proposal.id}", into=target.id, moved=moved)
+    if proposal.author_id and proposal.author_id != planner.id:
+        notify([proposal.author_id], "proposal.answered", url, title=proposal.title,
+               status="merged")
+    return moved

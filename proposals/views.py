@@ -1,18 +1,264 @@
-"""Pages of the proposals area."""
+"""Pages of the proposals area: lists, drafting and submitting, supporting, the planner's review."""
 from __future__ import annotations
 
-from flask import Blueprint
+import secrets
 
-from participation.extensions import db
-from participation.models import Community
-from participation.policy import require
-from participation.web import render
+from flask import Blueprint, abort, flash, request, send_file, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import SelectChoice
+
+from participation.extensions import db, htmx
+from participation.i18n import select_locale
+from participation.models import Community, Consultation
+from participation.operations import OperationError
+from participation.policy import can, require
+from participation.standards import checklist, item_names
+from participation.uploads import ImageRejected, image_path, save_image
+from participation.web import paginate_rows, render, see_other
+
+from . import operations as ops
+from .forms import MergeForm, ProposalForm, ReviewForm
+from .models import STATUSES, Proposal, Support
 
 bp = Blueprint("proposals", __name__)
 
 
+def _community(community_id: int) -> Community:
+    return db.get_or_404(Community, community_id)
+
+
+def _proposal(community: Community, proposal_id: int) -> Proposal:
+    proposal = db.session.scalar(
+        select(Proposal).where(Proposal.id == proposal_id)
+        .options(joinedload(Proposal.consultation).selectinload(Consultation.phases),
+                 joinedload(Proposal.author), selectinload(Proposal.photos),
+                 joinedload(Proposal.merged_into)))
+    if proposal is None or proposal.consultation.community_id != community.id:
+        abort(404)
+    if proposal.status == "draft" and proposal.author_id != current_user.id:
+        abort(404)
+    return proposal
+
+
+def proposal_url(proposal: Proposal) -> str:
+    return url_for("proposals.show", community_id=proposal.consultation.community_id,
+                   proposal_id=proposal.id)
+
+
+def category_choices(locale: str) -> list[SelectChoice]:
+    categories, items = checklist()
+    names = {c.id: c.name(locale) for c in categories}
+    return [SelectChoice(i.id, i.name(locale), optgroup=names[i.category]) for i in items] + [
+        SelectChoice("other", _("Other"))]
+
+
+def category_label(category: str) -> str:
+    item = item_names().get(category)
+    return item.name(select_locale()) if item else _("Other")
+
+
+def status_label(status: str) -> str:
+    return {"draft": _("Draft"), "evaluating": _("Being evaluated"), "accepted": _("Shortlisted"),
+            "rejected": _("Not taken up"), "merged": _("Merged")}.get(status, status)
+
+
+SORTS = ("new", "supported", "random")
+
+
 @bp.get("/c/<int:community_id>/proposals")
 def index(community_id: int):
-    community = db.get_or_404(Community, community_id)
+    community = _community(community_id)
     require("proposals.view", community)
-    return render("proposals/index.html", community=community)
+    support_count = (select(func.count()).where(Support.proposal_id == Proposal.id)
+                     .correlate(Proposal).scalar_subquery().label("supports"))
+    stmt = (select(Proposal, support_count).join(Consultation)
+            .where(Consultation.community_id == community.id, Proposal.status != "draft")
+            .options(joinedload(Proposal.author), joinedload(Proposal.consultation)))
+    category = request.args.get("category", "")
+    status = request.args.get("status", "")
+    site = request.args.get("site", "").strip()
+    sort = request.args.get("sort", "new")
+    if category:
+        stmt = stmt.where(Proposal.category == category)
+    if status in STATUSES:
+        stmt = stmt.where(Proposal.status == status)
+    if site:
+        stmt = stmt.where(Proposal.site.contains(site, autoescape=True))
+    if sort == "supported":
+        stmt = stmt.order_by(support_count.desc(), Proposal.id.desc())
+    elif sort == "random":
+        # Seeded per visitor, so paging through a shuffled list never repeats or skips one.
+        seed = session.setdefault("proposal_seed", secrets.randbelow(2_147_483_000) + 1)
+        stmt = stmt.order_by((Proposal.id * seed) % 2_147_483_647, Proposal.id)
+    else:
+        stmt = stmt.order_by(Proposal.submitted_at.desc(), Proposal.id.desc())
+    page = paginate_rows(stmt)
+    consultations = db.session.scalars(
+        select(Consultation).where(Consultation.community_id == community.id)
+        .options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
+    ).all()
+    drafts = db.session.scalars(
+        select(Proposal).join(Consultation).where(
+            Consultation.community_id == community.id, Proposal.status == "draft",
+            Proposal.author_id == current_user.id)).all()
+    return render("proposals/index.html", community=community, page=page,
+                  categories=category_choices(select_locale()), statuses=STATUSES[1:],
+                  filters={"category": category, "status": status, "site": site, "sort": sort},
+                  consultations=consultations, drafts=drafts)
+
+
+def _uploaded_photos(form: ProposalForm) -> list[tuple[str, str]]:
+    files = [f for f in form.photos.data or [] if f and getattr(f, "filename", "")]
+    return [save_image(f.stream, "proposals", thumbnail=True) for f in files]
+
+
+def _save(community, consultation, proposal, form):
+    submit = request.form.get("action") == "submit"
+    remove = [int(i) for i in request.form.getlist("remove_photo") if i.isdigit()]
+    try:
+        photos = _uploaded_photos(form)
+        saved = ops.save_proposal(
+            current_user, consultation, proposal, title=form.title.data,
+            description=form.description.data or "", category=form.category.data,
+            site=form.site.data, estimated_cost=form.estimated_cost.data, photos=photos,
+            remove_photos=remove, submit=submit)
+    except (OperationError, ImageRejected) as error:
+        db.session.rollback()
+        form.photos.errors = [*form.photos.errors, str(error)]
+        return None
+    flash(_("Your proposal is submitted. The responsible planner will answer it.") if submit
+          else _("Draft saved. Only you can see it."), "success")
+    return see_other(proposal_url(saved))
+
+
+@bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/proposals/new",
+          methods=["GET", "POST"])
+def new(community_id: int, consultation_id: int):
+    community = _community(community_id)
+    consultation = db.get_or_404(Consultation, consultation_id)
+    if consultation.community_id != community.id:
+        abort(404)
+    require("proposal.submit", community, consultation)
+    form = ProposalForm()
+    form.category.choices = category_choices(select_locale())
+    if form.validate_on_submit() and (done := _save(community, consultation, None, form)):
+        return done
+    return render("proposals/form.html", community=community, consultation=consultation,
+                  form=form, proposal=None)
+
+
+@bp.route("/c/<int:community_id>/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+def edit(community_id: int, proposal_id: int):
+    community = _community(community_id)
+    require("proposals.view", community)
+    proposal = _proposal(community, proposal_id)
+    require("proposal.edit", community, proposal)
+    form = ProposalForm(obj=proposal)
+    form.category.choices = category_choices(select_locale())
+    if form.validate_on_submit() and (done := _save(community, proposal.consultation, proposal,
+                                                   form)):
+        return done
+    return render("proposals/form.html", community=community,
+                  consultation=proposal.consultation, form=form, proposal=proposal)
+
+
+@bp.get("/c/<int:community_id>/proposals/<int:proposal_id>")
+def show(community_id: int, proposal_id: int):
+    community = _community(community_id)
+    require("proposals.view", community)
+    proposal = _proposal(community, proposal_id)
+    supports = db.session.scalar(select(func.count()).select_from(Support)
+                                 .where(Support.proposal_id == proposal.id))
+    supported = db.session.scalar(select(Support.user_id).where(
+        Support.proposal_id == proposal.id, Support.user_id == current_user.id)) is not None
+    review = ReviewForm(formdata=None, status=proposal.status, reason=proposal.reason)
+    review.status.choices = [SelectChoice(s, status_label(s))
+                             for s in ("evaluating", "accepted", "rejected")]
+    merge = MergeForm(formdata=None)
+    merge.target_id.choices = [SelectChoice(str(p.id), p.title) for p in db.session.scalars(
+        select(Proposal).where(Proposal.consultation_id == proposal.consultation_id,
+                               Proposal.id != proposal.id,
+                               Proposal.status.in_(["evaluating", "accepted"]))
+        .order_by(Proposal.title))]
+    return render("proposals/show.html", community=community, proposal=proposal,
+                  supports=supports, supported=supported, review=review, merge=merge)
+
+
+@bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support")
+def support(community_id: int, proposal_id: int):
+    community = _community(community_id)
+    require("proposals.view", community)
+    proposal = _proposal(community, proposal_id)
+    require("proposal.support", community, proposal)
+    from participation.forms import EmptyForm
+
+    if EmptyForm().validate_on_submit():
+        ops.support(current_user, proposal)
+    if htmx:
+        supports = db.session.scalar(select(func.count()).select_from(Support)
+                                     .where(Support.proposal_id == proposal.id))
+        return render("proposals/_support.html", community=community, proposal=proposal,
+                      supports=supports, supported=True)
+    return see_other(proposal_url(proposal))
+
+
+@bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/review")
+def review(community_id: int, proposal_id: int):
+    community = _community(community_id)
+    proposal = _proposal(community, proposal_id)
+    require("proposal.review", community, proposal)
+    form = ReviewForm()
+    form.status.choices = [SelectChoice(s) for s in ("evaluating", "accepted", "rejected")]
+    if form.validate_on_submit():
+        try:
+            ops.review(current_user, proposal, form.status.data, form.reason.data,
+                       proposal_url(proposal))
+        except OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("Your answer is published and the author is told."), "success")
+    return see_other(proposal_url(proposal))
+
+
+@bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/merge")
+def merge(community_id: int, proposal_id: int):
+    community = _community(community_id)
+    proposal = _proposal(community, proposal_id)
+    require("proposal.review", community, proposal)
+    form = MergeForm()
+    raw = form.target_id.data or ""
+    if form.validate_on_submit() and raw.isdigit():
+        target = _proposal(community, int(raw))
+        try:
+            moved = ops.merge(current_user, proposal, target, proposal_url(proposal))
+        except OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("Merged; %(n)d supports moved over.", n=moved), "success")
+            return see_other(proposal_url(target))
+    return see_other(proposal_url(proposal))
+
+
+@bp.get("/c/<int:community_id>/proposals/<int:proposal_id>/photos/<int:photo_id>/"
+        "<any(full, thumb):size>")
+def photo(community_id: int, proposal_id: int, photo_id: int, size: str):
+    community = _community(community_id)
+    require("proposals.view", community)
+    proposal = _proposal(community, proposal_id)
+    found = next((p for p in proposal.photos if p.id == photo_id), None)
+    if found is None:
+        abort(404)
+    name = found.thumbnail if size == "thumb" else found.filename
+    return send_file(image_path("proposals", name), mimetype="image/jpeg", max_age=3600)
+
+
+@bp.app_context_processor
+def _proposal_context():
+    return {"proposal_status_label": status_label, "proposal_category_label": category_label,
+            "can_propose": lambda community, consultation: can("proposal.submit", community,
+                                                               consultation)}

@@ -378,3 +378,48 @@ def test_discussion_works_without_javascript(app, live_server, new_page, factory
     assert "回复也可以" in other.inner_text("#comment-list .replies")
     other.click("#comment-list .upvote button")
     assert "您已点赞" in other.inner_text("#comment-list")
+
+
+def test_proposal_with_photo_support_and_review_in_the_browser(app, live_server, new_page,
+                                                               factory, tmp_path):
+    from PIL import Image
+
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    planner = factory.user(community, Role.PLANNER)
+    factory.consultation(community, title="口袋公园")
+    photo = tmp_path / "site.jpg"
+    Image.new("RGB", (800, 600), "green").save(photo)
+
+    r = new_page()
+    log_in(r, live_server, lin.login)
+    r.goto(f"{live_server}/c/{community.id}/proposals")
+    check_page(r, "proposals")
+    r.click("main a.button.primary")
+    check_page(r, "new proposal")
+    r.fill("input[name=title]", "3号楼后加长椅")
+    r.select_option("select[name=category]", "cc12")
+    r.fill("input[name=site]", "3号楼后空地")
+    r.set_input_files("input[name=photos]", str(photo))
+    r.click("button[value=submit]")
+    r.wait_for_selector(".photos img")
+    proposal_url = r.url
+    check_page(r, "proposal")
+
+    w = new_page()
+    log_in(w, live_server, wang.login)
+    w.goto(proposal_url)
+    w.click("#support-form button")
+    w.wait_for_selector("#support-form .badge")
+    assert "1 人支持" in w.inner_text("#support-form")
+
+    p = new_page()
+    log_in(p, live_server, planner.login)
+    p.goto(proposal_url)
+    check_page(p, "proposal review")
+    p.select_option("select[name=status]", "accepted")
+    p.click("main form.stack button.primary")
+    assert "已入围" in p.inner_text("main")
+    r.goto(f"{live_server}/notifications")
+    assert "已入围投票" in r.inner_text("main")

@@ -36,6 +36,13 @@ ALLOWED: dict[str, set[str]] = {
     "core.switch": MEMBERS | {"admin"},
     "core.community": MEMBERS | {"admin"},
     "proposals.index": MEMBERS | {"admin"},
+    "proposals.new": {"verified"},  # the collect phase is running
+    "proposals.show": MEMBERS | {"admin"},
+    "proposals.edit": set(),  # only drafts are edited, by their author
+    "proposals.support": {"verified"},
+    "proposals.review": {"planner", "admin"},
+    "proposals.merge": {"planner", "admin"},
+    "proposals.photo": MEMBERS | {"admin"},
     "surveys.index": MEMBERS | {"admin"},
     "core.households": COMMITTEE,
     "core.import_households": COMMITTEE,
@@ -149,11 +156,20 @@ def world(app, factory):
         meeting = Meeting(community_id=community.id, title="议事会", held_at=now, place="活动室",
                           published_at=now)
         meeting.photos.append(MeetingPhoto(filename=photo_name))
-        db.session.add_all([comment, meeting])
+        from proposals.models import Proposal, ProposalPhoto
+
+        proposal = Proposal(consultation_id=consultation.id, author_id=users["planner"].id,
+                            title="长椅", category="other", site="3号楼后", status="evaluating",
+                            submitted_at=now)
+        proposal.photos.append(ProposalPhoto(filename=photo_name, thumbnail=photo_name))
+        db.session.add_all([comment, meeting, proposal])
         db.session.commit()
+        # One `photo_id` serves both photo routes below.
+        assert meeting.photos[0].id == proposal.photos[0].id
         ids = {"consultation_id": consultation.id, "topic_id": topic.id,
                "comment_id": comment.id, "item_id": comment.id, "meeting_id": meeting.id,
-               "photo_id": meeting.photos[0].id}
+               "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
+               "size": "thumb"}
     return {
         "community": community,
         "users": users,

@@ -1,8 +1,8 @@
-"""core: accounts, communities, invites, consultations, discussions, moderation, meetings, notifications
+"""accounts, communities, invites, consultations, discussions, moderation, meetings, notifications, proposals
 
-Revision ID: 52f0b721ae98
+Revision ID: 9df1f165c84d
 Revises: 
-Create Date: 2026-11-28 17:36:32.261004
+Create Date: 2026-11-28 18:04:55.734463
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '52f0b721ae98'
+revision = '9df1f165c84d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -244,6 +244,31 @@ def upgrade():
     with op.batch_alter_table('phase', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_phase_consultation_id'), ['consultation_id'], unique=False)
 
+    op.create_table('proposal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('site', sa.String(length=200), nullable=False),
+    sa.Column('estimated_cost', sa.Numeric(precision=12, scale=2), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=True),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('draft', 'evaluating', 'accepted', 'rejected', 'merged')", name=op.f('ck_proposal_status_known')),
+    sa.CheckConstraint('estimated_cost IS NULL OR estimated_cost >= 0', name=op.f('ck_proposal_cost_positive')),
+    sa.ForeignKeyConstraint(['author_id'], ['user.id'], name=op.f('fk_proposal_author_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], name=op.f('fk_proposal_consultation_id_consultation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['proposal.id'], name=op.f('fk_proposal_merged_into_id_proposal'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal'))
+    )
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposal_author_id'), ['author_id'], unique=False)
+        batch_op.create_index('ix_proposal_consultation_status', ['consultation_id', 'status'], unique=False)
+
     op.create_table('topic',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('consultation_id', sa.Integer(), nullable=False),
@@ -303,6 +328,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_comment_root_id'), ['root_id'], unique=False)
         batch_op.create_index('ix_comment_topic_created', ['topic_id', 'created_at'], unique=False)
 
+    op.create_table('proposal_photo',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=40), nullable=False),
+    sa.Column('thumbnail', sa.String(length=40), nullable=False),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposal.id'], name=op.f('fk_proposal_photo_proposal_id_proposal'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_proposal_photo'))
+    )
+    with op.batch_alter_table('proposal_photo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_proposal_photo_proposal_id'), ['proposal_id'], unique=False)
+
+    op.create_table('support',
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposal.id'], name=op.f('fk_support_proposal_id_proposal'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_support_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('proposal_id', 'user_id', name=op.f('pk_support'))
+    )
     op.create_table('comment_vote',
     sa.Column('comment_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -346,6 +390,11 @@ def downgrade():
 
     op.drop_table('report')
     op.drop_table('comment_vote')
+    op.drop_table('support')
+    with op.batch_alter_table('proposal_photo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_proposal_photo_proposal_id'))
+
+    op.drop_table('proposal_photo')
     with op.batch_alter_table('comment', schema=None) as batch_op:
         batch_op.drop_index('ix_comment_topic_created')
         batch_op.drop_index(batch_op.f('ix_comment_root_id'))
@@ -360,6 +409,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_topic_consultation_id'))
 
     op.drop_table('topic')
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.drop_index('ix_proposal_consultation_status')
+        batch_op.drop_index(batch_op.f('ix_proposal_author_id'))
+
+    op.drop_table('proposal')
     with op.batch_alter_table('phase', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phase_consultation_id'))
 

@@ -1,0 +1,193 @@
+"""Proposals: drafting and submitting, supports, lists, the planner's review and merging."""
+from __future__ import annotations
+
+import re
+import threading
+from io import BytesIO
+
+from sqlalchemy import func, select
+
+from participation.extensions import db
+from participation.models import Notification, Role
+from proposals.models import Proposal, Support
+
+from .conftest import csrf_from, login, post
+from .test_discussions import image_bytes
+
+
+def setup(app, factory):
+    community = factory.community()
+    people = {
+        "planner": factory.user(community, Role.PLANNER, display_name="刘规划师"),
+        "lin": factory.user(community, Role.VERIFIED, display_name="林阿婆"),
+        "wang": factory.user(community, Role.VERIFIED, display_name="王师傅"),
+        "new": factory.user(community, Role.RESIDENT, display_name="新居民"),
+    }
+    consultation = factory.consultation(community)
+    return community, people, consultation
+
+
+def client_for(app, user):
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
+def propose(client, community, consultation, action="submit", **extra):
+    url = f"/c/{community.id}/consultations/{consultation.id}/proposals/new"
+    form = {"title": "3号楼后加长椅", "description": "老人需要**休息**", "category": "cc12",
+            "site": "3号楼后空地", "estimated_cost": "8000", "action": action, **extra}
+    return post(client, url, form, page=url, content_type="multipart/form-data")
+
+
+def proposal_id(response) -> int:
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_verified_resident_submits_with_photos_others_support_once(app, factory):
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    response = propose(lin, community, consultation, photos=[
+        (BytesIO(image_bytes("JPEG", exif=True)), "a.jpg"), (BytesIO(image_bytes()), "b.png")])
+    assert response.status_code == 303
+    pid = proposal_id(response)
+    page = lin.get(f"/c/{community.id}/proposals/{pid}").get_data(as_text=True)
+    assert "<strong>休息</strong>" in page and page.count("size=") == 0
+    thumbs = re.findall(r'src="([^"]+/thumb)"', page)
+    assert len(thumbs) == 2
+    thumb = lin.get(thumbs[0])
+    assert thumb.mimetype == "image/jpeg" and b"GPS" not in thumb.get_data()
+    thumb.close()
+
+    wang = client_for(app, people["wang"])
+    url = f"/c/{community.id}/proposals/{pid}/support"
+    assert post(wang, url, page=f"/c/{community.id}/proposals/{pid}").status_code == 303
+    assert post(wang, url, page=f"/c/{community.id}/proposals/{pid}").status_code == 303
+    assert post(lin, url, page=f"/c/{community.id}/proposals/{pid}").status_code == 403  # own
+    newcomer = client_for(app, people["new"])
+    assert post(newcomer, url, page=f"/c/{community.id}/proposals/{pid}").status_code == 403
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Support)) == 1
+
+
+def test_unverified_residents_cannot_propose_and_drafts_stay_private(app, factory):
+    community, people, consultation = setup(app, factory)
+    assert propose(client_for(app, people["new"]), community, consultation).status_code == 403
+    lin = client_for(app, people["lin"])
+    draft = proposal_id(propose(lin, community, consultation, action="draft"))
+    wang = client_for(app, people["wang"])
+    assert wang.get(f"/c/{community.id}/proposals/{draft}").status_code == 404
+    assert "3号楼后加长椅" not in wang.get(f"/c/{community.id}/proposals").get_data(as_text=True)
+    edit = f"/c/{community.id}/proposals/{draft}/edit"
+    response = post(lin, edit, {"title": "加长椅和遮阳棚", "category": "other", "site": "3号楼后",
+                                "action": "submit"}, page=edit, content_type="multipart/form-data")
+    assert response.status_code == 303
+    assert "加长椅和遮阳棚" in wang.get(f"/c/{community.id}/proposals").get_data(as_text=True)
+    assert lin.get(edit).status_code == 403  # submitted proposals are no longer edited
+
+
+def test_bad_input_keeps_what_was_typed(app, factory):
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    response = propose(lin, community, consultation, estimated_cost="-5",
+                       photos=[(BytesIO(b"not a picture"), "x.jpg")])
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="3号楼后空地"' in html
+    too_many = propose(lin, community, consultation, photos=[
+        (BytesIO(image_bytes()), f"{n}.png") for n in range(6)])
+    assert "5" in too_many.get_data(as_text=True) and too_many.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Proposal)) == 0
+
+
+def test_planner_reviews_and_merges_without_double_counting(app, factory):
+    community, people, consultation = setup(app, factory)
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    first = proposal_id(propose(lin, community, consultation, title="长椅"))
+    second = proposal_id(propose(wang, community, consultation, title="座椅"))
+    third_user = factory.user(community, Role.VERIFIED)
+    third = client_for(app, third_user)
+    for client, pid in ((wang, first), (third, first), (lin, second), (third, second)):
+        post(client, f"/c/{community.id}/proposals/{pid}/support",
+             page=f"/c/{community.id}/proposals/{pid}")
+    planner = client_for(app, people["planner"])
+    page = f"/c/{community.id}/proposals/{second}"
+    html = post(planner, f"{page}/review", {"status": "rejected", "reason": ""}, page=page,
+                follow_redirects=True).get_data(as_text=True)
+    assert "理由" in html or "原因" in html
+    post(planner, f"{page}/merge", {"target_id": str(first)}, page=page)
+    with app.app_context():
+        supporters = db.session.scalars(select(Support.user_id).where(
+            Support.proposal_id == first)).all()
+        assert sorted(supporters) == sorted([people["wang"].id, third_user.id, people["lin"].id])
+        assert db.session.get(Proposal, second).status == "merged"
+        told = db.session.scalars(select(Notification.user_id).where(
+            Notification.kind == "proposal.answered")).all()
+        assert told == [people["wang"].id]
+    merged = wang.get(page).get_data(as_text=True)
+    assert "长椅" in merged and f"/proposals/{first}" in merged  # readable, with a link
+    post(planner, f"/c/{community.id}/proposals/{first}/review",
+         {"status": "accepted", "reason": "进入投票"}, page=page)
+    assert "入围" in lin.get("/notifications").get_data(as_text=True)
+    assert post(lin, f"/c/{community.id}/proposals/{first}/review", {"status": "accepted"},
+                page=page).status_code == 403
+
+
+def test_supports_under_concurrent_double_clicks(app, factory):
+    community, people, consultation = setup(app, factory)
+    pid = proposal_id(propose(client_for(app, people["lin"]), community, consultation))
+    wang = client_for(app, people["wang"])
+    page = f"/c/{community.id}/proposals/{pid}"
+    token = csrf_from(wang.get(page).get_data(as_text=True))
+    cookie = wang.get_cookie("session").value
+    statuses, start = [], threading.Barrier(6)
+
+    def click():
+        c = app.test_client()
+        c.set_cookie("session", cookie)
+        start.wait()
+        statuses.append(c.post(f"{page}/support", data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [303] * 6
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Support)) == 1
+
+
+def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queries):
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    url = f"/c/{community.id}/proposals"
+
+    def add(n):
+        with app.app_context():
+            from participation.models import utcnow
+
+            for i in range(n):
+                db.session.add(Proposal(consultation_id=consultation.id,
+                                        author_id=people["wang"].id, title=f"提议{i}",
+                                        category="cc12" if i % 2 else "other", site="空地",
+                                        status="evaluating", submitted_at=utcnow()))
+            db.session.commit()
+
+    add(5)
+    lin.get(url)
+    with count_queries() as few:
+        lin.get(url + "?sort=supported")
+    add(200)
+    with count_queries() as many:
+        html = lin.get(url + "?sort=supported").get_data(as_text=True)
+    assert many.count == few.count
+    assert html.count('class="card"') == app.config["PAGE_SIZE"]
+    titles = lambda h: re.findall(r">(提议\d+)</a>", h)  # noqa: E731
+    only = titles(lin.get(url + "?category=cc12").get_data(as_text=True))
+    assert only and all(int(t[2:]) % 2 == 1 for t in only)  # the odd ones are cc12
+    first = lin.get(url + "?sort=random").get_data(as_text=True)
+    second = lin.get(url + "?sort=random&page=2").get_data(as_text=True)
+    again = lin.get(url + "?sort=random").get_data(as_text=True)
+    assert titles(first) == titles(again)  # the same visitor sees the same order
+    assert not set(titles(first)) & set(titles(second))  # and paging neither repeats nor skips
