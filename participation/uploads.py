@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import current_app
+from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -58,3 +58,11 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
 
 def image_path(folder: str, name: str) -> Path:
     return upload_dir(folder) / Path(name).name
+
+
+def send_image(folder: str, name: str):
+    """Serve a stored image; a file lost from disk is a 404, not an error page."""
+    path = image_path(folder, name)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=3600)

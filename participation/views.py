@@ -11,7 +11,6 @@ from flask import (
     flash,
     redirect,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -75,7 +74,7 @@ from . import notifications as notifications_registry
 from .phases import PHASE_KINDS, TEMPLATES
 from .policy import can, membership_of, require
 from .security import verify_password
-from .uploads import ImageRejected, image_path, save_image
+from .uploads import ImageRejected, save_image, send_image
 from .web import external_url, paginate, render, safe_next, see_other
 
 bp = Blueprint("core", __name__)
@@ -860,8 +859,7 @@ def consultation_cover(community_id: int, consultation_id: int):
     consultation = _consultation(community, consultation_id)
     if not consultation.cover:
         abort(404)
-    return send_file(image_path("covers", consultation.cover), mimetype="image/jpeg",
-                     max_age=3600)
+    return send_image("covers", consultation.cover)
 
 
 # --- discussions ------------------------------------------------------------------------------
@@ -1227,7 +1225,7 @@ def meeting_photo(community_id: int, meeting_id: int, photo_id: int):
     photo = next((p for p in meeting.photos if p.id == photo_id), None)
     if photo is None:
         abort(404)
-    return send_file(image_path("meetings", photo.filename), mimetype="image/jpeg", max_age=3600)
+    return send_image("meetings", photo.filename)
 
 
 @bp.get("/c/<int:community_id>/meetings/<int:meeting_id>")

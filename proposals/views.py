@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, request, send_file, session, url_for
+from flask import Blueprint, abort, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -16,7 +16,7 @@ from participation.models import Community, Consultation
 from participation.operations import OperationError
 from participation.policy import can, require
 from participation.standards import checklist, item_names
-from participation.uploads import ImageRejected, image_path, save_image
+from participation.uploads import ImageRejected, save_image, send_image
 from participation.web import paginate_rows, render, see_other
 
 from . import operations as ops
@@ -253,8 +253,7 @@ def photo(community_id: int, proposal_id: int, photo_id: int, size: str):
     found = next((p for p in proposal.photos if p.id == photo_id), None)
     if found is None:
         abort(404)
-    name = found.thumbnail if size == "thumb" else found.filename
-    return send_file(image_path("proposals", name), mimetype="image/jpeg", max_age=3600)
+    return send_image("proposals", found.thumbnail if size == "thumb" else found.filename)
 
 
 @bp.app_context_processor

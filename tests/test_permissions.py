@@ -64,7 +64,7 @@ ALLOWED: dict[str, set[str]] = {
     "core.post_comment": MEMBERS,
     "core.edit_comment": {"resident"},  # the author, within the edit window
     "core.delete_comment": {"resident", "moderator", "admin"},
-    "core.upvote": MEMBERS,
+    "core.upvote": MEMBERS - {"resident"},  # the resident wrote the comment
     "core.answer_topic": {"planner", "admin"},
     "core.pin_comment": {"planner", "admin"},
     "core.report": MEMBERS,
@@ -161,7 +161,9 @@ def world(app, factory):
         proposal = Proposal(consultation_id=consultation.id, author_id=users["planner"].id,
                             title="长椅", category="other", site="3号楼后", status="evaluating",
                             submitted_at=now)
-        proposal.photos.append(ProposalPhoto(filename=photo_name, thumbnail=photo_name))
+        png.seek(0)
+        proposal_photo = save_image(png, "proposals")
+        proposal.photos.append(ProposalPhoto(filename=proposal_photo, thumbnail=proposal_photo))
         db.session.add_all([comment, meeting, proposal])
         db.session.commit()
         # One `photo_id` serves both photo routes below.
