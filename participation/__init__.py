@@ -99,10 +99,14 @@ def _init_request_handling(app: Flask) -> None:
     @app.after_request
     def commit(response):
         # One transaction per request: committed when the answer is a success, else rolled back.
+        from .operations import drop_queued_mail, send_queued_mail
+
         if response.status_code < 400:
             db.session.commit()
+            send_queued_mail()
         else:
             db.session.rollback()
+            drop_queued_mail()
         return response
 
     @app.context_processor

@@ -91,10 +91,13 @@ def notify_phases_command() -> None:
     from . import clock
     from .operations import announce_started_phases
 
+    from .operations import send_queued_mail
+
     with current_app.test_request_context(current_app.config.get("BASE_URL") or "/"):
         count = announce_started_phases(
             clock.now(),
             lambda c: url_for("core.consultation", community_id=c.community_id,
                               consultation_id=c.id))
-    db.session.commit()
+        db.session.commit()
+        send_queued_mail()
     click.echo(f"{count} phase(s) announced.")

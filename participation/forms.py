@@ -56,6 +56,13 @@ def strong_password(form, field) -> None:
         raise ValidationError(_l("This password is too common and easy to guess. Choose another."))
 
 
+def sensible_date(form, field) -> None:
+    """Dates a community plans with; far ones are typing slips (and overflow time arithmetic)."""
+    value = field.data
+    if value is not None and not (2000 <= value.year <= 2100):
+        raise ValidationError(_l("Enter a date between the years 2000 and 2100."))
+
+
 def required(message=None):
     return DataRequired(message=message or _l("This field is required."))
 
@@ -189,7 +196,7 @@ class ConsultationForm(FlaskForm):
     sites = StringField(_l("Sites concerned"), validators=[Length(max=300)],
                         description=_l("E.g. the corner behind 3号楼, the idle land by the gate."))
     starts_on = DateField(_l("First phase starts on"), validators=[InputRequired(
-        message=_l("Enter a date."))])
+        message=_l("Enter a date.")), sensible_date])
 
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp"]
@@ -207,8 +214,8 @@ class ConsultationEditForm(FlaskForm):
 
 class PhaseRowForm(Form):
     kind = SelectField(_l("Phase"), choices=[])
-    starts_at = DateTimeLocalField(_l("Starts"), validators=[Optional()])
-    ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional()])
+    starts_at = DateTimeLocalField(_l("Starts"), validators=[Optional(), sensible_date])
+    ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional(), sensible_date])
     remove = BooleanField(_l("Remove this phase"))
 
     def validate_ends_at(self, field) -> None:
@@ -267,7 +274,7 @@ class AgendaItemForm(Form):
 class MeetingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[required(), Length(max=120)])
     held_at = DateTimeLocalField(_l("Date and time"), validators=[InputRequired(
-        message=_l("Enter a date and time."))])
+        message=_l("Enter a date and time.")), sensible_date])
     place = StringField(_l("Place"), validators=[required(), Length(max=120)])
     attendance = IntegerField(_l("Number of participants"), validators=[
         InputRequired(), NumberRange(min=0, max=100000,

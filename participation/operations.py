@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -247,8 +247,7 @@ def request_password_reset(login: str, reset_url) -> None:
             body = ngettext("Open this link within %(num)d hour to set a new password: %(url)s",
                             "Open this link within %(num)d hours to set a new password: %(url)s",
                             hours, url=url)
-        threading.Thread(target=send_mail, args=(current_app.config.copy(), user.email, subject,
-                                                 body), daemon=True).start()
+        queue_mail([(user.email, subject, body)])
     else:
         # No mail server (a community centre laptop): the operator reads the link from the log.
         log.warning("password reset link for user %s (no mail server configured): %s",
@@ -283,19 +282,19 @@ def reset_password(token: str, new_password: str) -> User:
 
 def send_mail(cfg: dict, to: str, subject: str, body: str) -> None:
     """Deliver one message through the configured SMTP server; failures are logged, not raised."""
-    message = EmailMessage()
-    message["From"] = cfg["MAIL_SENDER"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
     try:
+        message = EmailMessage()
+        message["From"] = cfg["MAIL_SENDER"]
+        message["To"] = to
+        message["Subject"] = " ".join(subject.split())  # no line breaks from user titles
+        message.set_content(body)
         with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
             if cfg["MAIL_USE_TLS"]:
                 smtp.starttls()
             if cfg["MAIL_USERNAME"]:
                 smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
             smtp.send_message(message)
-    except (OSError, smtplib.SMTPException) as exc:
+    except (OSError, ValueError, smtplib.SMTPException) as exc:
         log.error("mail to user could not be sent: %s", exc.__class__.__name__)
 
 
@@ -697,8 +696,27 @@ def _mail_notifications(users, kind: str, url: str, params: dict) -> None:
             body = notification_text(kind, params)
             messages.append((user.email, _("Linli: %(text)s", text=body)[:150],
                              f"{body}\n\n{link}"))
+    queue_mail(messages)
+
+
+def queue_mail(messages: list[tuple[str, str, str]]) -> None:
+    """Mail goes out only once the request's transaction is committed (see `send_queued_mail`),
+    never about something that was then rolled back; and in the background, so an answer takes
+    no longer when there is mail to send."""
     if messages:
-        threading.Thread(target=_send_all, args=(cfg.copy(), messages), daemon=True).start()
+        g.setdefault("outbox", []).extend(messages)
+
+
+def send_queued_mail() -> None:
+    """Send what `queue_mail` collected; called right after the commit."""
+    messages = g.pop("outbox", None)
+    if messages:
+        threading.Thread(target=_send_all, args=(current_app.config.copy(), messages),
+                         daemon=True).start()
+
+
+def drop_queued_mail() -> None:
+    g.pop("outbox", None)
 
 
 def _send_all(cfg: dict, messages: list[tuple[str, str, str]]) -> None:
@@ -784,10 +802,16 @@ def set_phases(actor: User, consultation: Consultation,
         if start < end:
             raise OperationError(_("Phases may not overlap: one starts before the previous one "
                                    "ends."))
+    # A phase members were told about stays announced; one that has already begun is not
+    # announced again after the fact.
+    announced = {(p.kind, p.starts_at): p.announced_at for p in consultation.phases}
+    now = utcnow()
     consultation.phases.clear()
     db.session.flush()
     for kind, start, end in ordered:
-        consultation.phases.append(Phase(kind=kind, starts_at=start, ends_at=end))
+        consultation.phases.append(Phase(
+            kind=kind, starts_at=start, ends_at=end,
+            announced_at=announced.get((kind, start)) or (now if start <= now else None)))
     db.session.flush()
     record("consultation.phases", actor=actor, community=consultation.community,
            target=f"consultation:{consultation.id}", phases=len(ordered))
@@ -825,7 +849,7 @@ def post_comment(user: User, topic: Topic, body: str, stance: str | None,
     """Comment on a topic, or reply to a comment (three levels deep at most)."""
     if stance is not None and stance not in STANCES:
         raise OperationError(_("Choose support, oppose or neutral."))
-    depth, root_id = 0, None
+    depth, root_id, replied_to = 0, None, parent
     if parent is not None:
         if parent.topic_id != topic.id:
             raise OperationError(_("That comment is not in this discussion."))
@@ -840,8 +864,8 @@ def post_comment(user: User, topic: Topic, body: str, stance: str | None,
                       parent_id=parent.id if parent else None, root_id=root_id, depth=depth)
     db.session.add(comment)
     db.session.flush()
-    if parent is not None and parent.author_id and parent.author_id != user.id:
-        notify([parent.author_id], "comment.reply", reply_url(comment),
+    if replied_to is not None and replied_to.author_id and replied_to.author_id != user.id:
+        notify([replied_to.author_id], "comment.reply", reply_url(comment),
                name=user.display_name, topic=topic.title)
     elif parent is None and topic.author_id and topic.author_id != user.id:
         notify([topic.author_id], "comment.on_topic", reply_url(comment),
@@ -903,16 +927,25 @@ def report_content(user: User, community: Community, target, reason: str, url: s
     report = Report(community_id=community.id, reporter_id=user.id, reason=reason.strip(),
                     topic_id=target.id if isinstance(target, Topic) else None,
                     comment_id=target.id if isinstance(target, Comment) else None)
+    # Lock the reported row, so simultaneous reports count each other before the threshold.
+    db.session.execute(select(type(target).id).where(type(target).id == target.id)
+                       .with_for_update())
     if not insert_unless_exists(report):
         return False
     kind = "topic" if isinstance(target, Topic) else "comment"
     record("content.report", actor=user, community=community, target=f"{kind}:{target.id}",
            reason=report.reason)
+    # Only verified members' reports count toward hiding, so a handful of fresh accounts cannot
+    # silence anyone; a planner's official answer is left to the moderators.
     open_reports = db.session.scalar(
         select(func.count()).select_from(Report)
-        .where(_target_filter(target), Report.resolved_at.is_(None)))
+        .join(Membership, (Membership.user_id == Report.reporter_id)
+              & (Membership.community_id == Report.community_id))
+        .where(_target_filter(target), Report.resolved_at.is_(None),
+               Membership.role != Role.RESIDENT.value, Membership.revoked_at.is_(None)))
     threshold = current_app.config["REPORTS_TO_HIDE"]
-    if target.hidden_at is None and open_reports >= threshold:
+    official = getattr(target, "is_official", False)
+    if target.hidden_at is None and not official and open_reports >= threshold:
         _hide(None, community, target,
               _("Hidden automatically after %(n)d reports, until a moderator looks at it.",
                 n=threshold), url)

@@ -145,6 +145,19 @@ def within_edit_window(ctx: Context) -> bool:
     return created is not None and clock.now() - created <= timedelta(minutes=minutes)
 
 
+def topic_live(ctx: Context) -> bool:
+    """The discussion the object belongs to has not been hidden by a moderator."""
+    from .models import Comment, Topic
+
+    topic = ctx.obj if isinstance(ctx.obj, Topic) else \
+        ctx.obj.topic if isinstance(ctx.obj, Comment) else None
+    return topic is None or topic.hidden_at is None
+
+
+def is_official(ctx: Context) -> bool:
+    return bool(getattr(ctx.obj, "is_official", False))
+
+
 def content_live(ctx: Context) -> bool:
     return getattr(ctx.obj, "deleted_at", None) is None and getattr(ctx.obj, "hidden_at",
                                                                       None) is None
@@ -170,15 +183,19 @@ register("consultation.manage", any_of(is_planner, is_admin))
 register("discussion.open_topic", all_of(
     not_blocked, any_of(all_of(is_planner, consultation_running),
                         phase_open("discussion.open_topic"))))
-register("discussion.comment", all_of(not_blocked, phase_open("discussion.comment")))
-register("comment.upvote", all_of(is_member, content_live, lambda ctx: not is_author(ctx),
+register("discussion.comment", all_of(not_blocked, topic_live,
+                                      phase_open("discussion.comment")))
+register("comment.upvote", all_of(is_member, content_live, topic_live,
+                                  lambda ctx: not is_author(ctx),
                                   phase_open("discussion.comment")))
 register("comment.edit", all_of(not_blocked, is_author, content_live, within_edit_window))
 register("comment.delete", all_of(content_live, any_of(is_author, is_moderator, is_admin)))
 register("comment.answer", all_of(any_of(is_planner, is_admin), consultation_running))
-register("comment.pin", any_of(is_planner, is_admin))
-register("content.report", all_of(is_member, content_live))
+register("comment.pin", all_of(any_of(is_planner, is_admin), is_official, content_live))
+register("content.report", all_of(is_member, content_live, topic_live))
 register("moderation.manage", any_of(is_moderator, is_admin))
+# Moderators block residents; staff roles are the platform admin's to manage.
+register("moderation.block", any_of(is_admin, all_of(is_moderator, targets_other_resident)))
 register("meeting.view", any_of(is_member, is_admin))
 register("meeting.manage", any_of(is_planner, is_admin))
 

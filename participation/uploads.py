@@ -65,4 +65,8 @@ def send_image(folder: str, name: str):
     path = image_path(folder, name)
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype="image/jpeg", max_age=3600)
+    response = send_file(path, mimetype="image/jpeg", max_age=3600)
+    # Members-only pictures: a shared cache must not keep them.
+    response.cache_control.public = False
+    response.cache_control.private = True
+    return response

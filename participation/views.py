@@ -75,7 +75,15 @@ from .phases import PHASE_KINDS, TEMPLATES
 from .policy import can, membership_of, require
 from .security import verify_password
 from .uploads import ImageRejected, save_image, send_image
-from .web import external_url, paginate, render, safe_next, see_other
+from .web import (
+    external_url,
+    paginate,
+    parse_id,
+    parse_ids,
+    render,
+    safe_next,
+    see_other,
+)
 
 bp = Blueprint("core", __name__)
 
@@ -971,8 +979,8 @@ def post_comment(community_id: int, topic_id: int):
     form = CommentForm()
     parent = None
     if form.parent_id.data:
-        parent = _comment_in(community, int(form.parent_id.data)) \
-            if form.parent_id.data.isdigit() else abort(404)
+        parent_id = parse_id(form.parent_id.data)
+        parent = _comment_in(community, parent_id) if parent_id else abort(404)
     if form.validate_on_submit():
         try:
             comment = ops.post_comment(current_user, topic, form.body.data,
@@ -1169,6 +1177,7 @@ def block_member(community_id: int, membership_id: int):
     community = _community(community_id)
     require("moderation.manage", community)
     m = _member(community, membership_id)
+    require("moderation.block", community, m)
     form = ReasonForm()
     if m.blocked_at is not None:
         if EmptyForm().validate_on_submit():
@@ -1257,15 +1266,20 @@ def edit_meeting(community_id: int, meeting_id: int | None):
         select(Topic.id, Topic.title).join(Consultation)
         .where(Consultation.community_id == community.id, Topic.hidden_at.is_(None))
         .order_by(Topic.created_at.desc()).limit(200)).all()
+    linked = {item.topic.id: item.topic.title for item in (meeting.items if meeting else [])
+              if item.topic is not None}
+    # Topics already linked stay choosable, even when older than the latest 200 or hidden.
+    topics = list(topics) + [(tid, title) for tid, title in linked.items()
+                             if tid not in {t for t, _title in topics}]
     choices = [SelectChoice("", _("No linked topic"))] + [
         SelectChoice(str(tid), title) for tid, title in topics]
     for item in form.items:
         item.topic_id.choices = choices
     if form.validate_on_submit():
-        items = [(i.title.data, int(i.topic_id.data) if (i.topic_id.data or "").isdigit()
-                  else None, i.decision.data or "") for i in form.items if i.title.data]
+        items = [(i.title.data, parse_id(i.topic_id.data), i.decision.data or "")
+                 for i in form.items if i.title.data]
         uploads = [f for f in form.photos.data or [] if _uploaded(f)]
-        remove = [int(i) for i in request.form.getlist("remove_photo") if i.isdigit()]
+        remove = parse_ids(request.form.getlist("remove_photo"))
         kept = len([p for p in meeting.photos if p.id not in remove]) if meeting else 0
         try:
             if kept + len(uploads) > MAX_MEETING_PHOTOS:
@@ -1307,10 +1321,10 @@ def notifications():
 def read_notifications():
     require("account.use")
     if EmptyForm().validate_on_submit():
-        raw = request.form.get("id", "")
-        ops.mark_read(current_user, int(raw) if raw.isdigit() else None)
-        if raw.isdigit():
-            target = db.session.get(Notification, int(raw))
+        notification_id = parse_id(request.form.get("id"))
+        ops.mark_read(current_user, notification_id)
+        if notification_id:
+            target = db.session.get(Notification, notification_id)
             if target is not None and target.user_id == current_user.id:
                 return see_other(safe_next(target.url, url_for("core.notifications")))
     return see_other(url_for("core.notifications"))

@@ -1,6 +1,7 @@
 """Request/response helpers shared by every area: htmx-aware redirects and fragments, paging."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -9,6 +10,24 @@ from flask_htmx.responses import HTMXResponseClientRedirect
 from sqlalchemy import func, select
 
 from .extensions import db, htmx
+
+
+ID = re.compile(r"[0-9]{1,9}")
+MAX_PAGE = 1_000_000
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id from a form field, or None: ASCII digits only, small enough for any column
+    ("²".isdigit() is true, and 23 digits overflow an integer)."""
+    return int(raw) if raw and ID.fullmatch(raw) else None
+
+
+def parse_ids(values) -> list[int]:
+    return [i for i in (parse_id(v) for v in values) if i is not None]
+
+
+def page_number() -> int:
+    return min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)
 
 
 def see_other(url: str):
@@ -48,7 +67,7 @@ def safe_next(target: str | None, default: str) -> str:
 def paginate(stmt, per_page: int | None = None):
     return db.paginate(
         stmt,
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=per_page or current_app.config["PAGE_SIZE"],
         max_per_page=200,
         error_out=False,
@@ -89,7 +108,7 @@ class RowPage:
 def paginate_rows(stmt, per_page: int | None = None) -> RowPage:
     """One count query and one page query, whatever the number of rows."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     return RowPage(rows, page, per_page, total)

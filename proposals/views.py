@@ -17,7 +17,7 @@ from participation.operations import OperationError
 from participation.policy import can, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, save_image, send_image
-from participation.web import paginate_rows, render, see_other
+from participation.web import paginate_rows, parse_id, parse_ids, render, see_other
 
 from . import operations as ops
 from .forms import MergeForm, ProposalForm, ReviewForm
@@ -117,7 +117,7 @@ def _uploaded_photos(form: ProposalForm) -> list[tuple[str, str]]:
 
 def _save(community, consultation, proposal, form):
     submit = request.form.get("action") == "submit"
-    remove = [int(i) for i in request.form.getlist("remove_photo") if i.isdigit()]
+    remove = parse_ids(request.form.getlist("remove_photo"))
     try:
         photos = _uploaded_photos(form)
         saved = ops.save_proposal(
@@ -230,9 +230,9 @@ def merge(community_id: int, proposal_id: int):
     proposal = _proposal(community, proposal_id)
     require("proposal.review", community, proposal)
     form = MergeForm()
-    raw = form.target_id.data or ""
-    if form.validate_on_submit() and raw.isdigit():
-        target = _proposal(community, int(raw))
+    target_id = parse_id(form.target_id.data)
+    if form.validate_on_submit() and target_id:
+        target = _proposal(community, target_id)
         try:
             moved = ops.merge(current_user, proposal, target, proposal_url(proposal))
         except OperationError as error:

@@ -115,8 +115,16 @@ def test_what_each_role_may_do_follows_the_active_phase(app, place, at, moment, 
                 assert may_open == (phase in {"collect", "deliberate"})
             else:  # the planner may open topics while the consultation runs
                 assert may_open == (moment < START + timedelta(days=56))
-        outsider = db.session.get(User, people["lin"].id)
-        assert can("consultation.manage", c.community, c, user=outsider) is False
+        moderator = db.session.get(User, people["mod"].id)
+        assert can("discussion.comment", c.community, c, user=moderator) == (
+            phase in KINDS_THAT_COMMENT)
+        assert can("consultation.manage", c.community, c, user=moderator) is False
+        resident = db.session.get(User, people["lin"].id)
+        assert can("consultation.manage", c.community, c, user=resident) is False
+        admin = User(display_name="管理员", phone="13000000009", password_hash="x", is_admin=True)
+        # The platform admin oversees but does not take part in a community's discussion.
+        assert can("discussion.comment", c.community, c, user=admin) is False
+        assert can("consultation.manage", c.community, c, user=admin) is True
 
 
 def test_templates_are_data_with_known_phase_kinds():
@@ -615,3 +623,48 @@ def test_meeting_photos_can_be_removed_and_untitled_items_are_explained(app, pla
                       planner.get(edit).get_data(as_text=True)).group(1)
     post(planner, edit, {**form, "remove_photo": first}, page=edit)
     assert planner.get(saved.headers["Location"]).get_data(as_text=True).count("/photos/") == 1
+
+
+def test_review_findings_stay_fixed(app, place, at, factory):
+    """Hidden discussions are closed, only residents are blocked by moderators, only official
+    answers are pinned, odd ids and far dates are answered calmly."""
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    mod, planner = client_for(app, people["mod"]), client_for(app, people["planner"])
+    topic_id = open_topic(lin, community, consultation_id)
+    mine = comment_id(comment(lin, community, topic_id, "普通评论", "support"))
+    page = f"/c/{community.id}/topics/{topic_id}"
+    assert post(planner, f"/c/{community.id}/comments/{mine}/pin", page=page).status_code == 403
+    planner_membership = factory.membership_id(people["planner"], community)
+    block = f"/c/{community.id}/moderation/block/{planner_membership}"
+    assert mod.get(block).status_code == 403
+    for odd in ("²", "9" * 23, "-1"):
+        response = comment(wang, community, topic_id, "回复", parent=odd)
+        assert response.status_code == 404, odd
+        assert post(lin, "/notifications/read", {"id": odd}, page="/notifications"
+                    ).status_code == 303
+    assert lin.get(f"/notifications?page={'9' * 23}").status_code == 200
+    url = f"/c/{community.id}/consultations/new"
+    far = post(planner, url, {"template": "micro_space", "title": "远", "starts_on": "9999-12-30"},
+               page=url)
+    assert far.status_code == 200 and "2100" in far.get_data(as_text=True)
+    post(mod, f"/c/{community.id}/moderation/topic/{topic_id}/hide", {"reason": "重复"},
+         page=f"/c/{community.id}/moderation")
+    assert comment(wang, community, topic_id, "还想说").status_code == 403
+
+
+def test_a_reply_to_the_deepest_level_notifies_the_person_answered(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
+    mod = client_for(app, people["mod"])
+    topic_id = open_topic(lin, community, consultation_id)
+    root = comment_id(comment(lin, community, topic_id, "一", "support"))
+    level1 = comment_id(comment(wang, community, topic_id, "二", parent=root))
+    level2 = comment_id(comment(mod, community, topic_id, "三", parent=level1))
+    comment(lin, community, topic_id, "四", parent=level2)
+    with app.app_context():
+        told = db.session.scalars(select(Notification.user_id).where(
+            Notification.kind == "comment.reply").order_by(Notification.id)).all()
+    assert told == [people["lin"].id, people["wang"].id, people["mod"].id]

@@ -66,7 +66,7 @@ ALLOWED: dict[str, set[str]] = {
     "core.delete_comment": {"resident", "moderator", "admin"},
     "core.upvote": MEMBERS - {"resident"},  # the resident wrote the comment
     "core.answer_topic": {"planner", "admin"},
-    "core.pin_comment": {"planner", "admin"},
+    "core.pin_comment": set(),  # only official answers are pinned, and this is a comment
     "core.report": MEMBERS,
     "core.moderation": {"moderator", "admin"},
     "core.moderate": {"moderator", "admin"},
