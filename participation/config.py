@@ -43,6 +43,8 @@ class Defaults:
     # Content is hidden automatically once this many members have reported it.
     REPORTS_TO_HIDE = 3
     COMMENTS_PER_PAGE = 50
+    REPLIES_PER_THREAD = 20  # more replies than this: a link to the thread's own page
+    THREAD_REPLIES_MAX = 1000
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False

@@ -6,6 +6,7 @@ from datetime import datetime, time
 import flask_babel
 from flask import (
     Blueprint,
+    g,
     abort,
     current_app,
     flash,
@@ -918,22 +919,39 @@ def new_topic(community_id: int, consultation_id: int):
                   consultation=consultation, form=form)
 
 
-def _thread_page(topic: Topic):
-    """One page of threads with everything the template reads, in a fixed number of queries."""
+def _thread_page(topic: Topic, thread: int | None = None):
+    """One page of threads with everything the template reads, in a fixed number of queries.
+
+    Each thread shows its first replies; a long one links to a page of its own (`thread`)."""
+    stmt = select(Comment).where(Comment.topic_id == topic.id, Comment.parent_id.is_(None))
+    if thread is not None:
+        stmt = stmt.where(Comment.id == thread)
     roots = paginate(
-        select(Comment).where(Comment.topic_id == topic.id, Comment.parent_id.is_(None))
-        .options(joinedload(Comment.author))
+        stmt.options(joinedload(Comment.author))
         .order_by(Comment.pinned.desc(), Comment.is_official.desc(), Comment.created_at,
                   Comment.id),
         per_page=current_app.config["COMMENTS_PER_PAGE"])
     root_ids = [c.id for c in roots.items]
+    limit = current_app.config["THREAD_REPLIES_MAX" if thread else "REPLIES_PER_THREAD"]
+    # Replies come in time order, so a parent always ranks before its replies and a cut-off
+    # never keeps a reply without the comment it answers.
+    ranked = select(Comment.id, func.row_number().over(
+        partition_by=Comment.root_id, order_by=(Comment.created_at, Comment.id)).label("n")
+    ).where(Comment.root_id.in_(root_ids)).subquery()
     replies = db.session.scalars(
-        select(Comment).where(Comment.root_id.in_(root_ids))
+        select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.n <= limit)
         .options(joinedload(Comment.author)).order_by(Comment.created_at, Comment.id)
     ).all() if root_ids else []
+    totals = dict(db.session.execute(
+        select(Comment.root_id, func.count()).where(Comment.root_id.in_(root_ids))
+        .group_by(Comment.root_id)).all()) if root_ids else {}
     children: dict[int, list[Comment]] = {}
+    shown: dict[int, int] = {}
     for reply in replies:
         children.setdefault(reply.parent_id, []).append(reply)
+        shown[reply.root_id] = shown.get(reply.root_id, 0) + 1
+    g.more_replies = {root: total - shown.get(root, 0) for root, total in totals.items()
+                      if total > shown.get(root, 0)}
     ids = root_ids + [r.id for r in replies]
     votes = dict(db.session.execute(
         select(CommentVote.comment_id, func.count()).where(CommentVote.comment_id.in_(ids))
@@ -962,12 +980,13 @@ def topic(community_id: int, topic_id: int):
             "moderation.manage", community):
         # Links to it (notifications, meeting agendas) still lead somewhere that explains.
         return render("participation/topic_hidden.html", community=community, topic=topic)
-    roots, children, votes, mine, stances = _thread_page(topic)
+    thread = parse_id(request.args.get("thread"))
+    roots, children, votes, mine, stances = _thread_page(topic, thread)
     return render("participation/topic.html", community=community, topic=topic, roots=roots,
                   children=children, votes=votes, mine=mine, stances=stances,
                   form=CommentForm(), answer_form=AnswerForm(),
                   reply_form=CommentForm(formdata=None),
-                  membership=membership_of(current_user, community))
+                  membership=membership_of(current_user, community), thread=thread)
 
 
 @bp.post("/c/<int:community_id>/topics/<int:topic_id>/comments")

@@ -387,7 +387,8 @@ def test_stored_xss_payloads_are_defused_everywhere(app, place, at):
         assert [f for f in dangerous(main) if f not in ours] == [], url
 
 
-def build_discussion(app, topic_id, author_id, threads: int, replies: int) -> None:
+def build_discussion(app, topic_id, author_id, threads: int, replies: int,
+                     prefix: str = "回复") -> None:
     with app.app_context():
         for n in range(threads):
             root = Comment(topic_id=topic_id, author_id=author_id, body=f"主题评论 {n}",
@@ -396,7 +397,7 @@ def build_discussion(app, topic_id, author_id, threads: int, replies: int) -> No
             db.session.flush()
             for m in range(replies):
                 db.session.add(Comment(topic_id=topic_id, author_id=author_id, parent_id=root.id,
-                                       root_id=root.id, depth=1, body=f"回复 {n}-{m}"))
+                                       root_id=root.id, depth=1, body=f"{prefix} {n}-{m}"))
         db.session.commit()
 
 
@@ -668,3 +669,26 @@ def test_a_reply_to_the_deepest_level_notifies_the_person_answered(app, place, a
         told = db.session.scalars(select(Notification.user_id).where(
             Notification.kind == "comment.reply").order_by(Notification.id)).all()
     assert told == [people["lin"].id, people["wang"].id, people["mod"].id]
+
+
+def test_long_threads_show_their_first_replies_and_link_to_the_rest(app, place, at,
+                                                                   count_queries):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    topic_id = open_topic(lin, community, consultation_id)
+    build_discussion(app, topic_id, people["wang"].id, threads=2, replies=3)
+    page = f"/c/{community.id}/topics/{topic_id}"
+    lin.get(page)
+    with count_queries() as short:
+        lin.get(page)
+    build_discussion(app, topic_id, people["wang"].id, threads=1, replies=500, prefix="长线")
+    with count_queries() as long:
+        html = lin.get(page).get_data(as_text=True)
+    assert long.count == short.count
+    per_thread = app.config["REPLIES_PER_THREAD"]
+    assert html.count("长线 0-") == per_thread  # the long thread shows its first replies
+    link = re.search(r'href="([^"]*thread=(\d+)[^"]*)"', html)
+    assert link and "480" in html  # and says how many more there are
+    whole = lin.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert whole.count("长线 0-") == 500 and "回复 1-" not in whole  # that thread only
