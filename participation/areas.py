@@ -1,6 +1,8 @@
-"""What areas plug into the core: the tabs of a community's pages (more registries follow)."""
+"""What areas plug into the core: the tabs of a community's pages, and what agenda items of
+deliberation meetings can link to."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import LazyString
@@ -18,3 +20,26 @@ community_tabs: dict[str, CommunityTab] = {}
 
 def add_community_tab(tab: CommunityTab) -> None:
     community_tabs[tab.endpoint] = tab
+
+
+@dataclass(frozen=True)
+class AgendaLink:
+    """Something from an area that a meeting's agenda item can point to (e.g. a proposal).
+
+    - `choices(community)`: (id, title) pairs to pick from;
+    - `load(items)`: {agenda item id: (id, title, url)} for the items that have a link;
+    - `save(item, id or None)`: set or clear the link of one (flushed) agenda item.
+    """
+
+    key: str
+    label: LazyString
+    choices: Callable
+    load: Callable
+    save: Callable
+
+
+agenda_links: dict[str, AgendaLink] = {}
+
+
+def add_agenda_link(link: AgendaLink) -> None:
+    agenda_links[link.key] = link

@@ -72,6 +72,7 @@ from .models import (
     User,
 )
 from . import notifications as notifications_registry
+from .areas import agenda_links
 from .phases import PHASE_KINDS, TEMPLATES
 from .policy import can, membership_of, require
 from .security import verify_password
@@ -1260,8 +1261,10 @@ def meeting_photo(community_id: int, meeting_id: int, photo_id: int):
 def meeting(community_id: int, meeting_id: int):
     community = _community(community_id)
     require("meeting.view", community)
-    return render("participation/meeting.html", community=community,
-                  meeting=_meeting(community, meeting_id))
+    meeting = _meeting(community, meeting_id)
+    links = [(source, source.load(meeting.items)) for source in agenda_links.values()]
+    return render("participation/meeting.html", community=community, meeting=meeting,
+                  links=links)
 
 
 @bp.route("/c/<int:community_id>/meetings/new", methods=["GET", "POST"],
@@ -1294,7 +1297,22 @@ def edit_meeting(community_id: int, meeting_id: int | None):
         SelectChoice(str(tid), title) for tid, title in topics]
     for item in form.items:
         item.topic_id.choices = choices
+    # What areas let agenda items link to (proposals, ...), with each row's current choice.
+    current = {key: source.load(meeting.items) for key, source in agenda_links.items()} \
+        if meeting else {}
+    links = []
+    for key, source in agenda_links.items():
+        chosen = {}
+        for row, item in enumerate(meeting.items if meeting else []):
+            if item.id in current[key]:
+                chosen[row] = current[key][item.id][0]
+        for row in range(len(form.items)):
+            picked = request.form.get(f"items-{row}-{key}")
+            if picked is not None:
+                chosen[row] = parse_id(picked)
+        links.append((source, source.choices(community), chosen))
     if form.validate_on_submit():
+        titled = [row for row, i in enumerate(form.items) if i.title.data]
         items = [(i.title.data, parse_id(i.topic_id.data), i.decision.data or "")
                  for i in form.items if i.title.data]
         uploads = [f for f in form.photos.data or [] if _uploaded(f)]
@@ -1316,13 +1334,16 @@ def edit_meeting(community_id: int, meeting_id: int | None):
                 attendance=form.attendance.data, attendee_names=form.attendee_names.data,
                 minutes=form.minutes.data or "", items=items, publish=form.publish.data,
                 photos=photos, remove_photos=remove, url_for_meeting=meeting_url)
+            for source, _choices, chosen in links:
+                for row, item in zip(titled, saved.items, strict=True):
+                    source.save(item, chosen.get(row))
         except ops.OperationError as error:
             _fail(form.title, error)
         else:
             flash(_("The meeting record is saved."), "success")
             return see_other(meeting_url(saved))
     return render("participation/meeting_form.html", community=community, meeting=meeting,
-                  form=form)
+                  form=form, links=links)
 
 
 # --- notifications ----------------------------------------------------------------------------

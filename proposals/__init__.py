@@ -5,7 +5,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from participation import notifications, register_area
-from participation.areas import CommunityTab, add_community_tab
+from participation.areas import AgendaLink, CommunityTab, add_agenda_link, add_community_tab
 from participation.models import Role
 from participation.phases import add_feature
 from participation.policy import (
@@ -61,3 +61,7 @@ def init_app(app: Flask) -> None:
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")
     notifications.register("proposal.answered", _answered)
+    from . import operations
+
+    add_agenda_link(AgendaLink("proposal", _l("Linked proposal"), operations.agenda_choices,
+                               operations.agenda_load, operations.agenda_save))

@@ -11,7 +11,7 @@ from participation.models import Consultation, User, utcnow
 from participation.operations import OperationError, insert_unless_exists, notify, record
 from participation.standards import item_names
 
-from .models import Proposal, ProposalPhoto, Support
+from .models import AgendaProposal, Proposal, ProposalPhoto, Support
 
 MAX_PHOTOS = 5
 
@@ -89,3 +89,43 @@ def merge(planner: User, proposal: Proposal, target: Proposal, url: str) -> int:
         notify([proposal.author_id], "proposal.answered", url, title=proposal.title,
                status="merged")
     return moved
+
+
+# --- agenda links: what a deliberation meeting's agenda items say about proposals -------------
+
+
+def agenda_choices(community) -> list[tuple[int, str]]:
+    return db.session.execute(
+        select(Proposal.id, Proposal.title).join(Consultation)
+        .where(Consultation.community_id == community.id,
+               Proposal.status.in_(["evaluating", "accepted", "rejected", "merged"]))
+        .order_by(Proposal.submitted_at.desc()).limit(300)).all()
+
+
+def agenda_load(items) -> dict[int, tuple[int, str, str]]:
+    from flask import url_for
+
+    ids = [item.id for item in items]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(AgendaProposal.agenda_item_id, Proposal.id, Proposal.title,
+               Consultation.community_id)
+        .join(Proposal, Proposal.id == AgendaProposal.proposal_id)
+        .join(Consultation, Consultation.id == Proposal.consultation_id)
+        .where(AgendaProposal.agenda_item_id.in_(ids))).all()
+    return {item_id: (pid, title, url_for("proposals.show", community_id=community_id,
+                                          proposal_id=pid))
+            for item_id, pid, title, community_id in rows}
+
+
+def agenda_save(item, proposal_id: int | None) -> None:
+    db.session.execute(delete(AgendaProposal).where(AgendaProposal.agenda_item_id == item.id))
+    if proposal_id is None:
+        return
+    proposal = db.session.get(Proposal, proposal_id)
+    meeting_community = item.meeting.community_id
+    if proposal is None or proposal.consultation.community_id != meeting_community \
+            or proposal.status == "draft":
+        raise OperationError(_("An agenda item links to a proposal of another community."))
+    db.session.add(AgendaProposal(agenda_item_id=item.id, proposal_id=proposal.id))

@@ -163,11 +163,11 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
     lin = client_for(app, people["lin"])
     url = f"/c/{community.id}/proposals"
 
-    def add(n):
+    def add(n, start=0):
         with app.app_context():
             from participation.models import utcnow
 
-            for i in range(n):
+            for i in range(start, start + n):
                 db.session.add(Proposal(consultation_id=consultation.id,
                                         author_id=people["wang"].id, title=f"提议{i}",
                                         category="cc12" if i % 2 else "other", site="空地",
@@ -178,7 +178,7 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
     lin.get(url)
     with count_queries() as few:
         lin.get(url + "?sort=supported")
-    add(200)
+    add(200, start=5)
     with count_queries() as many:
         html = lin.get(url + "?sort=supported").get_data(as_text=True)
     assert many.count == few.count
@@ -191,3 +191,29 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
     again = lin.get(url + "?sort=random").get_data(as_text=True)
     assert titles(first) == titles(again)  # the same visitor sees the same order
     assert not set(titles(first)) & set(titles(second))  # and paging neither repeats nor skips
+
+
+def test_meeting_agenda_items_link_to_proposals(app, factory):
+    community, people, consultation = setup(app, factory)
+    pid = proposal_id(propose(client_for(app, people["lin"]), community, consultation,
+                              title="路灯改造"))
+    other_community = factory.community()
+    other = factory.consultation(other_community)
+    stranger = factory.user(other_community, Role.VERIFIED)
+    foreign = proposal_id(propose(client_for(app, stranger), other_community, other,
+                                  title="别处的提议"))
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/meetings/new"
+    form_page = planner.get(url).get_data(as_text=True)
+    assert "路灯改造" in form_page and "别处的提议" not in form_page
+    base = {"title": "议事会", "held_at": "2027-03-15T19:00", "place": "活动室",
+            "attendance": "9", "publish": "y", "items-0-title": "路灯",
+            "items-0-decision": "同意改造"}
+    refused = post(planner, url, {**base, "items-0-proposal": str(foreign)}, page=url)
+    assert refused.status_code == 200 and "其他社区" in refused.get_data(as_text=True)
+    saved = post(planner, url, {**base, "items-0-proposal": str(pid)}, page=url)
+    assert saved.status_code == 303
+    html = client_for(app, people["wang"]).get(saved.headers["Location"]).get_data(as_text=True)
+    assert "路灯改造" in html and f"/proposals/{pid}" in html
+    edit_page = planner.get(saved.headers["Location"] + "/edit").get_data(as_text=True)
+    assert re.search(rf'<option value="{pid}" selected>路灯改造', edit_page)

@@ -1,8 +1,8 @@
 """accounts, communities, invites, consultations, discussions, moderation, meetings, notifications, proposals
 
-Revision ID: 9df1f165c84d
+Revision ID: bfe02360eb56
 Revises: 
-Create Date: 2026-11-28 18:04:55.734463
+Create Date: 2026-11-28 18:17:37.295976
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9df1f165c84d'
+revision = 'bfe02360eb56'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -347,6 +347,16 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_support_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('proposal_id', 'user_id', name=op.f('pk_support'))
     )
+    op.create_table('agenda_proposal',
+    sa.Column('agenda_item_id', sa.Integer(), nullable=False),
+    sa.Column('proposal_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['agenda_item_id'], ['agenda_item.id'], name=op.f('fk_agenda_proposal_agenda_item_id_agenda_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['proposal_id'], ['proposal.id'], name=op.f('fk_agenda_proposal_proposal_id_proposal'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('agenda_item_id', name=op.f('pk_agenda_proposal'))
+    )
+    with op.batch_alter_table('agenda_proposal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agenda_proposal_proposal_id'), ['proposal_id'], unique=False)
+
     op.create_table('comment_vote',
     sa.Column('comment_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -390,6 +400,10 @@ def downgrade():
 
     op.drop_table('report')
     op.drop_table('comment_vote')
+    with op.batch_alter_table('agenda_proposal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agenda_proposal_proposal_id'))
+
+    op.drop_table('agenda_proposal')
     op.drop_table('support')
     with op.batch_alter_table('proposal_photo', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposal_photo_proposal_id'))
