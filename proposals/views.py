@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from participation.extensions import db, htmx
+from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.models import Community, Consultation
 from participation.operations import OperationError
@@ -193,8 +194,6 @@ def support(community_id: int, proposal_id: int):
     require("proposals.view", community)
     proposal = _proposal(community, proposal_id)
     require("proposal.support", community, proposal)
-    from participation.forms import EmptyForm
-
     if EmptyForm().validate_on_submit():
         ops.support(current_user, proposal)
     if htmx:

@@ -102,6 +102,29 @@ def post(client, url: str, data: dict | None = None, page: str = "/", **kwargs):
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
+def click_together(app, client, url: str, page: str, times: int = 6) -> list[int]:
+    """The same signed-in browser POSTs `url` `times` times at once (a nervous double click),
+    each from its own thread, against the real database with real commits."""
+    import threading
+
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    cookie = client.get_cookie("session").value
+    statuses, start = [], threading.Barrier(times)
+
+    def click():
+        browser = app.test_client()
+        browser.set_cookie("session", cookie)
+        start.wait()
+        statuses.append(browser.post(url, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=click) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
 def login(client, user: User, password: str = PASSWORD):
     response = post(client, "/login", {"login": user.login, "password": password}, page="/login")
     assert response.status_code == 303, response.get_data(as_text=True)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ from participation.models import (
 )
 from participation.phases import PHASE_KINDS, TEMPLATES
 
-from .conftest import login, post
+from .conftest import click_together, login, post
 from .test_security import PAYLOADS, dangerous
 
 START = datetime(2027, 3, 1, 0, 0)
@@ -246,28 +245,8 @@ def test_one_upvote_per_user_even_when_double_clicked_concurrently(app, place, a
     lin, wang = client_for(app, people["lin"]), client_for(app, people["wang"])
     topic_id = open_topic(lin, community, consultation_id)
     target = comment_id(comment(lin, community, topic_id, "加装路灯", "support"))
-    url = f"/c/{community.id}/comments/{target}/upvote"
-    page = f"/c/{community.id}/topics/{topic_id}"
-    from .conftest import csrf_from
-
-    token = csrf_from(wang.get(page).get_data(as_text=True))
-    cookie = wang.get_cookie("session").value
-    clients = []
-    for _ in range(6):
-        c = app.test_client()
-        c.set_cookie("session", cookie)
-        clients.append(c)
-    statuses, start = [], threading.Barrier(len(clients))
-
-    def click(c):
-        start.wait()
-        statuses.append(c.post(url, data={"csrf_token": token}).status_code)
-
-    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = click_together(app, wang, f"/c/{community.id}/comments/{target}/upvote",
+                              page=f"/c/{community.id}/topics/{topic_id}")
     assert statuses == [303] * 6
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CommentVote)) == 1

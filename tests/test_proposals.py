@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from io import BytesIO
 
 from sqlalchemy import func, select
@@ -11,7 +10,7 @@ from participation.extensions import db
 from participation.models import Notification, Role
 from proposals.models import Proposal, Support
 
-from .conftest import csrf_from, login, post
+from .conftest import click_together, login, post
 from .test_discussions import image_bytes
 
 
@@ -138,21 +137,7 @@ def test_supports_under_concurrent_double_clicks(app, factory):
     pid = proposal_id(propose(client_for(app, people["lin"]), community, consultation))
     wang = client_for(app, people["wang"])
     page = f"/c/{community.id}/proposals/{pid}"
-    token = csrf_from(wang.get(page).get_data(as_text=True))
-    cookie = wang.get_cookie("session").value
-    statuses, start = [], threading.Barrier(6)
-
-    def click():
-        c = app.test_client()
-        c.set_cookie("session", cookie)
-        start.wait()
-        statuses.append(c.post(f"{page}/support", data={"csrf_token": token}).status_code)
-
-    threads = [threading.Thread(target=click) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = click_together(app, wang, f"{page}/support", page=page)
     assert statuses == [303] * 6
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Support)) == 1
