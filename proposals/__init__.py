@@ -46,8 +46,11 @@ RULES = {
 def _answered(p: dict) -> str:
     from flask_babel import gettext as _
 
+    if p.get("status") == "merged":
+        return _("Your proposal “%(title)s” was merged into “%(into)s”.", title=p.get("title"),
+                 into=p.get("into", ""))
     labels = {"evaluating": _("is being evaluated"), "accepted": _("is shortlisted for the vote"),
-              "rejected": _("was not taken up"), "merged": _("was merged into another proposal")}
+              "rejected": _("was not taken up")}
     return _("Your proposal “%(title)s” %(answer)s.", title=p.get("title"),
              answer=labels.get(p.get("status"), ""))
 

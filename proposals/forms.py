@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, MultipleFileField
-from wtforms import DecimalField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from participation.forms import IMAGE_TYPES, required
 
@@ -15,7 +15,8 @@ class ProposalForm(FlaskForm):
     description = TextAreaField(_l("What should change, and why?"),
                                 validators=[Length(max=10000)],
                                 description=_l("Markdown: **bold**, lists with -, links."))
-    category = SelectField(_l("Category"), choices=[], validators=[InputRequired()])
+    category = SelectField(_l("Category"), choices=[], validators=[
+        DataRequired(message=_l("Choose a category from the list."))])
     site = StringField(_l("Where?"), validators=[required(), Length(max=200)],
                        description=_l("E.g. the idle corner behind 3号楼."))
     estimated_cost = DecimalField(_l("Estimated cost in yuan (optional)"), places=2,
@@ -33,3 +34,5 @@ class ReviewForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     target_id = SelectField(_l("Merge into"), choices=[], validate_choice=False)
+    confirm = BooleanField(_l("I understand: supports move over and this cannot be undone."),
+                           validators=[DataRequired(message=_l("Tick the box to merge."))])

@@ -71,8 +71,9 @@ def merge(planner: User, proposal: Proposal, target: Proposal, url: str) -> int:
     who supported both counted once. Returns how many supports moved."""
     if target.id == proposal.id or target.consultation_id != proposal.consultation_id:
         raise OperationError(_("Choose another proposal of the same consultation."))
-    if target.status in ("draft", "merged") or proposal.status in ("draft", "merged"):
-        raise OperationError(_("Only submitted proposals can be merged."))
+    if target.status not in ("evaluating", "accepted") or proposal.status in ("draft", "merged"):
+        raise OperationError(_("Only proposals being evaluated or shortlisted can be merged, "
+                               "and only into one of those."))
     already = select(Support.user_id).where(Support.proposal_id == target.id)
     moved = db.session.execute(
         insert(Support).from_select(
@@ -81,13 +82,13 @@ def merge(planner: User, proposal: Proposal, target: Proposal, url: str) -> int:
                 Support.proposal_id == proposal.id, Support.user_id.not_in(already)))
     ).rowcount
     db.session.execute(delete(Support).where(Support.proposal_id == proposal.id))
-    proposal.status, proposal.merged_into_id = "merged", target.id
-    proposal.reason = _("Merged into “%(title)s”.", title=target.title)
+    # The page says "merged into" with a link, in the reader's language; no stored sentence.
+    proposal.status, proposal.merged_into_id, proposal.reason = "merged", target.id, None
     record("proposal.merge", actor=planner, community=proposal.consultation.community,
            target=f"proposal:{proposal.id}", into=target.id, moved=moved)
     if proposal.author_id and proposal.author_id != planner.id:
         notify([proposal.author_id], "proposal.answered", url, title=proposal.title,
-               status="merged")
+               status="merged", into=target.title)
     return moved
 
 

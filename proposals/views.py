@@ -15,7 +15,7 @@ from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.models import Community, Consultation
 from participation.operations import OperationError
-from participation.policy import can, require
+from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, save_image, send_image
 from participation.web import paginate_rows, parse_id, parse_ids, render, see_other
@@ -52,7 +52,8 @@ def proposal_url(proposal: Proposal) -> str:
 def category_choices(locale: str) -> list[SelectChoice]:
     categories, items = checklist()
     names = {c.id: c.name(locale) for c in categories}
-    return [SelectChoice(i.id, i.name(locale), optgroup=names[i.category]) for i in items] + [
+    return [SelectChoice("", _("Choose a category"))] + [
+        SelectChoice(i.id, i.name(locale), optgroup=names[i.category]) for i in items] + [
         SelectChoice("other", _("Other"))]
 
 
@@ -106,6 +107,7 @@ def index(community_id: int):
             Consultation.community_id == community.id, Proposal.status == "draft",
             Proposal.author_id == current_user.id)).all()
     return render("proposals/index.html", community=community, page=page,
+                  membership=membership_of(current_user, community),
                   categories=category_choices(select_locale()), statuses=STATUSES[1:],
                   filters={"category": category, "status": status, "site": site, "sort": sort},
                   consultations=consultations, drafts=drafts)
@@ -179,13 +181,15 @@ def show(community_id: int, proposal_id: int):
     review.status.choices = [SelectChoice(s, status_label(s))
                              for s in ("evaluating", "accepted", "rejected")]
     merge = MergeForm(formdata=None)
-    merge.target_id.choices = [SelectChoice(str(p.id), p.title) for p in db.session.scalars(
+    merge.target_id.choices = [SelectChoice("", _("Choose a proposal"))] + [
+        SelectChoice(str(p.id), p.title) for p in db.session.scalars(
         select(Proposal).where(Proposal.consultation_id == proposal.consultation_id,
                                Proposal.id != proposal.id,
                                Proposal.status.in_(["evaluating", "accepted"]))
         .order_by(Proposal.title))]
     return render("proposals/show.html", community=community, proposal=proposal,
-                  supports=supports, supported=supported, review=review, merge=merge)
+                  supports=supports, supported=supported, review=review, merge=merge,
+                  membership=membership_of(current_user, community))
 
 
 @bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support")
@@ -230,7 +234,9 @@ def merge(community_id: int, proposal_id: int):
     require("proposal.review", community, proposal)
     form = MergeForm()
     target_id = parse_id(form.target_id.data)
-    if form.validate_on_submit() and target_id:
+    if not form.validate_on_submit() or not target_id:
+        flash(_("Choose the proposal to merge into and tick the box to confirm."), "error")
+    else:
         target = _proposal(community, target_id)
         try:
             moved = ops.merge(current_user, proposal, target, proposal_url(proposal))

@@ -114,7 +114,10 @@ def test_planner_reviews_and_merges_without_double_counting(app, factory):
     html = post(planner, f"{page}/review", {"status": "rejected", "reason": ""}, page=page,
                 follow_redirects=True).get_data(as_text=True)
     assert "理由" in html or "原因" in html
-    post(planner, f"{page}/merge", {"target_id": str(first)}, page=page)
+    unconfirmed = post(planner, f"{page}/merge", {"target_id": str(first)}, page=page,
+                       follow_redirects=True)
+    assert "勾选" in unconfirmed.get_data(as_text=True)  # merging asks for confirmation
+    post(planner, f"{page}/merge", {"target_id": str(first), "confirm": "y"}, page=page)
     with app.app_context():
         supporters = db.session.scalars(select(Support.user_id).where(
             Support.proposal_id == first)).all()
@@ -125,6 +128,19 @@ def test_planner_reviews_and_merges_without_double_counting(app, factory):
         assert told == [people["wang"].id]
     merged = wang.get(page).get_data(as_text=True)
     assert "长椅" in merged and f"/proposals/{first}" in merged  # readable, with a link
+    english = app.test_client()
+    login(english, people["wang"])
+    post(english, "/language", {"locale": "en", "next": "/"})
+    assert "已合并" not in english.get(page).get_data(as_text=True)  # no stored sentence
+    rejected = proposal_id(propose(lin, community, consultation, title="被拒"))
+    post(planner, f"/c/{community.id}/proposals/{rejected}/review",
+         {"status": "rejected", "reason": "不在范围"}, page=page)
+    into_rejected = post(planner, f"/c/{community.id}/proposals/{first}/merge",
+                         {"target_id": str(rejected), "confirm": "y"}, page=page,
+                         follow_redirects=True)
+    assert "只有" in into_rejected.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Proposal, first).status != "merged"
     post(planner, f"/c/{community.id}/proposals/{first}/review",
          {"status": "accepted", "reason": "进入投票"}, page=page)
     assert "入围" in lin.get("/notifications").get_data(as_text=True)
