@@ -14,6 +14,7 @@ from participation.standards import item_names
 from .models import AgendaProposal, Proposal, ProposalPhoto, Support
 
 MAX_PHOTOS = 5
+ANSWERS = ("evaluating", "accepted", "rejected")  # what a planner may answer
 
 
 def save_proposal(author: User, consultation: Consultation, proposal: Proposal | None, *,
@@ -52,7 +53,7 @@ def support(user: User, proposal: Proposal) -> bool:
 
 def review(planner: User, proposal: Proposal, status: str, reason: str | None, url: str) -> None:
     """The planner's answer: evaluating, accepted (shortlisted) or rejected with a public reason."""
-    if status not in ("evaluating", "accepted", "rejected"):
+    if status not in ANSWERS:
         raise OperationError(_("Choose an answer."))
     if status == "rejected" and not (reason or "").strip():
         raise OperationError(_("Give the reason for rejecting: residents will read it."))

@@ -178,8 +178,7 @@ def show(community_id: int, proposal_id: int):
     supported = db.session.scalar(select(Support.user_id).where(
         Support.proposal_id == proposal.id, Support.user_id == current_user.id)) is not None
     review = ReviewForm(formdata=None, status=proposal.status, reason=proposal.reason)
-    review.status.choices = [SelectChoice(s, status_label(s))
-                             for s in ("evaluating", "accepted", "rejected")]
+    review.status.choices = [SelectChoice(s, status_label(s)) for s in ops.ANSWERS]
     merge = MergeForm(formdata=None)
     merge.target_id.choices = [SelectChoice("", _("Choose a proposal"))] + [
         SelectChoice(str(p.id), p.title) for p in db.session.scalars(
@@ -214,7 +213,7 @@ def review(community_id: int, proposal_id: int):
     proposal = _proposal(community, proposal_id)
     require("proposal.review", community, proposal)
     form = ReviewForm()
-    form.status.choices = [SelectChoice(s) for s in ("evaluating", "accepted", "rejected")]
+    form.status.choices = [SelectChoice(s) for s in ops.ANSWERS]
     if form.validate_on_submit():
         try:
             ops.review(current_user, proposal, form.status.data, form.reason.data,
