@@ -68,6 +68,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
         format_datetime=flask_babel.format_datetime,
         format_number=flask_babel.format_number,
         format_decimal=flask_babel.format_decimal,
+        format_percent=flask_babel.format_percent,
         markdown=render_markdown,
     )
 

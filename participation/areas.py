@@ -43,3 +43,12 @@ agenda_links: dict[str, AgendaLink] = {}
 
 def add_agenda_link(link: AgendaLink) -> None:
     agenda_links[link.key] = link
+
+
+# Templates an area adds to a consultation's page (each gets `community` and `consultation`).
+consultation_panels: list[str] = []
+
+
+def add_consultation_panel(template: str) -> None:
+    if template not in consultation_panels:
+        consultation_panels.append(template)

@@ -72,7 +72,7 @@ from .models import (
     User,
 )
 from . import notifications as notifications_registry
-from .areas import agenda_links
+from .areas import agenda_links, consultation_panels
 from .phases import PHASE_KINDS, TEMPLATES
 from .policy import can, membership_of, require
 from .security import verify_password
@@ -791,6 +791,7 @@ def consultation(community_id: int, consultation_id: int):
     now = clock.now()
     return render("participation/consultation.html", community=community,
                   consultation=consultation, topics=topics, latest=latest,
+                  consultation_panels=consultation_panels,
                   active=consultation.active_phase(now), state=consultation.state(now),
                   spec=TEMPLATES.get(consultation.template))
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import notifications, register_area
-from participation.areas import AgendaLink, CommunityTab, add_agenda_link, add_community_tab
+from participation import clock, notifications, register_area
+from participation.areas import (
+    AgendaLink,
+    CommunityTab,
+    add_agenda_link,
+    add_community_tab,
+    add_consultation_panel,
+)
 from participation.models import Role
 from participation.phases import add_feature
 from participation.policy import (
@@ -15,6 +21,7 @@ from participation.policy import (
     has_role,
     is_admin,
     is_author,
+    is_committee,
     is_member,
     is_planner,
     not_blocked,
@@ -30,6 +37,19 @@ def _draft(ctx: Context) -> bool:
     return getattr(ctx.obj, "status", None) == "draft"
 
 
+def _ballot_open(ctx: Context) -> bool:
+    phase = getattr(ctx.obj, "phase", None)
+    return phase is not None and phase.starts_at <= clock.now() < phase.ends_at
+
+
+def _ballot_published(ctx: Context) -> bool:
+    """Results are public once the vote phase ends, or while it runs if the planner chose so."""
+    phase = getattr(ctx.obj, "phase", None)
+    return phase is not None and (
+        clock.now() >= phase.ends_at
+        or (bool(getattr(ctx.obj, "results_live", False)) and clock.now() >= phase.starts_at))
+
+
 RULES = {
     "proposals.view": any_of(is_member, is_admin),
     # A verified resident proposes while the consultation collects ideas.
@@ -40,6 +60,14 @@ RULES = {
     "proposal.support": all_of(has_role(Role.VERIFIED), _submitted,
                                lambda ctx: not is_author(ctx), phase_open("proposal.support")),
     "proposal.review": any_of(is_planner, is_admin),
+    # Ballots: the planner sets the rules; verified residents vote while the vote phase runs;
+    # the committee enters paper ballots meanwhile; results follow the planner's choice.
+    "ballot.manage": any_of(is_planner, is_admin),
+    "ballot.vote": all_of(has_role(Role.VERIFIED), _ballot_open),
+    "ballot.paper": all_of(any_of(is_committee, is_admin), _ballot_open),
+    "ballot.paper_view": any_of(is_committee, is_admin),
+    "ballot.results": any_of(is_planner, is_committee, is_admin,
+                             all_of(is_member, _ballot_published)),
 }
 
 
@@ -56,6 +84,7 @@ def _answered(p: dict) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from . import ballot_views  # noqa: F401  (its pages join the area's blueprint)
     from .views import bp
 
     register_area(app, bp, RULES)
@@ -63,6 +92,7 @@ def init_app(app: Flask) -> None:
     add_feature("collect", "proposal.submit")
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")
+    add_consultation_panel("proposals/_consultation_ballots.html")
     notifications.register("proposal.answered", _answered)
     from . import operations
 

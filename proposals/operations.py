@@ -1,17 +1,33 @@
 """State changes of the proposals area: drafting, submitting, supporting, reviewing, merging."""
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from participation.extensions import db
-from participation.models import Consultation, User, utcnow
+from participation.models import Consultation, Household, Membership, Role, User, utcnow
 from participation.operations import OperationError, insert_unless_exists, notify, record
 from participation.standards import item_names
 
-from .models import AgendaProposal, Proposal, ProposalPhoto, Support
+from .models import (
+    MAX_OPTIONS,
+    AgendaProposal,
+    Ballot,
+    BallotMark,
+    BallotOption,
+    BallotPaper,
+    BallotVoter,
+    PaperBatch,
+    Proposal,
+    ProposalPhoto,
+    Support,
+)
 
 MAX_PHOTOS = 5
 ANSWERS = ("evaluating", "accepted", "rejected")  # what a planner may answer
@@ -131,3 +147,218 @@ def agenda_save(item, proposal_id: int | None) -> None:
             or proposal.status == "draft":
         raise OperationError(_("An agenda item links to a proposal of another community."))
     db.session.add(AgendaProposal(agenda_item_id=item.id, proposal_id=proposal.id))
+
+
+# --- ballots ----------------------------------------------------------------------------------
+
+
+@dataclass
+class BallotRules:
+    """What a planner decides when setting up a ballot (see the form for the words users read)."""
+
+    title: str
+    phase_id: int
+    method: str
+    eligibility: str
+    secrecy: str
+    preset: str
+    options: list[tuple[int, Decimal | None]]  # (proposal id, cost)
+    max_choices: int | None = None
+    budget: Decimal | None = None
+    quorum_pct: Decimal | None = None
+    threshold_pct: Decimal | None = None
+    results_live: bool = False
+
+
+def ballot_problems(consultation: Consultation, rules: BallotRules) -> dict[str, str]:
+    """Why these rules cannot be saved, by form field; empty when they can."""
+    problems: dict[str, str] = {}
+    phase = next((p for p in consultation.phases if p.id == rules.phase_id), None)
+    if phase is None or phase.kind != "vote":
+        problems["phase_id"] = _("Choose one of this consultation's vote phases.")
+    shortlisted = set(db.session.scalars(select(Proposal.id).where(
+        Proposal.consultation_id == consultation.id, Proposal.status == "accepted")))
+    ids = [pid for pid, _cost in rules.options]
+    if not set(ids) <= shortlisted or len(set(ids)) != len(ids):
+        problems["options"] = _("Choose among the shortlisted proposals of this consultation.")
+    elif len(ids) < (2 if rules.method == "single" else 1) or len(ids) > MAX_OPTIONS:
+        problems["options"] = _("Choose between %(min)d and %(max)d shortlisted proposals.",
+                                min=2 if rules.method == "single" else 1, max=MAX_OPTIONS)
+    if rules.method == "approval" and not (rules.max_choices and 1 <= rules.max_choices
+                                           <= max(len(ids), 1)):
+        problems["max_choices"] = _("Say how many proposals a voter may choose, at most as "
+                                    "many as there are on the ballot.")
+    if rules.method == "budget" and not rules.budget:
+        problems["budget"] = _("Give the budget to share out, in yuan.")
+    # An approval vote may carry a budget too: its results then show what the budget funds.
+    if rules.budget and rules.method != "single" and any(
+            cost is None or cost <= 0 for _pid, cost in rules.options):
+        problems["options"] = _("With a budget, every proposal on the ballot needs its cost.")
+    if rules.preset in ("civil_ordinary", "civil_major") and (
+            rules.eligibility != "household" or rules.secrecy != "open"):
+        problems["preset"] = _(
+            "Civil Code art. 278 decisions count owners and their floor area: choose one ballot "
+            "per household, and an open ballot (a secret one could be traced through the area).")
+    if rules.preset == "custom" and (rules.quorum_pct is None or not rules.threshold_pct):
+        problems["preset"] = _("A custom rule needs both a quorum and a threshold.")
+    return problems
+
+
+def _lock_check(ballot: Ballot) -> None:
+    """Refuse to change rules once a ballot was cast. The UPDATE takes the ballot's row lock, so
+    a first vote being cast at this moment either commits first (and we refuse) or waits."""
+    taken = db.session.execute(update(Ballot).where(Ballot.id == ballot.id,
+                                                    Ballot.locked_at.is_(None))
+                               .values(title=Ballot.title)).rowcount
+    if not taken:
+        raise OperationError(_("Voting has begun: the rules of this ballot can no longer change."))
+
+
+def save_ballot(planner: User, consultation: Consultation, ballot: Ballot | None,
+                rules: BallotRules) -> Ballot:
+    problems = ballot_problems(consultation, rules)
+    if problems:
+        raise OperationError(" ".join(problems.values()))
+    if ballot is None:
+        if db.session.scalar(select(Ballot.id).where(Ballot.phase_id == rules.phase_id)):
+            raise OperationError(_("This vote phase already has a ballot."))
+        ballot = Ballot(consultation_id=consultation.id, created_by_id=planner.id)
+        db.session.add(ballot)
+    else:
+        _lock_check(ballot)
+    ballot.title, ballot.phase_id = rules.title.strip(), rules.phase_id
+    ballot.method, ballot.eligibility, ballot.secrecy = rules.method, rules.eligibility, \
+        rules.secrecy
+    ballot.preset, ballot.results_live = rules.preset, rules.results_live
+    ballot.max_choices = rules.max_choices if rules.method == "approval" else None
+    ballot.budget = rules.budget if rules.method != "single" else None
+    custom = rules.preset == "custom"
+    ballot.quorum_pct = rules.quorum_pct if custom else None
+    ballot.threshold_pct = rules.threshold_pct if custom else None
+    ballot.options.clear()
+    db.session.flush()
+    ballot.options.extend(
+        BallotOption(proposal_id=pid, position=i,
+                     cost=cost if ballot.budget else None)
+        for i, (pid, cost) in enumerate(rules.options))
+    db.session.flush()
+    record("ballot.save", actor=planner, community=consultation.community,
+           target=f"ballot:{ballot.id}", title=ballot.title, method=ballot.method,
+           eligibility=ballot.eligibility, secrecy=ballot.secrecy, preset=ballot.preset)
+    return ballot
+
+
+def _chosen(ballot: Ballot, option_ids: list[int], none: bool) -> list[BallotOption]:
+    """The options marked, checked against the ballot's method."""
+    wanted = set(option_ids)
+    chosen = [o for o in ballot.options if o.id in wanted]
+    if len(chosen) != len(wanted):
+        raise OperationError(_("Choose among the options of this ballot."))
+    if ballot.method == "single" and len(chosen) != 1:
+        raise OperationError(_("Choose exactly one option."))
+    if not chosen and not none:
+        raise OperationError(_("Choose at least one option, or tick “none of these”."))
+    if ballot.method == "approval" and len(chosen) > (ballot.max_choices or 0):
+        raise OperationError(_("Choose at most %(k)d options.", k=ballot.max_choices))
+    if ballot.method == "budget":
+        total = sum((o.cost or Decimal(0) for o in chosen), Decimal(0))
+        if total > (ballot.budget or 0):
+            raise OperationError(_(
+                "Your choices cost %(total)s yuan, more than the budget of %(budget)s yuan.",
+                total=format_decimal(total), budget=format_decimal(ballot.budget)))
+    return chosen
+
+
+def _new_paper(ballot: Ballot, voter: BallotVoter, chosen: list[BallotOption]) -> None:
+    paper_id = secrets.token_hex(16)
+    db.session.add(BallotPaper(id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
+                               voter_id=None if ballot.secret else voter.id,
+                               channel=voter.channel))
+    db.session.flush()
+    if chosen:
+        db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
+                                                for o in chosen])
+    if ballot.locked_at is None:  # the first ballot locks the rules
+        db.session.execute(update(Ballot).where(Ballot.id == ballot.id,
+                                                Ballot.locked_at.is_(None))
+                           .values(locked_at=utcnow()))
+
+
+def voter_key(ballot: Ballot, user_id: int | None, household_id: int | None) -> str:
+    return f"h{household_id}" if ballot.eligibility == "household" else f"u{user_id}"
+
+
+def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[int],
+         none: bool = False) -> str:
+    """Cast or change the user's ballot; returns "cast" or "changed". The unique voter key makes
+    a second ballot impossible; an open ballot's voter changes their marks instead."""
+    chosen = _chosen(ballot, option_ids, none)
+    if ballot.eligibility == "household" and membership.household_id is None:
+        raise OperationError(_("This ballot is one per household, and you are not yet linked "
+                               "to a household. Ask the residents' committee."))
+    key = voter_key(ballot, user.id, membership.household_id)
+    voter = BallotVoter(ballot_id=ballot.id, voter_key=key, user_id=user.id,
+                        household_id=membership.household_id, channel="online")
+    if insert_unless_exists(voter):
+        _new_paper(ballot, voter, chosen)
+        return "cast"
+    # Already voted: lock the voter's row so simultaneous changes apply one after the other.
+    existing = db.session.scalar(select(BallotVoter).where(
+        BallotVoter.ballot_id == ballot.id, BallotVoter.voter_key == key).with_for_update())
+    if ballot.secret:
+        raise OperationError(_("You have already voted. A secret ballot is final."))
+    if existing.channel == "paper":
+        raise OperationError(_("Your household's paper ballot has been counted; it cannot also "
+                               "vote online."))
+    if existing.user_id != user.id:
+        raise OperationError(_("Another member of your household has already voted; only they "
+                               "can change the household's ballot."))
+    paper_id = db.session.scalar(select(BallotPaper.id).where(BallotPaper.voter_id == existing.id))
+    db.session.execute(delete(BallotMark).where(BallotMark.paper_id == paper_id))
+    if chosen:
+        db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
+                                                for o in chosen])
+    existing.changed_at = utcnow()
+    return "changed"
+
+
+def add_paper_batch(clerk: User, ballot: Ballot, collected_by: str,
+                    collected_on: date) -> PaperBatch:
+    batch = PaperBatch(ballot_id=ballot.id, collected_by=collected_by.strip(),
+                       collected_on=collected_on, entered_by_id=clerk.id)
+    db.session.add(batch)
+    db.session.flush()
+    record("ballot.paper_batch", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=batch.id, collected_by=batch.collected_by,
+           collected_on=collected_on.isoformat())
+    return batch
+
+
+def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: Household,
+                login: str | None, option_ids: list[int], none: bool = False) -> BallotVoter:
+    """Count one paper ballot, checked against the roster: a household (or, for a ballot per
+    resident, a verified resident of that household) that voted already is refused."""
+    chosen = _chosen(ballot, option_ids, none)
+    user_id = None
+    if ballot.eligibility == "resident":
+        login = (login or "").strip().lower()
+        user_id = db.session.scalar(
+            select(User.id).join(Membership, Membership.user_id == User.id).where(
+                Membership.community_id == ballot.consultation.community_id,
+                Membership.household_id == household.id, Membership.revoked_at.is_(None),
+                Membership.role == Role.VERIFIED.value,
+                (func.lower(User.email) == login) | (User.phone == login)))
+        if user_id is None:
+            raise OperationError(_("No verified resident with that phone number or e-mail "
+                                   "lives at %(address)s.", address=household.address))
+    voter = BallotVoter(ballot_id=ballot.id, voter_key=voter_key(ballot, user_id, household.id),
+                        user_id=user_id, household_id=household.id, channel="paper",
+                        batch_id=batch.id)
+    if not insert_unless_exists(voter):
+        raise OperationError(_("%(address)s has already voted; this paper ballot cannot be "
+                               "counted.", address=household.address))
+    _new_paper(ballot, voter, chosen)
+    # The audit names the household, never the choice.
+    record("ballot.paper_entry", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=batch.id, household=household.address)
+    return voter

@@ -102,7 +102,8 @@ def post(client, url: str, data: dict | None = None, page: str = "/", **kwargs):
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
-def click_together(app, client, url: str, page: str, times: int = 6) -> list[int]:
+def click_together(app, client, url: str, page: str, times: int = 6,
+                   data: dict | None = None) -> list[int]:
     """The same signed-in browser POSTs `url` `times` times at once (a nervous double click),
     each from its own thread, against the real database with real commits."""
     import threading
@@ -115,7 +116,8 @@ def click_together(app, client, url: str, page: str, times: int = 6) -> list[int
         browser = app.test_client()
         browser.set_cookie("session", cookie)
         start.wait()
-        statuses.append(browser.post(url, data={"csrf_token": token}).status_code)
+        statuses.append(browser.post(url, data={**(data or {}), "csrf_token": token}
+                                     ).status_code)
 
     threads = [threading.Thread(target=click) for _ in range(times)]
     for thread in threads:

@@ -43,6 +43,13 @@ ALLOWED: dict[str, set[str]] = {
     "proposals.review": {"planner", "admin"},
     "proposals.merge": {"planner", "admin"},
     "proposals.photo": MEMBERS | {"admin"},
+    "proposals.ballot": MEMBERS | {"admin"},
+    "proposals.ballot_new": {"planner", "admin"},
+    "proposals.ballot_edit": {"planner", "admin"},  # before the first vote
+    "proposals.vote": {"verified"},  # the vote phase is running
+    "proposals.results": MEMBERS | {"admin"},  # the planner shows results live
+    "proposals.paper": COMMITTEE,
+    "proposals.paper_batch": COMMITTEE,
     "surveys.index": MEMBERS | {"admin"},
     "core.households": COMMITTEE,
     "core.import_households": COMMITTEE,
@@ -164,14 +171,34 @@ def world(app, factory):
         png.seek(0)
         proposal_photo = save_image(png, "proposals")
         proposal.photos.append(ProposalPhoto(filename=proposal_photo, thumbnail=proposal_photo))
-        db.session.add_all([comment, meeting, proposal])
+        shortlisted = Proposal(consultation_id=consultation.id, author_id=users["planner"].id,
+                               title="凉亭", category="other", site="2号楼前", status="accepted",
+                               submitted_at=now)
+        db.session.add_all([comment, meeting, proposal, shortlisted])
+        db.session.flush()
+        from proposals.models import Ballot, BallotOption, PaperBatch
+
+        vote_phase = Phase(consultation_id=consultation.id, kind="vote",
+                           starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=5))
+        db.session.add(vote_phase)
+        db.session.flush()
+        ballot = Ballot(consultation_id=consultation.id, phase_id=vote_phase.id, title="投票",
+                        method="approval", max_choices=1, eligibility="resident",
+                        secrecy="open", preset="advisory", results_live=True)
+        ballot.options.append(BallotOption(proposal_id=shortlisted.id, position=0))
+        db.session.add(ballot)
+        db.session.flush()
+        paper_batch = PaperBatch(ballot_id=ballot.id, collected_by="楼长", collected_on=now.date())
+        db.session.add(paper_batch)
         db.session.commit()
+        # One `batch_id` serves both the invite sheet and the paper batch routes.
+        assert paper_batch.id == batch_id
         # One `photo_id` serves both photo routes below.
         assert meeting.photos[0].id == proposal.photos[0].id
         ids = {"consultation_id": consultation.id, "topic_id": topic.id,
                "comment_id": comment.id, "item_id": comment.id, "meeting_id": meeting.id,
                "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
-               "size": "thumb"}
+               "size": "thumb", "ballot_id": ballot.id}
     return {
         "community": community,
         "users": users,
@@ -204,7 +231,9 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
     allowed = role in ALLOWED[endpoint]
     if allowed:
         # A page, a redirect after a POST, or the "link no longer valid" page of a fake token.
-        expected = {"core.reset_password": {200, 303, 404}, "core.favicon": {301}}.get(
+        # An empty ballot or paper entry is answered with what to correct.
+        expected = {"core.reset_password": {200, 303, 404}, "core.favicon": {301},
+                    "proposals.vote": {422}, "proposals.paper_batch": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":

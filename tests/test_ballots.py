@@ -1,0 +1,392 @@
+"""Ballots: the planner's rules and their lock, voting (open and secret, per resident and per
+household), paper ballots, and results under each decision preset."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from participation import clock
+from participation.extensions import db
+from participation.models import AuditEvent, Consultation, Phase, Role, User, utcnow
+from proposals.models import Ballot, BallotMark, BallotPaper, BallotVoter, Proposal
+
+from .conftest import click_together, login, post
+
+
+class Vote:
+    """A community with a consultation whose vote phase runs now, and shortlisted proposals."""
+
+    def __init__(self, app, factory, households=4, area=Decimal("80"), titles=None):
+        self.app, self.factory = app, factory
+        self.community = factory.community()
+        self.households = [factory.household(self.community, room=f"{100 + i}",
+                                             floor_area=area) for i in range(households)]
+        self.voters = [factory.user(self.community, Role.VERIFIED, household=h,
+                                    display_name=f"住户{i}")
+                       for i, h in enumerate(self.households)]
+        self.planner = factory.user(self.community, Role.PLANNER)
+        self.committee = factory.user(self.community, Role.COMMITTEE)
+        now = utcnow()
+        with app.app_context():
+            c = Consultation(community_id=self.community.id, template="micro_space",
+                             title="口袋公园")
+            c.phases.append(Phase(kind="collect", starts_at=now - timedelta(days=20),
+                                  ends_at=now - timedelta(days=1)))
+            c.phases.append(Phase(kind="vote", starts_at=now - timedelta(days=1),
+                                  ends_at=now + timedelta(days=6)))
+            db.session.add(c)
+            db.session.flush()
+            self.consultation_id, self.phase_id = c.id, c.phases[1].id
+            self.proposals, self.costs = [], {}
+            for title, cost in (titles or [("长椅", 8000), ("凉亭", 30000), ("花坛", 5000)]):
+                p = Proposal(consultation_id=c.id, author_id=self.voters[0].id, title=title,
+                             category="other", site="3号楼后", status="accepted",
+                             estimated_cost=Decimal(cost), submitted_at=now)
+                db.session.add(p)
+                db.session.flush()
+                self.proposals.append(p.id)
+                self.costs[f"cost-{p.id}"] = str(cost)
+            db.session.commit()
+
+    def client(self, user):
+        client = self.app.test_client()
+        login(client, user)
+        return client
+
+    @property
+    def new_url(self):
+        return f"/c/{self.community.id}/consultations/{self.consultation_id}/ballots/new"
+
+    def setup(self, **rules):
+        form = {"title": "口袋公园投票", "phase_id": str(self.phase_id), "method": "approval",
+                "max_choices": "2", "eligibility": "resident", "secrecy": "open",
+                "preset": "advisory", "option": [str(p) for p in self.proposals],
+                **self.costs, **rules}
+        planner = self.client(self.planner)
+        response = post(planner, self.new_url, form, page=self.new_url)
+        assert response.status_code == 303, re.findall(r'class="error"[^>]*>([^<]+)',
+                                                      response.get_data(as_text=True))
+        self.ballot_id = int(response.headers["Location"].rsplit("/", 1)[1])
+        with self.app.app_context():
+            # Option ids in the order of self.proposals (the ballot lists them by title).
+            by_proposal = {o.proposal_id: o.id
+                           for o in db.session.get(Ballot, self.ballot_id).options}
+            self.options = [by_proposal[p] for p in self.proposals]
+        return self.ballot_id
+
+    @property
+    def url(self):
+        return f"/c/{self.community.id}/ballots/{self.ballot_id}"
+
+    def vote(self, client, *choices, none=False):
+        data = {"option": [str(self.options[i]) for i in choices]}
+        if none:
+            data["none"] = "1"
+        return post(client, self.url + "/vote", data, page=self.url)
+
+    def results(self, client=None):
+        response = (client or self.client(self.planner)).get(self.url + "/results")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+
+def row(page: str, title: str) -> list[str]:
+    """The cells of a results table row, as text."""
+    match = re.search(r"<tr><th scope=\"row\"><a [^>]+>" + re.escape(title) + r"</a></th>(.*?)</tr>",
+                      page, re.S)
+    assert match, title
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                   match.group(1), re.S)]
+
+
+def test_open_approval_ballot_voters_change_their_vote_and_rules_lock(app, factory):
+    v = Vote(app, factory)
+    v.setup()
+    first, second = v.client(v.voters[0]), v.client(v.voters[1])
+    assert v.vote(first, 0, 1).status_code == 303
+    assert v.vote(second, 0).status_code == 303
+    assert v.vote(second, 2).status_code == 303  # changes their mind
+    page = second.get(v.url).get_data(as_text=True)
+    assert "您已投票" in page or "You have voted" in page
+    assert re.search(r'value="%d" checked' % v.options[2], page)  # their current choice
+    results = v.results()
+    assert row(results, "长椅")[:2] == ["1", "50%"]
+    assert row(results, "凉亭")[0] == "1" and row(results, "花坛")[0] == "1"
+    assert "2 / 4" in results or "4 人中 2 人" in results or "2 of 4" in results
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 2
+        assert db.session.scalar(select(func.count()).select_from(BallotPaper)) == 2
+    # Too many choices are refused in the voter's language, keeping what they ticked.
+    response = v.vote(first, 0, 1, 2)
+    assert response.status_code == 422 and "最多选择 2 项" in response.get_data(as_text=True)
+    # The first ballot locked the rules.
+    planner = v.client(v.planner)
+    edit = planner.get(v.url + "/edit")
+    assert edit.status_code == 303
+    assert "投票已经开始" in planner.get(v.url).get_data(as_text=True)
+    response = post(planner, v.url + "/edit", {"title": "改规则", "phase_id": str(v.phase_id),
+                                               "method": "single", "eligibility": "resident",
+                                               "secrecy": "open", "preset": "advisory",
+                                               "option": [str(p) for p in v.proposals]},
+                    page=v.url)
+    assert response.status_code == 303
+    with app.app_context():
+        ballot = db.session.get(Ballot, v.ballot_id)
+        assert ballot.method == "approval" and ballot.title == "口袋公园投票"
+
+
+def test_rules_are_checked_and_the_form_keeps_what_was_typed(app, factory):
+    v = Vote(app, factory)
+    planner = v.client(v.planner)
+    form = {"title": "预算投票", "phase_id": str(v.phase_id), "method": "budget",
+            "eligibility": "resident", "secrecy": "secret", "preset": "civil_major",
+            "option": [str(v.proposals[0])], f"cost-{v.proposals[0]}": ""}
+    response = post(planner, v.new_url, form, page=v.new_url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "预算投票" in page  # kept
+    assert "请填写要分配的预算" in page  # the budget is missing
+    assert "《民法典》第二百七十八条" in page  # art. 278 needs open, per household
+    form.update(budget="5000", preset="advisory")
+    page = post(planner, v.new_url, form, page=v.new_url).get_data(as_text=True)
+    assert "每个提案都需要填写费用" in page and 'value="5000' in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
+
+
+def test_secret_ballot_keeps_no_link_between_voter_and_choice(app, factory):
+    v = Vote(app, factory)
+    v.setup(secrecy="secret")
+    clients = [v.client(u) for u in v.voters[:3]]
+    for client, choice in zip(clients, (0, 1, 1)):
+        assert v.vote(client, choice).status_code == 303
+    again = v.vote(clients[0], 2)
+    assert again.status_code == 422
+    assert "秘密投票一经投出不能更改" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 3
+        papers = db.session.execute(select(BallotPaper)).scalars().all()
+        assert len(papers) == 3 and all(p.voter_id is None and p.secret for p in papers)
+        # What was voted holds no user, household, voter or time, in any column...
+        for table in ("ballot_paper", "ballot_mark"):
+            columns = {c["name"] for c in inspect(db.session.connection()).get_columns(table)}
+            assert not columns & {"user_id", "household_id", "created_at", "cast_at"}, table
+        # ...and no other table links a voter to a paper: only ballot_paper.voter_id could.
+        linking = [(t.name, fk.parent.name) for t in db.metadata.sorted_tables
+                   for fk in t.foreign_keys if fk.column.table.name == "ballot_voter"]
+        assert linking == [("ballot_paper", "voter_id")]
+        # The audit trail records no vote either.
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.like("ballot.cast%"))) == 0
+        # Papers are not numbered in voting order.
+        assert sorted(p.id for p in papers) != [p.id for p in papers] or len(
+            {len(p.id) for p in papers}) == 1 and all(len(p.id) == 32 for p in papers)
+    results = v.results()
+    assert row(results, "凉亭")[0] == "2" and row(results, "长椅")[0] == "1"
+
+
+def test_one_ballot_per_household_online_or_on_paper(app, factory):
+    v = Vote(app, factory)
+    partner = factory.user(v.community, Role.VERIFIED, household=v.households[0])
+    v.setup(eligibility="household", method="single")
+    first = v.client(v.voters[0])
+    assert v.vote(first, 0).status_code == 303
+    response = v.vote(v.client(partner), 1)
+    assert response.status_code == 422 and "家中另一位成员已经投票" in response.get_data(
+        as_text=True)
+    assert v.vote(first, 1).status_code == 303  # the household's voter may change it
+
+    committee = v.client(v.committee)
+    paper = f"{v.url}/paper"
+    response = post(committee, paper, {"collected_by": "3号楼楼长",
+                                       "collected_on": utcnow().date().isoformat()}, page=paper)
+    batch_url = response.headers["Location"]
+    h0, h1 = v.households[0], v.households[1]
+    entry = {"building": h0.building, "unit": h0.unit, "room": h0.room,
+             "option": [str(v.options[0])]}
+    response = post(committee, batch_url, entry, page=batch_url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "已经投过票" in page
+    assert f'value="{h0.room}"' in page  # the address is kept
+    entry.update(room="999")
+    response = post(committee, batch_url, entry, page=batch_url)
+    assert "名册中没有这一户" in response.get_data(as_text=True)
+    entry.update(building="1", unit="1", room=h1.room)  # "1" finds 1号楼, as people type it
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 303
+    # That household can no longer vote online.
+    response = v.vote(v.client(v.voters[1]), 1)
+    assert response.status_code == 422 and "纸质选票已经计入" in response.get_data(as_text=True)
+    assert h1.address in committee.get(batch_url).get_data(as_text=True)
+
+    results = v.results()
+    assert row(results, "长椅")[:4] == ["1", "50%", "0", "1"]  # online, paper
+    assert row(results, "凉亭")[:4] == ["1", "50%", "1", "0"]
+    with app.app_context():
+        audit = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "ballot.paper_entry")).all()
+        assert [e.details["household"] for e in audit] == [h1.address]
+        assert "option" not in str(audit[0].details)
+
+
+def test_resident_ballot_paper_entry_names_a_verified_resident(app, factory):
+    v = Vote(app, factory)
+    v.setup()
+    committee = v.client(v.committee)
+    paper = f"{v.url}/paper"
+    batch_url = post(committee, paper, {"collected_by": "网格员",
+                                        "collected_on": utcnow().date().isoformat()},
+                     page=paper).headers["Location"]
+    h = v.households[2]
+    entry = {"building": h.building, "unit": h.unit, "room": h.room,
+             "option": [str(v.options[1])], "login": "13900000000"}
+    response = post(committee, batch_url, entry, page=batch_url)
+    assert response.status_code == 422 and "没有使用该手机号或邮箱的已认证居民" in \
+        response.get_data(as_text=True)
+    entry["login"] = v.voters[2].phone
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 303
+    assert v.vote(v.client(v.voters[2]), 0).status_code == 422  # counted on paper already
+
+
+def test_simultaneous_ballots_from_one_voter_count_once(app, factory):
+    v = Vote(app, factory)
+    v.setup(secrecy="secret")
+    client = v.client(v.voters[0])
+    statuses = click_together(app, client, v.url + "/vote", v.url,
+                              data={"option": str(v.options[0])})
+    assert set(statuses) <= {303, 422} and statuses.count(303) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 1
+        assert db.session.scalar(select(func.count()).select_from(BallotMark)) == 1
+
+
+def test_budget_ballot_greedy_and_equal_shares_on_the_published_example(app, factory):
+    """equalshares.net's worked example: budget 1,100 and 11 voters."""
+    projects = [("自行车道", 700), ("健身角", 400), ("小公园", 250), ("儿童游乐场", 200),
+                ("儿童图书角", 100)]
+    v = Vote(app, factory, households=11, titles=projects)
+    # The example is an approval vote (each voter approves any projects) with a budget.
+    v.setup(method="approval", max_choices="5", budget="1100")
+    approvals = [{0, 1}, {0, 1, 2}, {0, 1}, {0, 1, 2}, {0, 1, 2}, {0, 1}, {2, 3, 4}, {3},
+                 {3, 4}, {2, 3, 4}, {0}]
+    for voter, chosen in zip(v.voters, approvals):
+        assert v.vote(v.client(voter), *sorted(chosen)).status_code == 303
+    page = v.results()
+    greedy = re.search(r'id="greedy-h".*?<ul>(.*?)</ul>', page, re.S).group(1)
+    mes = re.search(r'id="mes-h".*?<ul>(.*?)</ul>', page, re.S).group(1)
+    names = lambda html: re.findall(r"<li>(\S+) ·", html)  # noqa: E731
+    assert names(greedy) == ["自行车道", "健身角"]
+    assert names(mes) == ["自行车道", "儿童游乐场", "儿童图书角"]
+    assert "1,100" in page and "1,000" in page  # what each way spends
+    assert row(page, "自行车道")[0] == "7" and row(page, "儿童图书角")[0] == "3"
+
+
+def test_budget_ballot_keeps_each_voter_within_the_budget(app, factory):
+    v = Vote(app, factory)  # 长椅 8,000, 凉亭 30,000, 花坛 5,000 yuan
+    v.setup(method="budget", budget="20000")
+    client = v.client(v.voters[0])
+    page = client.get(v.url).get_data(as_text=True)
+    assert 'data-budget="20000.00"' in page and "running-total" in page
+    over = v.vote(client, 0, 1)
+    assert over.status_code == 422
+    assert "您的选择共计 38,000 元，超出了 20,000 元的预算" in over.get_data(as_text=True)
+    assert v.vote(client, 0, 2).status_code == 303
+    page = v.results()
+    assert "平等份额法" in page and "得票多者优先" in page
+    mes = re.search(r'id="mes-h".*?</ul>', page, re.S).group(0)
+    assert "<li>长椅 · 8,000 元</li>" in mes and "<li>花坛 · 5,000 元</li>" in mes
+    assert "凉亭" not in mes
+
+
+def test_civil_code_double_threshold_and_missing_area_warning(app, factory):
+    # 3 households of 100 m² and one of 300 m²: headcount and area can disagree.
+    v = Vote(app, factory, households=3, area=Decimal("100"))
+    big = factory.household(v.community, room="901", floor_area=Decimal("300"))
+    big_owner = factory.user(v.community, Role.VERIFIED, household=big)
+    v.setup(eligibility="household", preset="civil_ordinary", method="approval",
+            max_choices="3")
+    # Three small households approve 长椅 (3 of 4 owners, 300 of 600 m² participating).
+    for voter in v.voters:
+        assert v.vote(v.client(voter), 0).status_code == 303
+    assert v.vote(v.client(big_owner), 1).status_code == 303
+    page = v.results()
+    assert "600" in page  # the floor area that took part
+    long_bench = row(page, "长椅")
+    assert long_bench[-2:] == ["300", "不通过"]  # more than half by headcount, not by area
+    # With an area missing, the result says it counts heads only.
+    with app.app_context():
+        from participation.models import Household
+
+        db.session.get(Household, big.id).floor_area = None
+        db.session.commit()
+    page = v.results()
+    assert "面积缺失" in page and "仅按人数" in page
+    assert row(page, "长椅")[-1] == "通过"
+
+
+def test_results_wait_for_the_end_of_the_vote_unless_shown_live(app, factory, monkeypatch):
+    v = Vote(app, factory)
+    v.setup()
+    resident = v.client(v.voters[0])
+    assert resident.get(v.url + "/results").status_code == 403
+    assert v.results(v.client(v.committee))  # the committee may watch
+    later = utcnow() + timedelta(days=7)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert "投票已结束" in resident.get(v.url).get_data(as_text=True)
+    assert v.vote(resident, 0).status_code == 403
+    assert resident.get(v.url + "/results").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["approval", "budget"])
+def test_results_page_queries_do_not_grow_with_ballots(app, factory, count_queries, method):
+    v = Vote(app, factory, households=2)
+    extra = {"budget": "20000"} if method == "budget" else {}
+    v.setup(method=method, **extra)
+    planner = v.client(v.planner)
+
+    def queries() -> int:
+        planner.get(v.url + "/results")  # warm the session and caches
+        with count_queries() as counter:
+            assert planner.get(v.url + "/results").status_code == 200
+        return counter.count
+
+    few = queries()
+    with app.app_context():
+        ballot_id, options = v.ballot_id, v.options
+        # 100,000 ballots, inserted by the database itself.
+        db.session.execute(text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+            "INSERT INTO ballot_voter (ballot_id, voter_key, channel, cast_at) "
+            "SELECT :b, 'x' || i, 'online', :t FROM n"), {"b": ballot_id, "t": utcnow()})
+        db.session.execute(text(
+            "INSERT INTO ballot_paper (id, ballot_id, secret, voter_id, channel) "
+            "SELECT 'p' || id, ballot_id, false, id, 'online' FROM ballot_voter "
+            "WHERE ballot_id = :b"), {"b": ballot_id})
+        db.session.execute(text(
+            "INSERT INTO ballot_mark (paper_id, option_id) SELECT id, :o FROM ballot_paper "
+            "WHERE ballot_id = :b"), {"b": ballot_id, "o": options[0]})
+        db.session.execute(text(
+            "INSERT INTO ballot_mark (paper_id, option_id) SELECT id, :o FROM ballot_paper "
+            "WHERE ballot_id = :b AND voter_id % 3 = 0"), {"b": ballot_id, "o": options[2]})
+        db.session.commit()
+    assert queries() == few
+    page = v.results()
+    assert row(page, "长椅")[0] == "100,000" and row(page, "花坛")[0] == "33,333"
+
+
+def test_pages_of_a_ballot_in_english(app, factory):
+    v = Vote(app, factory)
+    v.setup(method="budget", budget="20000")
+    with app.app_context():
+        user = db.session.get(User, v.voters[0].id)
+        user.locale = "en"
+        db.session.commit()
+    client = v.client(v.voters[0])
+    page = client.get(v.url).get_data(as_text=True)
+    assert "Choose proposals whose total cost fits the budget of 20,000 yuan" in page
+    assert 'data-cost="8000.00"' in page
+    consultation = client.get(f"/c/{v.community.id}/consultations/{v.consultation_id}")
+    assert "口袋公园投票" in consultation.get_data(as_text=True)
