@@ -6,6 +6,7 @@ and what is kept is a fresh JPEG written by Pillow into the instance folder.
 from __future__ import annotations
 
 import secrets
+import warnings
 from pathlib import Path
 
 from flask import abort, current_app, send_file
@@ -13,7 +14,11 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1600
-Image.MAX_IMAGE_PIXELS = 40_000_000  # larger images are refused as decompression bombs
+MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; beyond that is refused unread
+# Pillow reads the size from the header and, past this limit, warns (errors past twice it)
+# before decoding anything: both refuse the upload, so a decompression bomb costs nothing.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 class ImageRejected(ValueError):
@@ -42,7 +47,10 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
                 background.paste(image, mask=image.getchannel("A"))
                 image = background
             image = image.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(_("This picture has too many pixels (at most %(n)d megapixels). "
+                              "Upload a smaller photo.", n=MAX_PIXELS // 1_000_000)) from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise ImageRejected(_("This file is not a picture we can read. Upload a JPEG or PNG "
                               "photo.")) from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))

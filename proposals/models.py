@@ -48,7 +48,7 @@ class Proposal(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     reason: Mapped[str | None] = mapped_column(String(500))
     merged_into_id: Mapped[int | None] = mapped_column(
-        ForeignKey("proposal.id", ondelete="SET NULL"))
+        ForeignKey("proposal.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -165,7 +165,8 @@ class BallotOption(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id", ondelete="CASCADE"))
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"),
+                                             index=True)
     position: Mapped[int] = mapped_column(Integer)
     # What the option costs in a budget ballot (from the proposal's estimate, set by the planner).
     cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))

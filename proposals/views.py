@@ -6,7 +6,7 @@ import secrets
 from flask import Blueprint, abort, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
@@ -78,7 +78,8 @@ def index(community_id: int):
                      .correlate(Proposal).scalar_subquery().label("supports"))
     stmt = (select(Proposal, support_count).join(Consultation)
             .where(Consultation.community_id == community.id, Proposal.status != "draft")
-            .options(joinedload(Proposal.author), joinedload(Proposal.consultation)))
+            .options(joinedload(Proposal.author), joinedload(Proposal.consultation),
+                     selectinload(Proposal.photos)))
     category = request.args.get("category", "")
     status = request.args.get("status", "")
     site = request.args.get("site", "").strip()
@@ -94,7 +95,9 @@ def index(community_id: int):
     elif sort == "random":
         # Seeded per visitor, so paging through a shuffled list never repeats or skips one.
         seed = session.setdefault("proposal_seed", secrets.randbelow(2_147_483_000) + 1)
-        stmt = stmt.order_by((Proposal.id * seed) % 2_147_483_647, Proposal.id)
+        # 64-bit arithmetic: id × seed overflows PostgreSQL's integer past a few proposals.
+        stmt = stmt.order_by((cast(Proposal.id, BigInteger) * seed) % 2_147_483_647,
+                             Proposal.id)
     else:
         stmt = stmt.order_by(Proposal.submitted_at.desc(), Proposal.id.desc())
     page = paginate_rows(stmt)

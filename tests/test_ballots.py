@@ -162,7 +162,7 @@ def test_secret_ballot_keeps_no_link_between_voter_and_choice(app, factory):
     v = Vote(app, factory)
     v.setup(secrecy="secret")
     clients = [v.client(u) for u in v.voters[:3]]
-    for client, choice in zip(clients, (0, 1, 1)):
+    for client, choice in zip(clients, (0, 1, 1), strict=True):
         assert v.vote(client, choice).status_code == 303
     again = v.vote(clients[0], 2)
     assert again.status_code == 422
@@ -272,7 +272,7 @@ def test_budget_ballot_greedy_and_equal_shares_on_the_published_example(app, fac
     v.setup(method="approval", max_choices="5", budget="1100")
     approvals = [{0, 1}, {0, 1, 2}, {0, 1}, {0, 1, 2}, {0, 1, 2}, {0, 1}, {2, 3, 4}, {3},
                  {3, 4}, {2, 3, 4}, {0}]
-    for voter, chosen in zip(v.voters, approvals):
+    for voter, chosen in zip(v.voters, approvals, strict=True):
         assert v.vote(v.client(voter), *sorted(chosen)).status_code == 303
     page = v.results()
     greedy = re.search(r'id="greedy-h".*?<ul>(.*?)</ul>', page, re.S).group(1)

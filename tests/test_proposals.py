@@ -218,3 +218,99 @@ def test_meeting_agenda_items_link_to_proposals(app, factory):
     assert "路灯改造" in html and f"/proposals/{pid}" in html
     edit_page = planner.get(saved.headers["Location"] + "/edit").get_data(as_text=True)
     assert re.search(rf'<option value="{pid}" selected>路灯改造', edit_page)
+
+
+def test_photos_are_reencoded_renamed_and_bounded(app, factory):
+    from PIL import ExifTags, Image
+
+    from participation.uploads import image_path
+
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    # A phone photo with its GPS position.
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({
+        ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (24.0, 29.0, 1.0)})
+    original = BytesIO()
+    Image.new("RGB", (2400, 1200), "teal").save(original, "JPEG", exif=exif)
+    assert Image.open(BytesIO(original.getvalue())).getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    pid = proposal_id(propose(lin, community, consultation, photos=[
+        (BytesIO(original.getvalue()), "我家门口.jpg")]))
+    with app.app_context():
+        photo = db.session.get(Proposal, pid).photos[0]
+        for name in (photo.filename, photo.thumbnail):
+            assert re.fullmatch(r"[0-9a-f]{32}\.jpg", name)
+            with Image.open(image_path("proposals", name)) as stored:
+                assert not stored.getexif()  # no camera, no GPS
+                assert max(stored.size) <= 1600
+        with Image.open(image_path("proposals", photo.thumbnail)) as thumb:
+            assert max(thumb.size) <= 320
+
+    def refused(upload, name):
+        response = propose(lin, community, consultation, title="留住标题",
+                           photos=[(BytesIO(upload), name)])
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert 'value="留住标题"' in page  # what was typed is kept
+        return page
+
+    # Not an image, whatever the extension says.
+    assert "它不是图片" in refused(b"<html><script>alert(1)</script>", "photo.jpg")
+    # A decompression bomb: 64 megapixels that compress to a few kilobytes.
+    bomb = BytesIO()
+    Image.new("1", (8000, 8000)).save(bomb, "PNG")
+    assert len(bomb.getvalue()) < 100_000
+    assert "像素过多（最多 40 百万像素）" in refused(bomb.getvalue(), "small.png")
+    # At most five photos.
+    response = propose(lin, community, consultation, title="留住标题", photos=[
+        (BytesIO(image_bytes()), f"{i}.png") for i in range(6)])
+    assert response.status_code == 200 and "最多上传 5 张照片" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Proposal)) == 1
+
+
+def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, count_queries):
+    from sqlalchemy import text
+
+    from participation.models import utcnow
+
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    url = f"/c/{community.id}/proposals"
+    for i in range(3):
+        pid = proposal_id(propose(lin, community, consultation, title=f"带照片{i}",
+                                  photos=[(BytesIO(image_bytes()), "a.png")]))
+        post(client_for(app, people["wang"]), f"{url}/{pid}/support", page=f"{url}/{pid}")
+    pages = [url, url + "?sort=supported", url + "?sort=random", url + "?site=空地"]
+
+    def queries() -> list[int]:
+        counts = []
+        for page in pages:
+            lin.get(page)
+            with count_queries() as counter:
+                assert lin.get(page).status_code == 200
+            counts.append(counter.count)
+        return counts
+
+    few = queries()
+    assert lin.get(url).get_data(as_text=True).count('class="card-photo"') == 3
+    with app.app_context():
+        db.session.execute(text(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+            "INSERT INTO proposal (consultation_id, author_id, title, description, category, "
+            "site, status, created_at, submitted_at) "
+            "SELECT :c, :a, '提议' || i, '', 'other', '空地', 'evaluating', :t, :t FROM n"),
+            {"c": consultation.id, "a": people["wang"].id, "t": utcnow()})
+        db.session.execute(text(
+            "INSERT INTO support (proposal_id, user_id, created_at) "
+            "SELECT id, :u, :t FROM proposal WHERE id % 7 = 0"),
+            {"u": people["lin"].id, "t": utcnow()})
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Proposal)) == 100_003
+    assert queries() == few
+    pages[0] = url + "?page=1500"  # deep in the list: still one page query
+    assert queries() == few
+    html = lin.get(url + "?page=1500").get_data(as_text=True)
+    assert html.count('class="card"') == app.config["PAGE_SIZE"]
+    assert "第 1500 页，共 2001 页" in html
