@@ -423,3 +423,242 @@ def test_proposal_with_photo_support_and_review_in_the_browser(app, live_server,
     assert "已入围" in p.inner_text("main")
     r.goto(f"{live_server}/notifications")
     assert "已入围投票" in r.inner_text("main")
+
+
+def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_server, new_page,
+                                                                   factory, tmp_path,
+                                                                   monkeypatch):
+    """A resident proposes with a photo, another supports, the planner shortlists both and opens
+    an approval ballot, three residents vote (one changes their vote), the committee enters one
+    paper ballot, and the results show the right tallies and turnout."""
+    from PIL import Image
+
+    from participation import clock
+    from participation.models import Consultation, Phase
+
+    community = factory.community()
+    houses = [factory.household(community, room=str(101 + i), floor_area=80) for i in range(5)]
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆", household=houses[0])
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅", household=houses[1])
+    zhao = factory.user(community, Role.VERIFIED, display_name="赵老师", household=houses[2])
+    planner = factory.user(community, Role.PLANNER)
+    committee = factory.user(community, Role.COMMITTEE)
+    start = utcnow()
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园")
+        c.phases.append(Phase(kind="collect", starts_at=start - timedelta(days=1),
+                              ends_at=start + timedelta(days=1)))
+        c.phases.append(Phase(kind="vote", starts_at=start + timedelta(days=1),
+                              ends_at=start + timedelta(days=8)))
+        db.session.add(c)
+        db.session.commit()
+        consultation_url = f"{live_server}/c/{community.id}/consultations/{c.id}"
+    photo = tmp_path / "site.jpg"
+    Image.new("RGB", (800, 600), "green").save(photo)
+
+    def propose(page, title, with_photo):
+        page.goto(f"{live_server}/c/{community.id}/proposals")
+        page.click("main a.button.primary")
+        page.fill("input[name=title]", title)
+        page.select_option("select[name=category]", "cc12")
+        page.fill("input[name=site]", "3号楼后空地")
+        page.fill("input[name=estimated_cost]", "8000")
+        if with_photo:
+            page.set_input_files("input[name=photos]", str(photo))
+        page.click("button[value=submit]")
+        page.wait_for_selector("h1")
+        return page.url
+
+    r = new_page()
+    log_in(r, live_server, lin.login)
+    bench = propose(r, "3号楼后加长椅", True)
+    assert r.locator(".photos img").count() == 1
+    w = new_page()
+    log_in(w, live_server, wang.login)
+    shade = propose(w, "活动场地加遮阳棚", False)
+    w.goto(bench)
+    w.click("#support-form button")
+    w.wait_for_selector("#support-form .badge")
+
+    p = new_page()
+    log_in(p, live_server, planner.login)
+    for url in (bench, shade):
+        p.goto(url)
+        p.select_option("select[name=status]", "accepted")
+        p.click("main form.stack button.primary")
+        assert "已入围" in p.inner_text("main")
+
+    # The vote phase begins.
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=2))
+    p.goto(consultation_url)
+    check_page(p, "consultation with a vote")
+    p.click("text=设置投票")
+    check_page(p, "ballot form")
+    p.fill("input[name=title]", "口袋公园改造投票")
+    p.check("input[name=method][value=approval]")
+    p.fill("input[name=max_choices]", "2")
+    p.check("input[name=eligibility][value=household]")
+    p.check("input[name=secrecy][value=open]")
+    p.check("input[name=preset][value=residents_meeting]")
+    p.click("main form button.primary")
+    p.wait_for_selector(".facts")
+    ballot_url = p.url
+    assert "居民会议" in p.inner_text("main")
+    check_page(p, "ballot, planner")
+
+    def vote(page, *titles):
+        page.goto(ballot_url)
+        for box in page.locator("input[name=option]").all():
+            box.set_checked(False)
+        for title in titles:
+            page.get_by_label(title, exact=False).check()
+        page.click("main form button.primary")
+        page.wait_for_selector(".flash-success")
+
+    vote(r, "3号楼后加长椅")
+    check_page(r, "ballot, voted")
+    vote(w, "3号楼后加长椅", "活动场地加遮阳棚")
+    z = new_page()
+    log_in(z, live_server, zhao.login)
+    vote(z, "活动场地加遮阳棚")
+    vote(z, "3号楼后加长椅")  # changes their mind
+    assert "投票结束前可以更改" in z.inner_text("main")
+
+    k = new_page()
+    log_in(k, live_server, committee.login)
+    k.goto(ballot_url)
+    k.click("text=纸质选票")
+    check_page(k, "paper ballots")
+    k.fill("input[name=collected_by]", "4号楼楼长")
+    k.fill("input[name=collected_on]", (start + timedelta(days=2)).date().isoformat())
+    k.click("main form button.primary")
+    k.wait_for_selector("input[name=building]")
+    check_page(k, "paper batch")
+    k.fill("input[name=building]", "1")
+    k.fill("input[name=unit]", "1")
+    k.fill("input[name=room]", houses[3].room)
+    k.get_by_label("活动场地加遮阳棚", exact=False).check()
+    k.click("main form button.primary")
+    k.wait_for_selector(".flash-success")
+    assert houses[3].address in k.inner_text("main")
+
+    p.goto(ballot_url + "/results")
+    check_page(p, "results")
+    text = p.inner_text("main")
+    assert "5 户中 4 户参与" in text and "80%" in text
+    rows = {row.locator("th").inner_text(): [c.inner_text() for c in row.locator("td").all()]
+            for row in p.locator("tbody tr").all()}
+    # votes, share, online, paper, decision
+    assert rows["3号楼后加长椅"] == ["3", "75%", "3", "0", "通过"]
+    assert rows["活动场地加遮阳棚"] == ["2", "50%", "1", "1", "不通过"]
+    assert p.locator("svg[role=img] rect.chart-bar").count() == 2
+
+
+def test_budget_ballot_shows_a_running_total(app, live_server, new_page, factory):
+    from decimal import Decimal
+
+    from participation.models import Consultation, Phase
+    from proposals.models import Ballot, BallotOption, Proposal
+
+    community = factory.community()
+    voter = factory.user(community, Role.VERIFIED)
+    now = utcnow()
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园")
+        phase = Phase(kind="vote", starts_at=now - timedelta(days=1),
+                      ends_at=now + timedelta(days=5))
+        c.phases.append(phase)
+        db.session.add(c)
+        db.session.flush()
+        ballot = Ballot(consultation_id=c.id, phase_id=phase.id, title="预算投票",
+                        method="budget", budget=Decimal(10000), eligibility="resident",
+                        secrecy="secret", preset="advisory")
+        for i, (title, cost) in enumerate([("长椅", 6000), ("花坛", 3000), ("凉亭", 5000)]):
+            proposal = Proposal(consultation_id=c.id, author_id=voter.id, title=title,
+                                category="other", site="空地", status="accepted",
+                                submitted_at=now)
+            db.session.add(proposal)
+            db.session.flush()
+            ballot.options.append(BallotOption(proposal_id=proposal.id, position=i,
+                                               cost=Decimal(cost)))
+        db.session.add(ballot)
+        db.session.commit()
+        url = f"{live_server}/c/{community.id}/ballots/{ballot.id}"
+    page = new_page()
+    log_in(page, live_server, voter.login)
+    page.goto(url)
+    total = page.locator(".running-total")
+    assert total.inner_text() == "已选：0 元 / 预算 10,000 元"
+    page.get_by_label("长椅", exact=False).check()
+    page.get_by_label("凉亭", exact=False).check()
+    assert "超出预算" in total.inner_text() and "11,000" in total.inner_text()
+    check_page(page, "budget ballot over budget")
+    page.get_by_label("凉亭", exact=False).uncheck()
+    page.get_by_label("花坛", exact=False).check()
+    assert total.inner_text() == "已选：9,000 元 / 预算 10,000 元"
+    page.click("main form button.primary")
+    page.wait_for_selector(".flash-success")
+    assert "秘密投票一经投出不能更改" in page.inner_text("main")
+    check_page(page, "budget ballot voted")
+
+
+@pytest.mark.parametrize("mode", ["en", "large"])
+def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
+    from decimal import Decimal
+
+    from participation.models import Consultation, Phase
+    from proposals.models import Ballot, BallotOption, PaperBatch, Proposal
+
+    community = factory.community()
+    house = factory.household(community, floor_area=None)
+    voter = factory.user(community, Role.VERIFIED, household=house)
+    planner = factory.user(community, Role.PLANNER)
+    committee = factory.user(community, Role.COMMITTEE)
+    now = utcnow()
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园")
+        c.phases.append(Phase(kind="vote", starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=5)))
+        db.session.add(c)
+        db.session.flush()
+        ballot = Ballot(consultation_id=c.id, phase_id=c.phases[0].id, title="业主表决",
+                        method="approval", max_choices=2, budget=Decimal(9000),
+                        eligibility="household", secrecy="open", preset="civil_major",
+                        results_live=True)
+        for i, title in enumerate(["长椅", "花坛"]):
+            proposal = Proposal(consultation_id=c.id, author_id=voter.id, title=title,
+                                category="other", site="空地", status="accepted",
+                                estimated_cost=Decimal(4000), submitted_at=now)
+            db.session.add(proposal)
+            db.session.flush()
+            ballot.options.append(BallotOption(proposal_id=proposal.id, position=i,
+                                               cost=Decimal(4000)))
+        db.session.add(ballot)
+        db.session.flush()
+        batch = PaperBatch(ballot_id=ballot.id, collected_by="楼长", collected_on=now.date())
+        db.session.add(batch)
+        db.session.commit()
+        b = f"/c/{community.id}/ballots/{ballot.id}"
+        pages = {voter.login: [b, b + "/results"],
+                 planner.login: [f"/c/{community.id}/consultations/{c.id}", b + "/edit"],
+                 committee.login: [b + "/paper", f"{b}/paper/{batch.id}"]}
+    for login, urls in pages.items():
+        page = new_page()
+        log_in(page, live_server, login)
+        if mode == "en":
+            page.click("button[name=locale][value=en]")
+        else:
+            page.click("button[aria-pressed][type=submit]:not([name])")
+        page.wait_for_load_state()
+        for url in urls:
+            page.goto(live_server + url)
+            check_page(page, f"{mode} {url}")
+        if login == voter.login:
+            page.goto(live_server + b)
+            page.get_by_label("长椅", exact=False).check()
+            page.click("main form button.primary")
+            page.wait_for_selector(".flash-success")
+            page.goto(live_server + b + "/results")
+            check_page(page, f"{mode} results with a vote")
+            if mode == "en":
+                assert "headcount only" in page.inner_text("main")
