@@ -52,3 +52,13 @@ consultation_panels: list[str] = []
 def add_consultation_panel(template: str) -> None:
     if template not in consultation_panels:
         consultation_panels.append(template)
+
+
+# What areas add to the demo community: each is called with (community, {login: user}) and
+# must be idempotent, like the demo itself.
+demo_seeders: list[Callable] = []
+
+
+def add_demo_seeder(seeder: Callable) -> None:
+    if seeder not in demo_seeders:
+        demo_seeders.append(seeder)

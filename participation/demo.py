@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from .areas import demo_seeders
 from .extensions import db
 from .models import Community, Household, Membership, Role, User, utcnow
 from .security import hash_password
@@ -61,7 +62,7 @@ def seed_demo() -> list[tuple[str, str, str]]:
         select(Household).where(Household.community_id == community.id).order_by(Household.id)
     ).all()
 
-    logins = []
+    logins, users = [], {}
     for index, (role, login, name, admin) in enumerate(USERS):
         field = "email" if "@" in login else "phone"
         user = db.session.scalar(select(User).where(getattr(User, field) == login))
@@ -79,5 +80,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
                     membership.verified_at = utcnow()
                 db.session.add(membership)
         logins.append((role if admin else role.value, login, name))
+        users[login] = user
     db.session.flush()
+    for seeder in demo_seeders:
+        seeder(community, users)
     return logins

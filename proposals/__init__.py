@@ -11,6 +11,7 @@ from participation.areas import (
     add_agenda_link,
     add_community_tab,
     add_consultation_panel,
+    add_demo_seeder,
 )
 from participation.models import Role
 from participation.phases import add_feature
@@ -93,6 +94,9 @@ def init_app(app: Flask) -> None:
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")
     add_consultation_panel("proposals/_consultation_ballots.html")
+    from . import demo
+
+    add_demo_seeder(demo.seed)
     notifications.register("proposal.answered", _answered)
     from . import operations
 

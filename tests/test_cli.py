@@ -57,3 +57,21 @@ def test_create_admin_refuses_a_malformed_login(app, runner):
                            input="a long admin pass\na long admin pass\n")
     assert result.exit_code != 0 and "11-digit" in result.output
     assert counts(app)[2] == 0
+
+
+def test_demo_has_a_vote_open_to_residents(app, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    from proposals.models import Ballot
+
+    with app.app_context():
+        ballots = db.session.scalars(select(Ballot)).all()
+        assert len(ballots) == 1 and len(ballots[0].options) == 3
+        lin = db.session.scalar(select(User).where(User.phone == "13900000001"))
+        db.session.expunge(lin)
+        url = f"/c/{ballots[0].consultation.community_id}/ballots/{ballots[0].id}"
+    client = app.test_client()
+    login(client, lin, "linli-demo-2026")
+    page = client.get(url).get_data(as_text=True)
+    assert "投票" in page and 'name="option"' in page  # she can vote now
+    assert client.get(url + "/results").status_code == 200  # results are shown live

@@ -1,0 +1,65 @@
+"""The proposals area's part of the demo community: a micro-space consultation whose residents
+have proposed, whose planner has shortlisted, and whose vote is open now."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from participation.extensions import db
+from participation.models import Consultation, Phase, utcnow
+
+from .models import Ballot, BallotOption, Proposal, Support
+
+TITLE = "3号楼后空地微改造"
+PROPOSALS = [
+    # author login, title, checklist item, site, cost, status, reason
+    ("13900000001", "3号楼后加几张带靠背的长椅", "cc12", "3号楼后空地", 8000, "accepted", None),
+    ("13900000002", "空地一角种社区花园", "other", "3号楼后空地东侧", 12000, "accepted", None),
+    ("13900000003", "给孩子们装一组小滑梯", "cc12", "3号楼后空地西侧", 30000, "accepted", None),
+    ("13900000002", "改成停车位", "other", "3号楼后空地", 50000, "rejected",
+     "空地属于消防通道，不能改作停车位。"),
+]
+
+
+def seed(community, users: dict) -> None:
+    if db.session.scalar(select(Consultation.id).where(
+            Consultation.community_id == community.id, Consultation.title == TITLE)):
+        return
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    planner = users["planner@linli.example"]
+    consultation = Consultation(
+        community_id=community.id, template="micro_space", title=TITLE,
+        created_by_id=planner.id,
+        description="3号楼后的空地闲置多年。居民提出了改造方案，责任规划师已答复，"
+                    "现在请每户投票选出最多两项。")
+    consultation.phases = [
+        Phase(kind="collect", starts_at=now - timedelta(days=35), ends_at=now - timedelta(days=14)),
+        Phase(kind="deliberate", starts_at=now - timedelta(days=14), ends_at=now - timedelta(days=1)),
+        Phase(kind="vote", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=6)),
+        Phase(kind="results", starts_at=now + timedelta(days=6), ends_at=now + timedelta(days=20)),
+    ]
+    db.session.add(consultation)
+    db.session.flush()
+    shortlisted = []
+    for login, title, category, site, cost, status, reason in PROPOSALS:
+        proposal = Proposal(consultation_id=consultation.id, author_id=users[login].id,
+                            title=title, category=category, site=site,
+                            estimated_cost=Decimal(cost), status=status, reason=reason,
+                            description="", submitted_at=now - timedelta(days=20))
+        db.session.add(proposal)
+        db.session.flush()
+        for supporter in ("13900000001", "13900000002", "13900000003"):
+            if supporter != login:
+                db.session.add(Support(proposal_id=proposal.id, user_id=users[supporter].id))
+        if status == "accepted":
+            shortlisted.append(proposal)
+    ballot = Ballot(consultation_id=consultation.id, phase_id=consultation.phases[2].id,
+                    title="3号楼后空地：选出最多两项", method="approval", max_choices=2,
+                    budget=Decimal(40000), eligibility="household", secrecy="open",
+                    preset="residents_meeting", results_live=True, created_by_id=planner.id)
+    ballot.options = [BallotOption(proposal_id=p.id, position=i, cost=p.estimated_cost)
+                      for i, p in enumerate(shortlisted)]
+    db.session.add(ballot)
+    db.session.flush()
