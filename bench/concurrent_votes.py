@@ -6,7 +6,8 @@ then all of them submit the same form several times at once (default 200 residen
 = 1,000 requests fired together), in three scenarios:
 
 - open ballot: every submission is counted or changes the vote (303); exactly one voter row and
-  one paper per resident, each paper naming its voter and holding at least one mark;
+  one paper per resident, each voter having changed their vote, each paper naming its voter and
+  holding at least one mark;
 - secret ballot: the first submission is counted (303), the others are refused calmly (422,
   "a secret ballot is final"); exactly one voter row and one paper per resident, no paper naming
   a voter;
@@ -180,6 +181,8 @@ def post(opener: urllib.request.OpenerDirector, url: str, body: bytes) -> int:
         return opener.open(url, body, timeout=300).status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:  # no answer at all (connection reset or timed out): counted as status 0
+        return 0
 
 
 def all_at_once(jobs: list[tuple[urllib.request.OpenerDirector, str, bytes]]
@@ -213,6 +216,9 @@ def ballot_rows(engine, ballot_id: int) -> dict[str, int]:
         "distinct voter keys": count(
             engine, "SELECT count(DISTINCT voter_key) FROM ballot_voter WHERE ballot_id = :b",
             b=ballot_id),
+        "voters who changed their vote": count(
+            engine, "SELECT count(*) FROM ballot_voter WHERE ballot_id = :b "
+            "AND changed_at IS NOT NULL", b=ballot_id),
         "papers": count(engine, "SELECT count(*) FROM ballot_paper WHERE ballot_id = :b",
                         b=ballot_id),
         "papers naming a voter": count(
@@ -298,16 +304,17 @@ def main() -> int:
         results.append(report(
             "Open ballot (a resident may change their vote)", n * clicks, statuses,
             Counter({303: n * clicks}), rows,
-            {"voters": n, "distinct voter keys": n, "papers": n, "papers naming a voter": n,
-             "papers without a mark": 0}, elapsed))
+            {"voters": n, "distinct voter keys": n,
+             "voters who changed their vote": n if clicks > 1 else 0, "papers": n,
+             "papers naming a voter": n, "papers without a mark": 0}, elapsed))
 
         statuses, elapsed = all_at_once(ballot_jobs(secret_id, secret_options))
         rows = ballot_rows(engine, secret_id)
         results.append(report(
             "Secret ballot (the first vote is final)", n * clicks, statuses,
             +Counter({303: n, 422: n * (clicks - 1)}), rows,
-            {"voters": n, "distinct voter keys": n, "papers": n, "papers naming a voter": 0,
-             "papers without a mark": 0}, elapsed))
+            {"voters": n, "distinct voter keys": n, "voters who changed their vote": 0,
+             "papers": n, "papers naming a voter": 0, "papers without a mark": 0}, elapsed))
 
         support_url = f"{base}/c/{community}/proposals/{proposal}/support"
         statuses, elapsed = all_at_once(
