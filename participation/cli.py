@@ -20,6 +20,33 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(start_command)
     app.cli.add_command(notify_phases_command)
+    app.cli.add_command(prune_uploads_command)
+    _register_upload_references()
+
+
+def _register_upload_references() -> None:
+    from sqlalchemy import select
+
+    from .models import Consultation, MeetingPhoto
+    from .uploads import add_references
+
+    add_references("covers", lambda: set(db.session.scalars(
+        select(Consultation.cover).where(Consultation.cover.is_not(None)))))
+    add_references("meetings", lambda: set(db.session.scalars(select(MeetingPhoto.filename))))
+
+
+@click.command("prune-uploads")
+@click.option("--min-age-hours", default=1.0, show_default=True,
+              help="Keep files younger than this: a form may be saving them right now.")
+@with_appcontext
+def prune_uploads_command(min_age_hours: float) -> None:
+    """Delete stored pictures nothing refers to any more (run it from cron, e.g. nightly)."""
+    from datetime import timedelta
+
+    from .uploads import prune
+
+    count = prune(timedelta(hours=min_age_hours))
+    click.echo(f"{count} unused picture(s) deleted.")
 
 
 @click.command("demo")

@@ -6,7 +6,10 @@ and what is kept is a fresh JPEG written by Pillow into the instance folder.
 from __future__ import annotations
 
 import secrets
+import time
 import warnings
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from flask import abort, current_app, send_file
@@ -62,6 +65,29 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
     small = f"{secrets.token_hex(16)}.jpg"
     image.save(upload_dir(folder) / small, "JPEG", quality=80, optimize=True)
     return name, small
+
+
+# folder -> a function giving the file names the database still refers to (see `prune`).
+references: dict[str, Callable[[], set[str]]] = {}
+
+
+def add_references(folder: str, names: Callable[[], set[str]]) -> None:
+    references[folder] = names
+
+
+def prune(min_age: timedelta = timedelta(hours=1)) -> int:
+    """Delete stored pictures nothing refers to any more: uploads of a form that was then
+    refused, photos their author removed. Files younger than `min_age` are kept, since a form
+    may be saving them right now. Returns how many files were deleted."""
+    deleted = 0
+    cutoff = time.time() - min_age.total_seconds()
+    for folder, names in references.items():
+        kept = names()
+        for path in upload_dir(folder).glob("*.jpg"):
+            if path.name not in kept and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                deleted += 1
+    return deleted
 
 
 def image_path(folder: str, name: str) -> Path:

@@ -15,6 +15,7 @@ from participation.areas import (
 )
 from participation.models import Role
 from participation.phases import add_feature
+from participation.uploads import add_references
 from participation.policy import (
     Context,
     all_of,
@@ -84,6 +85,20 @@ def _answered(p: dict) -> str:
              answer=labels.get(p.get("status"), ""))
 
 
+def _photo_files() -> set[str]:
+    from sqlalchemy import select
+
+    from participation.extensions import db
+
+    from .models import ProposalPhoto
+
+    names = set()
+    for full, thumb in db.session.execute(select(ProposalPhoto.filename,
+                                                 ProposalPhoto.thumbnail)):
+        names.update((full, thumb))
+    return names
+
+
 def init_app(app: Flask) -> None:
     from . import ballot_views  # noqa: F401  (its pages join the area's blueprint)
     from .views import bp
@@ -97,6 +112,7 @@ def init_app(app: Flask) -> None:
     from . import demo
 
     add_demo_seeder(demo.seed)
+    add_references("proposals", _photo_files)
     notifications.register("proposal.answered", _answered)
     from . import operations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.models import Community, Household, Membership, User
+from participation.models import Community, Household, Membership, Role, User
 
 from .conftest import login
 
@@ -75,3 +75,43 @@ def test_demo_has_a_vote_open_to_residents(app, runner):
     page = client.get(url).get_data(as_text=True)
     assert "投票" in page and 'name="option"' in page  # she can vote now
     assert client.get(url + "/results").status_code == 200  # results are shown live
+
+
+def test_prune_uploads_deletes_only_old_pictures_nothing_refers_to(app, runner, factory):
+    import os
+    import time
+    from io import BytesIO
+
+    from PIL import Image
+
+    from participation.uploads import save_image, upload_dir
+    from proposals.models import Proposal, ProposalPhoto
+
+    community = factory.community()
+    author = factory.user(community, Role.VERIFIED)
+    consultation = factory.consultation(community)
+
+    def picture():
+        buffer = BytesIO()
+        Image.new("RGB", (8, 8), "red").save(buffer, "PNG")
+        buffer.seek(0)
+        return buffer
+
+    with app.app_context():
+        kept, kept_thumb = save_image(picture(), "proposals", thumbnail=True)
+        removed, removed_thumb = save_image(picture(), "proposals", thumbnail=True)
+        fresh = save_image(picture(), "proposals")
+        proposal = Proposal(consultation_id=consultation.id, author_id=author.id, title="长椅",
+                            category="other", site="空地", status="evaluating")
+        proposal.photos.append(ProposalPhoto(filename=kept, thumbnail=kept_thumb))
+        db.session.add(proposal)
+        db.session.commit()
+        folder = upload_dir("proposals")
+        old = time.time() - 7200
+        for name in (kept, kept_thumb, removed, removed_thumb):
+            os.utime(folder / name, (old, old))
+    result = runner.invoke(args=["prune-uploads"])
+    assert result.exit_code == 0 and "2 unused picture(s) deleted." in result.output
+    with app.app_context():
+        left = {p.name for p in upload_dir("proposals").glob("*.jpg")}
+    assert {kept, kept_thumb, fresh} <= left and not {removed, removed_thumb} & left
