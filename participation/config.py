@@ -45,6 +45,8 @@ class Defaults:
     COMMENTS_PER_PAGE = 50
     REPLIES_PER_THREAD = 20  # more replies than this: a link to the thread's own page
     THREAD_REPLIES_MAX = 1000
+    UPLOAD_FOLDER = None  # where pictures are kept; by default instance/uploads
+    PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False

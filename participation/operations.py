@@ -14,6 +14,7 @@ import logging
 import secrets
 import smtplib
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -359,7 +360,9 @@ def switch_community(user: User, community: Community) -> None:
 
 def find_household(community: Community, building: str, unit: str, room: str) -> Household | None:
     """Look a household up as a person types it: "3" finds 3号楼, "2" finds 2单元."""
-    building, unit, room = building.strip(), unit.strip(), room.strip()
+    # Full-width digits (１号楼) as Chinese keyboards often type them count as plain ones.
+    building, unit, room = (unicodedata.normalize("NFKC", v).strip()
+                            for v in (building, unit, room))
     buildings = [building, f"{building}号楼"] if building.isdigit() else [building]
     units = [unit, f"{unit}单元"] if unit.isdigit() else [unit]
     return db.session.scalars(
@@ -802,16 +805,37 @@ def set_phases(actor: User, consultation: Consultation,
         if start < end:
             raise OperationError(_("Phases may not overlap: one starts before the previous one "
                                    "ends."))
-    # A phase members were told about stays announced; one that has already begun is not
-    # announced again after the fact.
-    announced = {(p.kind, p.starts_at): p.announced_at for p in consultation.phases}
+    # Existing phases are updated in place, the n-th phase of a kind staying the n-th of that
+    # kind, so what hangs on a phase (a ballot) stays with it. A phase members were told about
+    # stays announced; one that has already begun is not announced again after the fact.
+    from .phases import phase_guards
+
     now = utcnow()
-    consultation.phases.clear()
-    db.session.flush()
+    old_by_kind: dict[str, list[Phase]] = {}
+    for phase in sorted(consultation.phases, key=lambda p: p.starts_at):
+        old_by_kind.setdefault(phase.kind, []).append(phase)
+    changes: list[tuple[Phase | None, str, datetime, datetime]] = []
     for kind, start, end in ordered:
-        consultation.phases.append(Phase(
-            kind=kind, starts_at=start, ends_at=end,
-            announced_at=announced.get((kind, start)) or (now if start <= now else None)))
+        same_kind = old_by_kind.get(kind, [])
+        changes.append((same_kind.pop(0) if same_kind else None, kind, start, end))
+    removed = [p for phases_left in old_by_kind.values() for p in phases_left]
+    for phase, kind, start, end in [*changes, *((p, None, None, None) for p in removed)]:
+        if phase is None:
+            continue
+        for guard in phase_guards:
+            if problem := guard(phase, kind, start, end):
+                raise OperationError(problem)
+    for phase in removed:
+        consultation.phases.remove(phase)
+    db.session.flush()
+    for phase, kind, start, end in changes:
+        if phase is None:
+            consultation.phases.append(Phase(kind=kind, starts_at=start, ends_at=end,
+                                             announced_at=now if start <= now else None))
+        else:
+            if phase.starts_at != start:
+                phase.announced_at = now if start <= now else None
+            phase.starts_at, phase.ends_at = start, end
     db.session.flush()
     record("consultation.phases", actor=actor, community=consultation.community,
            target=f"consultation:{consultation.id}", phases=len(ordered))

@@ -45,6 +45,17 @@ def add_feature(kind: str, feature: str) -> None:
     PHASE_KINDS[kind].features.add(feature)
 
 
+# Areas that hang things on a phase (a ballot on a vote phase) say which changes would break
+# them: each guard gets (phase, new kind, new start, new end), all None when the phase would be
+# removed, and returns why not (translated) or None.
+phase_guards: list = []
+
+
+def add_phase_guard(guard) -> None:
+    if guard not in phase_guards:
+        phase_guards.append(guard)
+
+
 def phase_allows(phase, feature: str) -> bool:
     return phase is not None and feature in PHASE_KINDS[phase.kind].features
 

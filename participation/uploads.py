@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,10 +17,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1600
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; beyond that is refused unread
-# Pillow reads the size from the header and, past this limit, warns (errors past twice it)
-# before decoding anything: both refuse the upload, so a decompression bomb costs nothing.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-warnings.simplefilter("error", Image.DecompressionBombWarning)
+# Pillow's own guard (an error at twice its limit) stays as a backstop; the size check below
+# refuses anything past MAX_PIXELS from the header alone, before decoding a byte.
+Image.MAX_IMAGE_PIXELS = 2 * MAX_PIXELS
 
 
 class ImageRejected(ValueError):
@@ -29,7 +27,8 @@ class ImageRejected(ValueError):
 
 
 def upload_dir(folder: str) -> Path:
-    path = Path(current_app.instance_path) / "uploads" / folder
+    root = current_app.config.get("UPLOAD_FOLDER") or Path(current_app.instance_path) / "uploads"
+    path = Path(root) / folder
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -41,6 +40,8 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
     """Re-encode an uploaded image as JPEG; return the stored file name (and a thumbnail's)."""
     try:
         with Image.open(stream) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise Image.DecompressionBombError(f"{image.width}x{image.height}")
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "P"):

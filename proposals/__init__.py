@@ -1,6 +1,8 @@
 """Proposals: the proposals area of Linli. `init_app` plugs it into the core."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -14,7 +16,7 @@ from participation.areas import (
     add_demo_seeder,
 )
 from participation.models import Role
-from participation.phases import add_feature
+from participation.phases import add_feature, add_phase_guard
 from participation.uploads import add_references
 from participation.policy import (
     Context,
@@ -44,12 +46,31 @@ def _ballot_open(ctx: Context) -> bool:
     return phase is not None and phase.starts_at <= clock.now() < phase.ends_at
 
 
-def _ballot_published(ctx: Context) -> bool:
-    """Results are public once the vote phase ends, or while it runs if the planner chose so."""
+def _paper_open(ctx: Context) -> bool:
+    """Paper ballots are entered while the vote runs and for a few days after it closes."""
+    from flask import current_app
+
     phase = getattr(ctx.obj, "phase", None)
-    return phase is not None and (
-        clock.now() >= phase.ends_at
-        or (bool(getattr(ctx.obj, "results_live", False)) and clock.now() >= phase.starts_at))
+    grace = timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+    return phase is not None and phase.starts_at <= clock.now() < phase.ends_at + grace
+
+
+def _ballot_ended(ctx: Context) -> bool:
+    phase = getattr(ctx.obj, "phase", None)
+    return phase is not None and clock.now() >= phase.ends_at
+
+
+def _results_live(ctx: Context) -> bool:
+    """The planner chose to show an open ballot's results while it runs. A secret ballot never
+    does: results that change as people vote would tell who voted what."""
+    phase = getattr(ctx.obj, "phase", None)
+    return (phase is not None and clock.now() >= phase.starts_at
+            and bool(getattr(ctx.obj, "results_live", False))
+            and getattr(ctx.obj, "secrecy", "secret") == "open")
+
+
+def _open_ballot(ctx: Context) -> bool:
+    return getattr(ctx.obj, "secrecy", "secret") == "open"
 
 
 RULES = {
@@ -66,10 +87,13 @@ RULES = {
     # the committee enters paper ballots meanwhile; results follow the planner's choice.
     "ballot.manage": any_of(is_planner, is_admin),
     "ballot.vote": all_of(has_role(Role.VERIFIED), _ballot_open),
-    "ballot.paper": all_of(any_of(is_committee, is_admin), _ballot_open),
+    "ballot.paper": all_of(any_of(is_committee, is_admin), _paper_open),
     "ballot.paper_view": any_of(is_committee, is_admin),
-    "ballot.results": any_of(is_planner, is_committee, is_admin,
-                             all_of(is_member, _ballot_published)),
+    # Results once voting ends; before, staff may watch an open ballot, and members too when
+    # the planner shows results live. Nobody watches a secret ballot being filled.
+    "ballot.results": any_of(
+        all_of(any_of(is_member, is_admin), any_of(_ballot_ended, _results_live)),
+        all_of(any_of(is_planner, is_committee, is_admin), _open_ballot)),
 }
 
 
@@ -108,13 +132,15 @@ def init_app(app: Flask) -> None:
     add_feature("collect", "proposal.submit")
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")
-    add_consultation_panel("proposals/_consultation_ballots.html")
+    add_consultation_panel("proposals/_consultation_panel.html")
     from . import demo
 
     add_demo_seeder(demo.seed)
     add_references("proposals", _photo_files)
     notifications.register("proposal.answered", _answered)
     from . import operations
+
+    add_phase_guard(operations.ballot_phase_guard)
 
     add_agenda_link(AgendaLink("proposal", _l("Linked proposal"), operations.agenda_choices,
                                operations.agenda_load, operations.agenda_save))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -58,13 +58,13 @@ def _rules_from(form: BallotForm, shortlist: list[Proposal]) -> tuple[ops.Ballot
     for proposal in shortlist:
         if proposal.id not in chosen:
             continue
-        raw = request.form.get(f"cost-{proposal.id}", "").strip()
+        raw = request.form.get(f"cost-{proposal.id}", "").strip().replace(",", "")
         try:
-            cost = Decimal(raw) if raw else None
-        except InvalidOperation:
-            return None, _("Enter each cost as a number of yuan.")
-        if cost is not None and not (0 < cost < 100_000_000):
-            return None, _("Enter each cost as a number of yuan.")
+            cost = Decimal(raw).quantize(Decimal("0.01")) if raw else None
+            if cost is not None and not (Decimal("0.01") <= cost < 100_000_000):
+                raise InvalidOperation
+        except InvalidOperation:  # also NaN, Infinity and what does not fit in yuan and fen
+            return None, _("Enter each cost as an amount in yuan, above 0.")
         options.append((proposal.id, cost))
     return ops.BallotRules(
         title=form.title.data, phase_id=form.phase_id.data or 0, method=form.method.data,
@@ -95,7 +95,7 @@ def _ballot_form(community: Community, consultation: Consultation, ballot: Ballo
     if form.validate_on_submit():
         rules, option_error = _rules_from(form, shortlist)
         if rules is not None:
-            problems = ops.ballot_problems(consultation, rules)
+            problems = ops.ballot_problems(consultation, rules, ballot.id if ballot else None)
             for name, message in problems.items():
                 if name == "options":
                     option_error = message
@@ -140,7 +140,7 @@ def ballot_edit(community_id: int, ballot_id: int):
     community = _community(community_id)
     require("ballot.manage", community)
     ballot = _ballot(community, ballot_id)
-    if ballot.locked_at is not None:
+    if ops.has_votes(ballot):
         flash(_("Voting has begun: the rules of this ballot can no longer change."), "error")
         return see_other(ballot_url(ballot))
     return _ballot_form(community, ballot.consultation, ballot)
@@ -164,8 +164,11 @@ def _ballot_page(community: Community, ballot: Ballot, marked: set[int] | None =
                  error: str | None = None, status: int = 200):
     membership = membership_of(current_user, community)
     voter, mine = _my_marks(ballot, membership)
+    # An open ballot's voter who chose "none of these" sees it ticked, like any choice.
+    none = bool(request.form.get("none")) if marked is not None else (
+        voter is not None and not ballot.secret and not mine)
     return render("proposals/ballot.html", community=community, ballot=ballot,
-                  membership=membership, voter=voter,
+                  membership=membership, voter=voter, locked=ops.has_votes(ballot), none_ticked=none,
                   marked=mine if marked is None else marked, error=error, status=status,
                   now=clock.now(), form=EmptyForm())
 
@@ -203,9 +206,25 @@ def results(community_id: int, ballot_id: int):
     community = _community(community_id)
     require("proposals.view", community)
     ballot = _ballot(community, ballot_id)
+    if not can("ballot.results", community, ballot) and can("proposals.view", community):
+        flash(_("The results are published when voting ends, on %(date)s.",
+                date=format_datetime(ballot.phase.ends_at, "short")), "info")
+        return see_other(ballot_url(ballot))
     require("ballot.results", community, ballot)
+    now = clock.now()
     return render("proposals/results.html", community=community, ballot=ballot,
-                  results=tally(ballot), ended=clock.now() >= ballot.phase.ends_at)
+                  results=tally(ballot), ended=now >= ballot.phase.ends_at,
+                  paper_open=now < paper_until(ballot), paper_until=paper_until(ballot))
+
+
+def paper_until(ballot: Ballot):
+    """Paper ballots collected on the last day still need entering: the committee has a few
+    days after the vote closes (LINLI_PAPER_ENTRY_DAYS)."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    return ballot.phase.ends_at + timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
 
 
 @bp.route("/c/<int:community_id>/ballots/<int:ballot_id>/paper", methods=["GET", "POST"])
@@ -217,17 +236,24 @@ def paper(community_id: int, ballot_id: int):
     if request.method == "POST":
         require("ballot.paper", community, ballot)
         if form.validate_on_submit():
-            batch = ops.add_paper_batch(current_user, ballot, form.collected_by.data,
-                                        form.collected_on.data)
-            flash(_("Batch started: enter its ballots one by one."), "success")
-            return see_other(ballot_url(ballot, "proposals.paper_batch", batch_id=batch.id))
+            try:
+                batch = ops.add_paper_batch(current_user, ballot, form.collected_by.data,
+                                            form.collected_on.data)
+            except OperationError as error:
+                db.session.rollback()
+                form.collected_on.errors = [str(error)]
+            else:
+                flash(_("Batch started: enter its ballots one by one."), "success")
+                return see_other(ballot_url(ballot, "proposals.paper_batch",
+                                            batch_id=batch.id))
     entered = (select(func.count(BallotVoter.id)).where(BallotVoter.batch_id == PaperBatch.id)
                .correlate(PaperBatch).scalar_subquery())
     batches = db.session.execute(
         select(PaperBatch, entered).where(PaperBatch.ballot_id == ballot.id)
         .options(joinedload(PaperBatch.entered_by)).order_by(PaperBatch.id.desc())).all()
     return render("proposals/paper.html", community=community, ballot=ballot, form=form,
-                  batches=batches, open=can("ballot.paper", community, ballot))
+                  batches=batches, open=can("ballot.paper", community, ballot),
+                  status=422 if form.errors else 200, paper_until=paper_until(ballot))
 
 
 @bp.route("/c/<int:community_id>/ballots/<int:ballot_id>/paper/<int:batch_id>",
@@ -266,6 +292,7 @@ def paper_batch(community_id: int, ballot_id: int, batch_id: int):
                     .order_by(BallotVoter.id.desc()))
     return render("proposals/paper_batch.html", community=community, ballot=ballot, batch=batch,
                   form=form, marked=marked, error=error, page=page,
+                  none_ticked=bool(request.form.get("none")), paper_until=paper_until(ballot),
                   status=422 if error or form.errors else 200,
                   open=can("ballot.paper", community, ballot))
 

@@ -56,7 +56,7 @@ class BallotForm(FlaskForm):
     phase_id = SelectField(_l("Vote phase"), choices=[], coerce=int, validate_choice=False)
     method = RadioField(_l("How people vote"), choices=[
         SelectChoice("single", _l("Single choice: one proposal each")),
-        SelectChoice("approval", _l("Approval: choose up to a number of proposals")),
+        SelectChoice("approval", _l("Approval: choose up to k proposals (k is set below)")),
         SelectChoice("budget", _l("Budget: choose proposals whose total cost fits the budget")),
     ], default="approval", validators=[InputRequired(message=_l("Choose how people vote."))])
     max_choices = IntegerField(_l("At most this many choices (approval)"), validators=[
@@ -71,7 +71,8 @@ class BallotForm(FlaskForm):
         SelectChoice("household", _l("One ballot per household in the roster")),
     ], default="resident", validators=[InputRequired(message=_l("Choose who votes."))])
     secrecy = RadioField(_l("Open or secret"), choices=[
-        SelectChoice("open", _l("Open: a voter may change their ballot until the phase ends")),
+        SelectChoice("open", _l("Open: who voted what is on record (never shown on the site); a "
+                                "voter may change their ballot until the phase ends")),
         SelectChoice("secret", _l("Secret: nobody, committee included, can see who voted what; final")),
     ], default="open", validators=[InputRequired(message=_l("Choose open or secret."))])
     preset = RadioField(_l("Decision rule"), choices=[
@@ -101,9 +102,12 @@ class PaperBatchForm(FlaskForm):
 
 
 class PaperEntryForm(FlaskForm):
-    building = StringField(_l("Building"), validators=[required(), Length(max=20)])
-    unit = StringField(_l("Unit"), validators=[required(), Length(max=20)])
-    room = StringField(_l("Room"), validators=[required(), Length(max=20)])
+    building = StringField(_l("Building"), validators=[required(), Length(max=20)],
+                           description=_l("As in the roster, e.g. 3号楼 (or just 3)."))
+    unit = StringField(_l("Unit"), validators=[required(), Length(max=20)],
+                       description=_l("E.g. 2单元 (or just 2)."))
+    room = StringField(_l("Room"), validators=[required(), Length(max=20)],
+                       description=_l("E.g. 502."))
     login = StringField(_l("Voter's mobile number or e-mail"), validators=[Length(max=254)],
                         description=_l("This ballot is per resident: say which verified resident "
                                        "of the household voted on paper."))

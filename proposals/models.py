@@ -109,7 +109,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 class Ballot(db.Model):
     """A vote over shortlisted proposals in one vote phase, with its rules. The rules are locked
-    (`locked_at`) by the first ballot cast."""
+    once anybody has voted (see operations.has_votes)."""
 
     __tablename__ = "ballot"
     __table_args__ = (
@@ -128,9 +128,9 @@ class Ballot(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
-    # One ballot per vote phase: it opens and closes with the phase.
-    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id", ondelete="CASCADE"),
-                                          unique=True)
+    # One ballot per vote phase: it opens and closes with the phase, which therefore cannot be
+    # deleted under it (no ON DELETE action; deleting the consultation removes both).
+    phase_id: Mapped[int] = mapped_column(ForeignKey("phase.id"), unique=True)
     title: Mapped[str] = mapped_column(String(120))
     method: Mapped[str] = mapped_column(String(10))
     max_choices: Mapped[int | None] = mapped_column(Integer)
@@ -143,7 +143,6 @@ class Ballot(db.Model):
     results_live: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    locked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     consultation: Mapped[Consultation] = relationship()
     phase: Mapped[Phase] = relationship()

@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import format_decimal
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
 from participation.models import Consultation, Household, Membership, Role, User, utcnow
-from participation.operations import OperationError, insert_unless_exists, notify, record
+from participation.operations import (
+    OperationError,
+    insert_unless_exists,
+    normalise_login,
+    notify,
+    record,
+)
 from participation.standards import item_names
 
 from .models import (
@@ -62,6 +69,12 @@ def save_proposal(author: User, consultation: Consultation, proposal: Proposal |
     return proposal
 
 
+def _on_a_ballot_with_votes(proposal: Proposal) -> bool:
+    return db.session.scalar(
+        select(BallotOption.id).join(BallotVoter, BallotVoter.ballot_id == BallotOption.ballot_id)
+        .where(BallotOption.proposal_id == proposal.id).limit(1)) is not None
+
+
 def support(user: User, proposal: Proposal) -> bool:
     """Add the user's one support; False when it was already there (a double click)."""
     return insert_unless_exists(Support(proposal_id=proposal.id, user_id=user.id))
@@ -75,6 +88,9 @@ def review(planner: User, proposal: Proposal, status: str, reason: str | None, u
         raise OperationError(_("Give the reason for rejecting: residents will read it."))
     if proposal.status in ("draft", "merged"):
         raise OperationError(_("This proposal cannot be answered now."))
+    if status != "accepted" and _on_a_ballot_with_votes(proposal):
+        raise OperationError(_("This proposal is on a ballot people have voted on; its answer "
+                               "stays until the vote is over."))
     proposal.status, proposal.reason = status, (reason or "").strip() or None
     record("proposal.review", actor=planner, community=proposal.consultation.community,
            target=f"proposal:{proposal.id}", status=status, reason=proposal.reason or "")
@@ -91,6 +107,9 @@ def merge(planner: User, proposal: Proposal, target: Proposal, url: str) -> int:
     if target.status not in ("evaluating", "accepted") or proposal.status in ("draft", "merged"):
         raise OperationError(_("Only proposals being evaluated or shortlisted can be merged, "
                                "and only into one of those."))
+    if _on_a_ballot_with_votes(proposal):
+        raise OperationError(_("This proposal is on a ballot people have voted on; its answer "
+                               "stays until the vote is over."))
     already = select(Support.user_id).where(Support.proposal_id == target.id)
     moved = db.session.execute(
         insert(Support).from_select(
@@ -170,12 +189,16 @@ class BallotRules:
     results_live: bool = False
 
 
-def ballot_problems(consultation: Consultation, rules: BallotRules) -> dict[str, str]:
+def ballot_problems(consultation: Consultation, rules: BallotRules,
+                    ballot_id: int | None = None) -> dict[str, str]:
     """Why these rules cannot be saved, by form field; empty when they can."""
     problems: dict[str, str] = {}
     phase = next((p for p in consultation.phases if p.id == rules.phase_id), None)
     if phase is None or phase.kind != "vote":
         problems["phase_id"] = _("Choose one of this consultation's vote phases.")
+    elif db.session.scalar(select(Ballot.id).where(Ballot.phase_id == rules.phase_id,
+                                                   Ballot.id != (ballot_id or 0))):
+        problems["phase_id"] = _("This vote phase already has a ballot.")
     shortlisted = set(db.session.scalars(select(Proposal.id).where(
         Proposal.consultation_id == consultation.id, Proposal.status == "accepted")))
     ids = [pid for pid, _cost in rules.options]
@@ -190,6 +213,11 @@ def ballot_problems(consultation: Consultation, rules: BallotRules) -> dict[str,
                                     "many as there are on the ballot.")
     if rules.method == "budget" and not rules.budget:
         problems["budget"] = _("Give the budget to share out, in yuan.")
+    elif rules.method == "budget":
+        too_dear = [pid for pid, cost in rules.options if cost and cost > rules.budget]
+        if too_dear:
+            problems["options"] = _("A proposal that costs more than the whole budget could "
+                                    "never be chosen: raise the budget or leave it off.")
     # An approval vote may carry a budget too: its results then show what the budget funds.
     if rules.budget and rules.method != "single" and any(
             cost is None or cost <= 0 for _pid, cost in rules.options):
@@ -201,31 +229,43 @@ def ballot_problems(consultation: Consultation, rules: BallotRules) -> dict[str,
             "per household, and an open ballot (a secret one could be traced through the area).")
     if rules.preset == "custom" and (rules.quorum_pct is None or not rules.threshold_pct):
         problems["preset"] = _("A custom rule needs both a quorum and a threshold.")
+    if rules.secrecy == "secret" and rules.results_live:
+        problems["results_live"] = _(
+            "A secret ballot shows its results only when voting ends: results that change as "
+            "people vote would tell who voted what.")
     return problems
 
 
-def _lock_check(ballot: Ballot) -> None:
-    """Refuse to change rules once a ballot was cast. The UPDATE takes the ballot's row lock, so
-    a first vote being cast at this moment either commits first (and we refuse) or waits."""
-    taken = db.session.execute(update(Ballot).where(Ballot.id == ballot.id,
-                                                    Ballot.locked_at.is_(None))
-                               .values(title=Ballot.title)).rowcount
-    if not taken:
-        raise OperationError(_("Voting has begun: the rules of this ballot can no longer change."))
+def has_votes(ballot: Ballot) -> bool:
+    """Somebody has voted, online or on paper: the rules can no longer change."""
+    return db.session.scalar(select(BallotVoter.id).where(BallotVoter.ballot_id == ballot.id)
+                             .limit(1)) is not None
+
+
+def _hold_rules(ballot: Ballot) -> Ballot:
+    """Read the ballot's rules afresh and hold them until this transaction ends: on PostgreSQL a
+    share lock (voters do not wait for each other; a planner's change waits for them), on SQLite
+    the write lock every POST already takes."""
+    return db.session.scalar(
+        select(Ballot).where(Ballot.id == ballot.id).with_for_update(read=True)
+        .options(selectinload(Ballot.options).joinedload(BallotOption.proposal))
+        .execution_options(populate_existing=True))
 
 
 def save_ballot(planner: User, consultation: Consultation, ballot: Ballot | None,
                 rules: BallotRules) -> Ballot:
-    problems = ballot_problems(consultation, rules)
+    if ballot is not None:
+        # Wait for votes being cast right now; once anybody has voted, the rules stay.
+        db.session.execute(select(Ballot.id).where(Ballot.id == ballot.id).with_for_update())
+        if has_votes(ballot):
+            raise OperationError(_("Voting has begun: the rules of this ballot can no longer "
+                                   "change."))
+    problems = ballot_problems(consultation, rules, ballot.id if ballot else None)
     if problems:
         raise OperationError(" ".join(problems.values()))
     if ballot is None:
-        if db.session.scalar(select(Ballot.id).where(Ballot.phase_id == rules.phase_id)):
-            raise OperationError(_("This vote phase already has a ballot."))
         ballot = Ballot(consultation_id=consultation.id, created_by_id=planner.id)
         db.session.add(ballot)
-    else:
-        _lock_check(ballot)
     ballot.title, ballot.phase_id = rules.title.strip(), rules.phase_id
     ballot.method, ballot.eligibility, ballot.secrecy = rules.method, rules.eligibility, \
         rules.secrecy
@@ -258,6 +298,8 @@ def _chosen(ballot: Ballot, option_ids: list[int], none: bool) -> list[BallotOpt
         raise OperationError(_("Choose exactly one option."))
     if not chosen and not none:
         raise OperationError(_("Choose at least one option, or tick “none of these”."))
+    if chosen and none:
+        raise OperationError(_("Either choose options or tick “none of these”, not both."))
     if ballot.method == "approval" and len(chosen) > (ballot.max_choices or 0):
         raise OperationError(_("Choose at most %(k)d options.", k=ballot.max_choices))
     if ballot.method == "budget":
@@ -278,10 +320,6 @@ def _new_paper(ballot: Ballot, voter: BallotVoter, chosen: list[BallotOption]) -
     if chosen:
         db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
                                                 for o in chosen])
-    if ballot.locked_at is None:  # the first ballot locks the rules
-        db.session.execute(update(Ballot).where(Ballot.id == ballot.id,
-                                                Ballot.locked_at.is_(None))
-                           .values(locked_at=utcnow()))
 
 
 def voter_key(ballot: Ballot, user_id: int | None, household_id: int | None) -> str:
@@ -292,11 +330,18 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
          none: bool = False) -> str:
     """Cast or change the user's ballot; returns "cast" or "changed". The unique voter key makes
     a second ballot impossible; an open ballot's voter changes their marks instead."""
+    ballot = _hold_rules(ballot)
     chosen = _chosen(ballot, option_ids, none)
     if ballot.eligibility == "household" and membership.household_id is None:
         raise OperationError(_("This ballot is one per household, and you are not yet linked "
                                "to a household. Ask the residents' committee."))
     key = voter_key(ballot, user.id, membership.household_id)
+    if ballot.eligibility == "household":
+        # Moved to another household since voting? Still one vote for this person.
+        earlier = db.session.scalar(select(BallotVoter.voter_key).where(
+            BallotVoter.ballot_id == ballot.id, BallotVoter.user_id == user.id))
+        if earlier is not None and earlier != key:
+            raise OperationError(_("You have already voted for another household."))
     voter = BallotVoter(ballot_id=ballot.id, voter_key=key, user_id=user.id,
                         household_id=membership.household_id, channel="online")
     if insert_unless_exists(voter):
@@ -305,14 +350,14 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
     # Already voted: lock the voter's row so simultaneous changes apply one after the other.
     existing = db.session.scalar(select(BallotVoter).where(
         BallotVoter.ballot_id == ballot.id, BallotVoter.voter_key == key).with_for_update())
-    if ballot.secret:
-        raise OperationError(_("You have already voted. A secret ballot is final."))
     if existing.channel == "paper":
         raise OperationError(_("Your household's paper ballot has been counted; it cannot also "
                                "vote online."))
     if existing.user_id != user.id:
         raise OperationError(_("Another member of your household has already voted; only they "
                                "can change the household's ballot."))
+    if ballot.secret:
+        raise OperationError(_("You have already voted. A secret ballot is final."))
     paper_id = db.session.scalar(select(BallotPaper.id).where(BallotPaper.voter_id == existing.id))
     db.session.execute(delete(BallotMark).where(BallotMark.paper_id == paper_id))
     if chosen:
@@ -324,6 +369,11 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
 
 def add_paper_batch(clerk: User, ballot: Ballot, collected_by: str,
                     collected_on: date) -> PaperBatch:
+    phase = ballot.phase
+    if not phase.starts_at.date() <= collected_on <= phase.ends_at.date():
+        raise OperationError(_("Paper ballots count when collected while the vote runs: "
+                               "%(start)s to %(end)s.", start=format_date(phase.starts_at),
+                               end=format_date(phase.ends_at)))
     batch = PaperBatch(ballot_id=ballot.id, collected_by=collected_by.strip(),
                        collected_on=collected_on, entered_by_id=clerk.id)
     db.session.add(batch)
@@ -338,16 +388,18 @@ def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: House
                 login: str | None, option_ids: list[int], none: bool = False) -> BallotVoter:
     """Count one paper ballot, checked against the roster: a household (or, for a ballot per
     resident, a verified resident of that household) that voted already is refused."""
+    ballot = _hold_rules(ballot)
     chosen = _chosen(ballot, option_ids, none)
     user_id = None
     if ballot.eligibility == "resident":
-        login = (login or "").strip().lower()
+        kind, value = normalise_login(login or "")
         user_id = db.session.scalar(
             select(User.id).join(Membership, Membership.user_id == User.id).where(
                 Membership.community_id == ballot.consultation.community_id,
                 Membership.household_id == household.id, Membership.revoked_at.is_(None),
                 Membership.role == Role.VERIFIED.value,
-                (func.lower(User.email) == login) | (User.phone == login)))
+                (func.lower(User.email) == value) if kind == "email" else (User.phone == value)
+            )) if value else None
         if user_id is None:
             raise OperationError(_("No verified resident with that phone number or e-mail "
                                    "lives at %(address)s.", address=household.address))
@@ -362,3 +414,20 @@ def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: House
     record("ballot.paper_entry", actor=clerk, community=ballot.consultation.community,
            target=f"ballot:{ballot.id}", batch=batch.id, household=household.address)
     return voter
+
+
+def ballot_phase_guard(phase, kind, start, end) -> str | None:
+    """A vote phase holding a ballot stays; once people have voted it may only run longer."""
+    ballot = db.session.scalar(select(Ballot).where(Ballot.phase_id == phase.id))
+    if ballot is None:
+        return None
+    if kind is None:
+        return _("The vote phase of “%(title)s” holds its ballot and cannot be removed.",
+                 title=ballot.title)
+    # Within a minute is the same time: forms show phases to the minute (or second).
+    minute = timedelta(minutes=1)
+    if has_votes(ballot) and (abs(start - phase.starts_at) >= minute
+                              or end <= phase.ends_at - minute):
+        return _("People have voted in “%(title)s”: its vote phase can run longer, but cannot "
+                 "start at another time or end sooner.", title=ballot.title)
+    return None

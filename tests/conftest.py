@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,17 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
 
 
+# Pictures uploaded by the tests go to a folder of their own, never the checkout's instance/.
+UPLOADS = tempfile.mkdtemp(prefix="linli-test-uploads-")
+
+
 def make_app(database_url: str, **extra):
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SERVER_NAME": None,
+        "UPLOAD_FOLDER": UPLOADS,
         **extra,
     }
     return create_app(config)

@@ -185,8 +185,15 @@ def test_secret_ballot_keeps_no_link_between_voter_and_choice(app, factory):
         # Papers are not numbered in voting order.
         assert sorted(p.id for p in papers) != [p.id for p in papers] or len(
             {len(p.id) for p in papers}) == 1 and all(len(p.id) == 32 for p in papers)
-    results = v.results()
+    # Nobody watches a secret ballot being filled; the results come when voting ends.
+    assert v.client(v.planner).get(v.url + "/results").status_code == 303
+    with pytest.MonkeyPatch.context() as patch:
+        later = utcnow() + timedelta(days=7)
+        patch.setattr(clock, "now", lambda: later)
+        results = v.results()
     assert row(results, "凉亭")[0] == "2" and row(results, "长椅")[0] == "1"
+    # Turnout by channel, but no per-option split that could single out the few paper voters.
+    assert "<dt>纸质投票</dt>" in results and '<th scope="col">纸质投票</th>' not in results
 
 
 def test_one_ballot_per_household_online_or_on_paper(app, factory):
@@ -286,13 +293,13 @@ def test_budget_ballot_greedy_and_equal_shares_on_the_published_example(app, fac
 
 def test_budget_ballot_keeps_each_voter_within_the_budget(app, factory):
     v = Vote(app, factory)  # 长椅 8,000, 凉亭 30,000, 花坛 5,000 yuan
-    v.setup(method="budget", budget="20000")
+    v.setup(method="budget", budget="35000")
     client = v.client(v.voters[0])
     page = client.get(v.url).get_data(as_text=True)
-    assert 'data-budget="20000.00"' in page and "running-total" in page
+    assert 'data-budget="35000.00"' in page and "running-total" in page
     over = v.vote(client, 0, 1)
     assert over.status_code == 422
-    assert "您的选择共计 38,000 元，超出了 20,000 元的预算" in over.get_data(as_text=True)
+    assert "您的选择共计 38,000 元，超出了 35,000 元的预算" in over.get_data(as_text=True)
     assert v.vote(client, 0, 2).status_code == 303
     page = v.results()
     assert "平等份额法" in page and "得票多者优先" in page
@@ -315,7 +322,8 @@ def test_civil_code_double_threshold_and_missing_area_warning(app, factory):
     page = v.results()
     assert "600" in page  # the floor area that took part
     long_bench = row(page, "长椅")
-    assert long_bench[-2:] == ["300", "不通过"]  # more than half by headcount, not by area
+    # More than half by headcount, not by area (voting still runs: "so far").
+    assert long_bench[-2:] == ["300", "目前：未通过"]
     # With an area missing, the result says it counts heads only.
     with app.app_context():
         from participation.models import Household
@@ -324,15 +332,16 @@ def test_civil_code_double_threshold_and_missing_area_warning(app, factory):
         db.session.commit()
     page = v.results()
     assert "面积缺失" in page and "仅按人数" in page
-    assert row(page, "长椅")[-1] == "通过"
+    assert row(page, "长椅")[-1] == "目前：通过"
 
 
 def test_results_wait_for_the_end_of_the_vote_unless_shown_live(app, factory, monkeypatch):
     v = Vote(app, factory)
     v.setup()
     resident = v.client(v.voters[0])
-    assert resident.get(v.url + "/results").status_code == 403
-    assert v.results(v.client(v.committee))  # the committee may watch
+    early = resident.get(v.url + "/results", follow_redirects=True).get_data(as_text=True)
+    assert "结果将在投票结束时" in early
+    assert v.results(v.client(v.committee))  # the committee may watch an open ballot
     later = utcnow() + timedelta(days=7)
     monkeypatch.setattr(clock, "now", lambda: later)
     assert "投票已结束" in resident.get(v.url).get_data(as_text=True)
@@ -343,7 +352,7 @@ def test_results_wait_for_the_end_of_the_vote_unless_shown_live(app, factory, mo
 @pytest.mark.parametrize("method", ["approval", "budget"])
 def test_results_page_queries_do_not_grow_with_ballots(app, factory, count_queries, method):
     v = Vote(app, factory, households=2)
-    extra = {"budget": "20000"} if method == "budget" else {}
+    extra = {"budget": "40000"} if method == "budget" else {}
     v.setup(method=method, **extra)
     planner = v.client(v.planner)
 
@@ -379,14 +388,138 @@ def test_results_page_queries_do_not_grow_with_ballots(app, factory, count_queri
 
 def test_pages_of_a_ballot_in_english(app, factory):
     v = Vote(app, factory)
-    v.setup(method="budget", budget="20000")
+    v.setup(method="budget", budget="40000")
     with app.app_context():
         user = db.session.get(User, v.voters[0].id)
         user.locale = "en"
         db.session.commit()
     client = v.client(v.voters[0])
     page = client.get(v.url).get_data(as_text=True)
-    assert "Choose proposals whose total cost fits the budget of 20,000 yuan" in page
+    assert "Choose proposals whose total cost fits the budget of 40,000 yuan" in page
     assert 'data-cost="8000.00"' in page
     consultation = client.get(f"/c/{v.community.id}/consultations/{v.consultation_id}")
     assert "口袋公园投票" in consultation.get_data(as_text=True)
+
+
+def test_saving_phases_keeps_the_ballot_and_guards_its_vote_phase(app, factory):
+    v = Vote(app, factory)
+    v.setup()
+    assert v.vote(v.client(v.voters[0]), 0).status_code == 303
+    planner = v.client(v.planner)
+    url = f"/c/{v.community.id}/consultations/{v.consultation_id}/phases"
+    page = planner.get(url).get_data(as_text=True)
+    values = dict(re.findall(r'name="(phases-\d+-(?:starts_at|ends_at))"[^>]*value="([^"]*)"',
+                             page))
+    kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', page, re.S))
+    form = {**values, **kinds, "phases-2-kind": "collect"}  # the spare row stays empty
+    assert kinds == {"phases-0-kind": "collect", "phases-1-kind": "vote"}
+    # Unchanged: the ballot and its vote stay.
+    response = post(planner, url, form, page=url)
+    assert response.status_code == 303, re.findall(r"<p[^>]*>([^<]*)<", response.get_data(as_text=True))[-12:]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 1
+        assert db.session.get(Ballot, v.ballot_id).phase_id == v.phase_id
+
+    def shifted(value: str, hours: int) -> str:
+        from datetime import datetime
+
+        moved = datetime.fromisoformat(value) + timedelta(hours=hours)
+        return moved.strftime("%Y-%m-%dT%H:%M")
+
+    # Moving the start of a vote under way is refused; running longer is fine.
+    later_start = {**form, "phases-1-starts_at": shifted(form["phases-1-starts_at"], 1)}
+    response = post(planner, url, later_start, page=url)
+    assert "只能延长" in response.get_data(as_text=True)
+    longer = {**form, "phases-1-ends_at": shifted(form["phases-1-ends_at"], 48)}
+    assert post(planner, url, longer, page=url).status_code == 303
+    # Removing the vote phase is refused.
+    response = post(planner, url, {**longer, "phases-1-remove": "y"}, page=url)
+    assert "不能删除" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Ballot, v.ballot_id) is not None
+
+
+def test_planner_mistakes_are_answered_in_the_form(app, factory):
+    v = Vote(app, factory)
+    first = v.setup()
+    with app.app_context():
+        c = db.session.get(Consultation, v.consultation_id)
+        later = c.phases[1].ends_at
+        c.phases.append(Phase(kind="vote", starts_at=later, ends_at=later + timedelta(days=3)))
+        db.session.commit()
+        second_phase = c.phases[-1].id
+    v.setup(phase_id=str(second_phase), title="第二轮")
+    planner = v.client(v.planner)
+    edit = f"/c/{v.community.id}/ballots/{first}/edit"
+    base = {"title": "改", "phase_id": str(second_phase), "method": "approval",
+            "max_choices": "2", "eligibility": "resident", "secrecy": "open",
+            "preset": "advisory", "option": [str(p) for p in v.proposals], **v.costs}
+    page = post(planner, edit, base, page=edit).get_data(as_text=True)
+    assert "这个投票阶段已经设置了投票" in page  # not a 500
+    for cost in ("NaN", "0.001", "-5", "Infinity"):
+        response = post(planner, edit, {**base, "phase_id": str(v.phase_id), "budget": "9000",
+                                         f"cost-{v.proposals[0]}": cost}, page=edit)
+        assert response.status_code == 200, cost
+        assert "请以元为单位填写每项费用" in response.get_data(as_text=True), cost
+    page = post(planner, edit, {**base, "phase_id": str(v.phase_id), "secrecy": "secret",
+                                "results_live": "y"}, page=edit).get_data(as_text=True)
+    assert "秘密投票只在投票结束时公布结果" in page
+    page = post(planner, edit, {**base, "phase_id": str(v.phase_id), "method": "budget",
+                                "budget": "9000"}, page=edit).get_data(as_text=True)
+    assert "超过全部预算" in page  # 凉亭 costs 30,000
+
+
+def test_paper_ballots_after_the_close_and_typed_as_people_type(app, factory, monkeypatch):
+    v = Vote(app, factory)
+    v.setup(eligibility="resident")
+    committee = v.client(v.committee)
+    paper = f"{v.url}/paper"
+    response = post(committee, paper, {"collected_by": "楼长", "collected_on": "2030-01-01"},
+                    page=paper)
+    assert response.status_code == 422 and "投票期间收集" in response.get_data(as_text=True)
+    batch_url = post(committee, paper, {"collected_by": "楼长",
+                                        "collected_on": utcnow().date().isoformat()},
+                     page=paper).headers["Location"]
+    h = v.households[1]
+    phone = v.voters[1].phone
+    spaced = f"{phone[:3]} {phone[3:7]} {phone[7:]}"  # as written on the paper slip
+    entry = {"building": "１", "unit": "１", "room": h.room, "login": spaced,
+             "option": [str(v.options[0])], "none": "1"}
+    response = post(committee, batch_url, entry, page=batch_url)
+    assert response.status_code == 422 and "不能同时" in response.get_data(as_text=True)
+    del entry["none"]
+    # Two days after the close, within the days allowed for entering paper ballots.
+    later = utcnow() + timedelta(days=8)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 303
+    page = v.results()
+    assert "结果为初步结果" in page
+    # Residents who open the results too early are told when they come.
+    monkeypatch.setattr(clock, "now", lambda: later - timedelta(days=3))
+    early = v.client(v.voters[0]).get(v.url + "/results")
+    assert early.status_code == 303
+    monkeypatch.setattr(clock, "now", lambda: later + timedelta(days=5))
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 403
+
+
+def test_a_proposal_on_a_ballot_with_votes_keeps_its_answer(app, factory):
+    v = Vote(app, factory)
+    v.setup()
+    assert v.vote(v.client(v.voters[0]), 0, 1).status_code == 303
+    planner = v.client(v.planner)
+    url = f"/c/{v.community.id}/proposals/{v.proposals[0]}"
+    post(planner, url + "/review", {"status": "rejected", "reason": "太贵"}, page=url)
+    with app.app_context():
+        assert db.session.get(Proposal, v.proposals[0]).status == "accepted"
+    assert "其答复在投票结束前保持不变" in planner.get(url).get_data(as_text=True)
+
+
+def test_none_of_these_is_a_vote_and_shows_as_one(app, factory):
+    v = Vote(app, factory)
+    v.setup()
+    client = v.client(v.voters[0])
+    assert v.vote(client, none=True).status_code == 303
+    page = client.get(v.url).get_data(as_text=True)
+    assert re.search(r'name="none" value="1" checked', page)
+    results = v.results()
+    assert "4 位已认证居民中 1 位参与" in results and row(results, "长椅")[0] == "0"

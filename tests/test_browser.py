@@ -548,10 +548,15 @@ def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_ser
     assert "5 户中 4 户参与" in text and "80%" in text
     rows = {row.locator("th").inner_text(): [c.inner_text() for c in row.locator("td").all()]
             for row in p.locator("tbody tr").all()}
-    # votes, share, online, paper, decision
-    assert rows["3号楼后加长椅"] == ["3", "75%", "3", "0", "通过"]
-    assert rows["活动场地加遮阳棚"] == ["2", "50%", "1", "1", "不通过"]
+    # votes, share, online, paper, decision so far
+    assert rows["3号楼后加长椅"] == ["3", "75%", "3", "0", "目前：通过"]
+    assert rows["活动场地加遮阳棚"] == ["2", "50%", "1", "1", "目前：未通过"]
     assert p.locator("svg[role=img] rect.chart-bar").count() == 2
+    # When voting and the days for paper ballots are over, the decision is final.
+    monkeypatch.setattr(clock, "now", lambda: start + timedelta(days=20))
+    p.reload()
+    assert "投票仍在进行" not in p.inner_text("main")
+    assert p.locator("tbody tr").first.locator("td").last.inner_text() == "通过"
 
 
 def test_budget_ballot_shows_a_running_total(app, live_server, new_page, factory):

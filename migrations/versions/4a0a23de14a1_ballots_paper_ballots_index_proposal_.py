@@ -1,8 +1,8 @@
 """ballots, paper ballots; index proposal merges
 
-Revision ID: 9b3eca7b623d
+Revision ID: 4a0a23de14a1
 Revises: bfe02360eb56
-Create Date: 2026-11-28 19:39:55.491066
+Create Date: 2026-11-28 20:04:15.886305
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9b3eca7b623d'
+revision = '4a0a23de14a1'
 down_revision = 'bfe02360eb56'
 branch_labels = None
 depends_on = None
@@ -34,7 +34,6 @@ def upgrade():
     sa.Column('results_live', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('locked_at', sa.DateTime(), nullable=True),
     sa.CheckConstraint("eligibility IN ('resident', 'household')", name=op.f('ck_ballot_eligibility_known')),
     sa.CheckConstraint("method IN ('single', 'approval', 'budget')", name=op.f('ck_ballot_method_known')),
     sa.CheckConstraint("preset IN ('advisory', 'residents_meeting', 'civil_ordinary', 'civil_major', 'custom')", name=op.f('ck_ballot_preset_known')),
@@ -45,7 +44,7 @@ def upgrade():
     sa.CheckConstraint('threshold_pct IS NULL OR (threshold_pct > 0 AND threshold_pct <= 100)', name=op.f('ck_ballot_threshold_pct_range')),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], name=op.f('fk_ballot_consultation_id_consultation'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_ballot_created_by_id_user'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['phase_id'], ['phase.id'], name=op.f('fk_ballot_phase_id_phase'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['phase_id'], ['phase.id'], name=op.f('fk_ballot_phase_id_phase')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ballot')),
     sa.UniqueConstraint('phase_id', name=op.f('uq_ballot_phase_id'))
     )
