@@ -165,13 +165,19 @@ class RedeemForm(FlaskForm):
                                       "e.g. ABCD-EFGH-JKMN."))
 
 
-class VerifyMemberForm(FlaskForm):
+class HouseholdAddressForm(FlaskForm):
+    """A household typed as people say it; `operations.find_household` looks it up."""
+
     building = StringField(_l("Building"), validators=[required(), Length(max=20)],
                            description=_l("As in the roster, e.g. 3号楼 (or just 3)."))
     unit = StringField(_l("Unit"), validators=[required(), Length(max=20)],
                        description=_l("E.g. 2单元 (or just 2)."))
     room = StringField(_l("Room"), validators=[required(), Length(max=20)],
                        description=_l("E.g. 502."))
+
+
+class VerifyMemberForm(HouseholdAddressForm):
+    pass
 
 
 class RevokeMemberForm(FlaskForm):

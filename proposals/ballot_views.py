@@ -23,11 +23,7 @@ from . import operations as ops
 from .forms import BallotForm, PaperBatchForm, PaperEntryForm
 from .models import Ballot, BallotMark, BallotOption, BallotPaper, BallotVoter, PaperBatch, Proposal
 from .results import tally
-from .views import bp
-
-
-def _community(community_id: int) -> Community:
-    return db.get_or_404(Community, community_id)
+from .views import _community, bp
 
 
 def _ballot(community: Community, ballot_id: int) -> Ballot:
@@ -290,11 +286,44 @@ def paper_batch(community_id: int, ballot_id: int, batch_id: int):
     page = paginate(select(BallotVoter).where(BallotVoter.batch_id == batch.id)
                     .options(joinedload(BallotVoter.household))
                     .order_by(BallotVoter.id.desc()))
+    # What each entry marked, so the clerk can check it against the paper (open ballots only).
+    marks: dict[int, list[str]] = {}
+    if not ballot.secret and page.items:
+        titles = {o.id: o.proposal.title for o in ballot.options}
+        for voter_id, option_id in db.session.execute(
+                select(BallotPaper.voter_id, BallotMark.option_id)
+                .join(BallotMark, BallotMark.paper_id == BallotPaper.id)
+                .where(BallotPaper.voter_id.in_([v.id for v in page.items]))):
+            marks.setdefault(voter_id, []).append(titles[option_id])
     return render("proposals/paper_batch.html", community=community, ballot=ballot, batch=batch,
-                  form=form, marked=marked, error=error, page=page,
+                  form=form, marked=marked, error=error, page=page, marks=marks,
                   none_ticked=bool(request.form.get("none")), paper_until=paper_until(ballot),
                   status=422 if error or form.errors else 200,
                   open=can("ballot.paper", community, ballot))
+
+
+@bp.post("/c/<int:community_id>/ballots/<int:ballot_id>/paper/<int:batch_id>/"
+         "<int:voter_id>/remove")
+def remove_paper_entry(community_id: int, ballot_id: int, batch_id: int, voter_id: int):
+    community = _community(community_id)
+    require("ballot.paper_view", community)
+    ballot = _ballot(community, ballot_id)
+    require("ballot.paper", community, ballot)
+    voter = db.get_or_404(BallotVoter, voter_id)
+    if voter.batch_id != batch_id or voter.ballot_id != ballot.id:
+        abort(404)
+    back = ballot_url(ballot, "proposals.paper_batch", batch_id=batch_id)
+    if not EmptyForm().validate_on_submit() or not request.form.get("confirm"):
+        flash(_("Tick the box to confirm that the paper says otherwise."), "error")
+        return see_other(back)
+    try:
+        ops.remove_paper_entry(current_user, ballot, voter)
+    except OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("The entry is taken back; enter the paper again as it reads."), "success")
+    return see_other(back)
 
 
 def ballots_of(consultation: Consultation) -> list[Ballot]:

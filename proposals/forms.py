@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from participation.forms import IMAGE_TYPES, required, sensible_date
+from participation.forms import IMAGE_TYPES, HouseholdAddressForm, required, sensible_date
 
 
 class ProposalForm(FlaskForm):
@@ -101,13 +101,7 @@ class PaperBatchForm(FlaskForm):
     collected_on = DateField(_l("Collected on"), validators=[required(), sensible_date])
 
 
-class PaperEntryForm(FlaskForm):
-    building = StringField(_l("Building"), validators=[required(), Length(max=20)],
-                           description=_l("As in the roster, e.g. 3号楼 (or just 3)."))
-    unit = StringField(_l("Unit"), validators=[required(), Length(max=20)],
-                       description=_l("E.g. 2单元 (or just 2)."))
-    room = StringField(_l("Room"), validators=[required(), Length(max=20)],
-                       description=_l("E.g. 502."))
+class PaperEntryForm(HouseholdAddressForm):
     login = StringField(_l("Voter's mobile number or e-mail"), validators=[Length(max=254)],
                         description=_l("This ballot is per resident: say which verified resident "
                                        "of the household voted on paper."))

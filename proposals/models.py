@@ -172,10 +172,6 @@ class BallotOption(db.Model):
 
     proposal: Mapped[Proposal] = relationship()
 
-    @property
-    def bit(self) -> int:
-        return 1 << self.position
-
 
 class PaperBatch(db.Model):
     """Paper ballots collected by one person on one day, entered by a committee member."""

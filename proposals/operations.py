@@ -431,3 +431,14 @@ def ballot_phase_guard(phase, kind, start, end) -> str | None:
         return _("People have voted in “%(title)s”: its vote phase can run longer, but cannot "
                  "start at another time or end sooner.", title=ballot.title)
     return None
+
+
+def remove_paper_entry(clerk: User, ballot: Ballot, voter: BallotVoter) -> None:
+    """Take back a paper ballot entered by mistake, so it can be entered again correctly. Only
+    an open ballot's paper can be found again; a secret one names nobody."""
+    if ballot.secret or voter.channel != "paper" or voter.ballot_id != ballot.id:
+        raise OperationError(_("Only a paper entry of an open ballot can be taken back."))
+    address = voter.household.address if voter.household else ""
+    db.session.delete(voter)  # its paper and marks go with it
+    record("ballot.paper_removed", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=voter.batch_id, household=address)

@@ -523,3 +523,36 @@ def test_none_of_these_is_a_vote_and_shows_as_one(app, factory):
     assert re.search(r'name="none" value="1" checked', page)
     results = v.results()
     assert "4 位已认证居民中 1 位参与" in results and row(results, "长椅")[0] == "0"
+
+
+def test_a_mistyped_paper_entry_is_shown_and_can_be_taken_back(app, factory):
+    v = Vote(app, factory)
+    v.setup(eligibility="household")
+    committee = v.client(v.committee)
+    paper = f"{v.url}/paper"
+    batch_url = post(committee, paper, {"collected_by": "楼长",
+                                        "collected_on": utcnow().date().isoformat()},
+                     page=paper).headers["Location"]
+    h = v.households[2]
+    entry = {"building": h.building, "unit": h.unit, "room": h.room,
+             "option": [str(v.options[1])]}
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 303
+    page = committee.get(batch_url).get_data(as_text=True)
+    assert f"{h.address} · " in page and "凉亭" in page  # what was marked, to check
+    with app.app_context():
+        voter_id = db.session.scalar(select(BallotVoter.id))
+    remove = f"{batch_url}/{voter_id}/remove"
+    # Without the confirming tick nothing happens.
+    assert "请勾选" in post(committee, remove, page=batch_url,
+                            follow_redirects=True).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 1
+    assert post(committee, remove, {"confirm": "1"}, page=batch_url).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 0
+        assert db.session.scalar(select(func.count()).select_from(BallotMark)) == 0
+        assert db.session.scalar(select(AuditEvent.details).where(
+            AuditEvent.action == "ballot.paper_removed"))["household"] == h.address
+    entry["option"] = [str(v.options[0])]  # entered again as the paper reads
+    assert post(committee, batch_url, entry, page=batch_url).status_code == 303
+    assert row(v.results(), "长椅")[:4] == ["1", "100%", "0", "1"]

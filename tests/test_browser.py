@@ -541,6 +541,7 @@ def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_ser
     k.click("main form button.primary")
     k.wait_for_selector(".flash-success")
     assert houses[3].address in k.inner_text("main")
+    check_page(k, "paper batch with an entry")
 
     p.goto(ballot_url + "/results")
     check_page(p, "results")

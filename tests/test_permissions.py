@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "proposals.results": MEMBERS | {"admin"},  # the planner shows results live
     "proposals.paper": COMMITTEE,
     "proposals.paper_batch": COMMITTEE,
+    "proposals.remove_paper_entry": COMMITTEE,  # answered with "tick the box to confirm"
     "surveys.index": MEMBERS | {"admin"},
     "core.households": COMMITTEE,
     "core.import_households": COMMITTEE,
@@ -190,6 +191,13 @@ def world(app, factory):
         db.session.flush()
         paper_batch = PaperBatch(ballot_id=ballot.id, collected_by="楼长", collected_on=now.date())
         db.session.add(paper_batch)
+        db.session.flush()
+        from proposals.models import BallotVoter
+
+        paper_voter = BallotVoter(ballot_id=ballot.id, voter_key=f"h{household.id}",
+                                  household_id=household.id, channel="paper",
+                                  batch_id=paper_batch.id)
+        db.session.add(paper_voter)
         db.session.commit()
         # One `batch_id` serves both the invite sheet and the paper batch routes.
         assert paper_batch.id == batch_id
@@ -198,7 +206,8 @@ def world(app, factory):
         ids = {"consultation_id": consultation.id, "topic_id": topic.id,
                "comment_id": comment.id, "item_id": comment.id, "meeting_id": meeting.id,
                "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
-               "size": "thumb", "ballot_id": ballot.id}
+               "size": "thumb", "ballot_id": ballot.id,
+               "voter_id": paper_voter.id}
     return {
         "community": community,
         "users": users,
@@ -233,7 +242,8 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
         # A page, a redirect after a POST, or the "link no longer valid" page of a fake token.
         # An empty ballot or paper entry is answered with what to correct.
         expected = {"core.reset_password": {200, 303, 404}, "core.favicon": {301},
-                    "proposals.vote": {422}, "proposals.paper_batch": {200, 422}}.get(
+                    "proposals.vote": {422}, "proposals.paper_batch": {200, 422},
+                    "proposals.paper": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":
