@@ -219,6 +219,8 @@ class ConsultationEditForm(FlaskForm):
 
 
 class PhaseRowForm(Form):
+    # Which saved phase the row shows (empty for a new one), so edits keep what hangs on it.
+    phase_id = HiddenField()
     kind = SelectField(_l("Phase"), choices=[])
     starts_at = DateTimeLocalField(_l("Starts"), validators=[Optional(), sensible_date])
     ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional(), sensible_date])

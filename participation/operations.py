@@ -790,35 +790,31 @@ def update_consultation(actor: User, consultation: Consultation, *, title: str, 
 
 
 def set_phases(actor: User, consultation: Consultation,
-               phases: list[tuple[str, datetime, datetime]]) -> None:
-    """Replace the phases. They must be known kinds, each ending after it starts, none
-    overlapping another."""
+               phases: list[tuple[str, datetime, datetime, int | None]]) -> None:
+    """Set the phases: (kind, start, end, id of the saved phase the row edits or None). They
+    must be known kinds, each ending after it starts, none overlapping another. Saved phases
+    are updated in place, so what hangs on a phase (a ballot) stays with it; saved phases the
+    list leaves out are removed."""
     if not phases:
         raise OperationError(_("A consultation needs at least one phase."))
     ordered = sorted(phases, key=lambda p: p[1])
-    for kind, start, end in ordered:
+    for kind, start, end, _id in ordered:
         if kind not in PHASE_KINDS:
             raise OperationError(_("Unknown phase kind."))
         if end <= start:
             raise OperationError(_("Each phase must end after it starts."))
-    for (_k1, _s1, end), (_k2, start, _e2) in zip(ordered, ordered[1:], strict=False):
+    for (_k1, _s1, end, _i1), (_k2, start, _e2, _i2) in zip(ordered, ordered[1:], strict=False):
         if start < end:
             raise OperationError(_("Phases may not overlap: one starts before the previous one "
                                    "ends."))
-    # Existing phases are updated in place, the n-th phase of a kind staying the n-th of that
-    # kind, so what hangs on a phase (a ballot) stays with it. A phase members were told about
-    # stays announced; one that has already begun is not announced again after the fact.
     from .phases import phase_guards
 
     now = utcnow()
-    old_by_kind: dict[str, list[Phase]] = {}
-    for phase in sorted(consultation.phases, key=lambda p: p.starts_at):
-        old_by_kind.setdefault(phase.kind, []).append(phase)
-    changes: list[tuple[Phase | None, str, datetime, datetime]] = []
-    for kind, start, end in ordered:
-        same_kind = old_by_kind.get(kind, [])
-        changes.append((same_kind.pop(0) if same_kind else None, kind, start, end))
-    removed = [p for phases_left in old_by_kind.values() for p in phases_left]
+    saved = {p.id: p for p in consultation.phases}
+    changes = [(saved.pop(pid, None) if pid else None, kind, start, end)
+               for kind, start, end, pid in ordered]
+    removed = list(saved.values())
+    # Areas refuse changes that would break what hangs on a phase (see phases.add_phase_guard).
     for phase, kind, start, end in [*changes, *((p, None, None, None) for p in removed)]:
         if phase is None:
             continue
@@ -828,6 +824,8 @@ def set_phases(actor: User, consultation: Consultation,
     for phase in removed:
         consultation.phases.remove(phase)
     db.session.flush()
+    # A phase members were told about stays announced; one whose start moves into the past is
+    # not announced after the fact, one moved into the future is announced when it begins.
     for phase, kind, start, end in changes:
         if phase is None:
             consultation.phases.append(Phase(kind=kind, starts_at=start, ends_at=end,
@@ -835,7 +833,7 @@ def set_phases(actor: User, consultation: Consultation,
         else:
             if phase.starts_at != start:
                 phase.announced_at = now if start <= now else None
-            phase.starts_at, phase.ends_at = start, end
+            phase.kind, phase.starts_at, phase.ends_at = kind, start, end
     db.session.flush()
     record("consultation.phases", actor=actor, community=consultation.community,
            target=f"consultation:{consultation.id}", phases=len(ordered))

@@ -827,8 +827,8 @@ def edit_phases(community_id: int, consultation_id: int):
     require("consultation.manage", community)
     consultation = _consultation(community, consultation_id)
     if request.method == "GET":
-        rows = [{"kind": p.kind, "starts_at": _shown(p.starts_at), "ends_at": _shown(p.ends_at)}
-                for p in consultation.phases]
+        rows = [{"phase_id": str(p.id), "kind": p.kind, "starts_at": _shown(p.starts_at),
+                 "ends_at": _shown(p.ends_at)} for p in consultation.phases]
         spare = [{}] if len(rows) < MAX_PHASES else []
         form = PhasesForm(data={"phases": rows + spare})
     else:
@@ -837,7 +837,8 @@ def edit_phases(community_id: int, consultation_id: int):
     for row in form.phases:
         row.kind.choices = kinds
     if form.validate_on_submit():
-        phases = [(row.kind.data, _local(row.starts_at.data), _local(row.ends_at.data))
+        phases = [(row.kind.data, _local(row.starts_at.data), _local(row.ends_at.data),
+                   parse_id(row.phase_id.data))
                   for row in form.phases if not row.remove.data and row.starts_at.data]
         try:
             if len(phases) > MAX_PHASES:

@@ -55,9 +55,18 @@ def _paper_open(ctx: Context) -> bool:
     return phase is not None and phase.starts_at <= clock.now() < phase.ends_at + grace
 
 
+def results_from(ballot):
+    """When a ballot's results are published: when voting ends; for a secret ballot only once
+    the paper ballots are in too, since every later change would point at a paper voter."""
+    from flask import current_app
+
+    if ballot.secrecy == "secret":
+        return ballot.phase.ends_at + timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+    return ballot.phase.ends_at
+
+
 def _ballot_ended(ctx: Context) -> bool:
-    phase = getattr(ctx.obj, "phase", None)
-    return phase is not None and clock.now() >= phase.ends_at
+    return getattr(ctx.obj, "phase", None) is not None and clock.now() >= results_from(ctx.obj)
 
 
 def _results_live(ctx: Context) -> bool:

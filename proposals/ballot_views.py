@@ -203,8 +203,12 @@ def results(community_id: int, ballot_id: int):
     require("proposals.view", community)
     ballot = _ballot(community, ballot_id)
     if not can("ballot.results", community, ballot) and can("proposals.view", community):
-        flash(_("The results are published when voting ends, on %(date)s.",
-                date=format_datetime(ballot.phase.ends_at, "short")), "info")
+        from . import results_from
+
+        opens = ballot.phase.starts_at if ballot.results_live and not ballot.secret \
+            else results_from(ballot)
+        flash(_("The results are published on %(date)s.",
+                date=format_datetime(opens, "short")), "info")
         return see_other(ballot_url(ballot))
     require("ballot.results", community, ballot)
     now = clock.now()

@@ -71,8 +71,8 @@ class BallotForm(FlaskForm):
         SelectChoice("household", _l("One ballot per household in the roster")),
     ], default="resident", validators=[InputRequired(message=_l("Choose who votes."))])
     secrecy = RadioField(_l("Open or secret"), choices=[
-        SelectChoice("open", _l("Open: who voted what is on record (never shown on the site); a "
-                                "voter may change their ballot until the phase ends")),
+        SelectChoice("open", _l("Open: each ballot is kept with its voter, who may change it "
+                                "until the phase ends; the site never publishes who voted what")),
         SelectChoice("secret", _l("Secret: nobody, committee included, can see who voted what; final")),
     ], default="open", validators=[InputRequired(message=_l("Choose open or secret."))])
     preset = RadioField(_l("Decision rule"), choices=[

@@ -6,13 +6,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, to_user_timezone
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import selectinload
 
 from participation.extensions import db
-from participation.models import Consultation, Household, Membership, Role, User, utcnow
+from participation.models import (
+    Consultation,
+    Household,
+    Membership,
+    Phase,
+    Role,
+    User,
+    utcnow,
+)
 from participation.operations import (
     OperationError,
     insert_unless_exists,
@@ -70,9 +78,17 @@ def save_proposal(author: User, consultation: Consultation, proposal: Proposal |
 
 
 def _on_a_ballot_with_votes(proposal: Proposal) -> bool:
+    """The proposal is an option of a ballot people have voted on that is not over yet (paper
+    ballots may be entered for PAPER_ENTRY_DAYS after the close)."""
+    from flask import current_app
+
+    grace = timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
     return db.session.scalar(
-        select(BallotOption.id).join(BallotVoter, BallotVoter.ballot_id == BallotOption.ballot_id)
-        .where(BallotOption.proposal_id == proposal.id).limit(1)) is not None
+        select(BallotOption.id).join(Ballot, Ballot.id == BallotOption.ballot_id)
+        .join(Phase, Phase.id == Ballot.phase_id)
+        .join(BallotVoter, BallotVoter.ballot_id == BallotOption.ballot_id)
+        .where(BallotOption.proposal_id == proposal.id, Phase.ends_at > utcnow() - grace)
+        .limit(1)) is not None
 
 
 def support(user: User, proposal: Proposal) -> bool:
@@ -350,6 +366,9 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
     # Already voted: lock the voter's row so simultaneous changes apply one after the other.
     existing = db.session.scalar(select(BallotVoter).where(
         BallotVoter.ballot_id == ballot.id, BallotVoter.voter_key == key).with_for_update())
+    if existing is None:  # the committee took back this household's paper entry just now
+        raise OperationError(_("Your vote crossed a correction by the committee. Please vote "
+                               "again."))
     if existing.channel == "paper":
         raise OperationError(_("Your household's paper ballot has been counted; it cannot also "
                                "vote online."))
@@ -370,7 +389,10 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
 def add_paper_batch(clerk: User, ballot: Ballot, collected_by: str,
                     collected_on: date) -> PaperBatch:
     phase = ballot.phase
-    if not phase.starts_at.date() <= collected_on <= phase.ends_at.date():
+    # Days as the community counts them, in its own time zone.
+    first, last = (to_user_timezone(phase.starts_at).date(),
+                   to_user_timezone(phase.ends_at).date())
+    if not first <= collected_on <= last:
         raise OperationError(_("Paper ballots count when collected while the vote runs: "
                                "%(start)s to %(end)s.", start=format_date(phase.starts_at),
                                end=format_date(phase.ends_at)))
@@ -417,19 +439,25 @@ def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: House
 
 
 def ballot_phase_guard(phase, kind, start, end) -> str | None:
-    """A vote phase holding a ballot stays; once people have voted it may only run longer."""
-    ballot = db.session.scalar(select(Ballot).where(Ballot.phase_id == phase.id))
+    """A vote phase holding a ballot stays a vote phase. Once people have voted it may only run
+    longer, and not at all once it has ended (its results are out)."""
+    ballot = db.session.scalar(select(Ballot).where(Ballot.phase_id == phase.id)
+                               .with_for_update())  # a first vote waits for this decision
     if ballot is None:
         return None
-    if kind is None:
+    if kind is None or kind != "vote":
         return _("The vote phase of “%(title)s” holds its ballot and cannot be removed.",
                  title=ballot.title)
     # Within a minute is the same time: forms show phases to the minute (or second).
     minute = timedelta(minutes=1)
-    if has_votes(ballot) and (abs(start - phase.starts_at) >= minute
-                              or end <= phase.ends_at - minute):
-        return _("People have voted in “%(title)s”: its vote phase can run longer, but cannot "
-                 "start at another time or end sooner.", title=ballot.title)
+    unchanged = abs(start - phase.starts_at) < minute and abs(end - phase.ends_at) < minute
+    if has_votes(ballot) and not unchanged:
+        if phase.ends_at <= utcnow():
+            return _("Voting in “%(title)s” is over: its vote phase can no longer change.",
+                     title=ballot.title)
+        if abs(start - phase.starts_at) >= minute or end <= phase.ends_at - minute:
+            return _("People have voted in “%(title)s”: its vote phase can run longer, but "
+                     "cannot start at another time or end sooner.", title=ballot.title)
     return None
 
 
@@ -439,6 +467,11 @@ def remove_paper_entry(clerk: User, ballot: Ballot, voter: BallotVoter) -> None:
     if ballot.secret or voter.channel != "paper" or voter.ballot_id != ballot.id:
         raise OperationError(_("Only a paper entry of an open ballot can be taken back."))
     address = voter.household.address if voter.household else ""
-    db.session.delete(voter)  # its paper and marks go with it
+    batch_id = voter.batch_id
+    # Its paper and marks go with it. A second click finds nothing left to take back.
+    gone = db.session.execute(delete(BallotVoter).where(
+        BallotVoter.id == voter.id, BallotVoter.channel == "paper")).rowcount
+    if not gone:
+        raise OperationError(_("This entry was already taken back."))
     record("ballot.paper_removed", actor=clerk, community=ballot.consultation.community,
-           target=f"ballot:{ballot.id}", batch=voter.batch_id, household=address)
+           target=f"ballot:{ballot.id}", batch=batch_id, household=address)

@@ -188,7 +188,7 @@ def test_secret_ballot_keeps_no_link_between_voter_and_choice(app, factory):
     # Nobody watches a secret ballot being filled; the results come when voting ends.
     assert v.client(v.planner).get(v.url + "/results").status_code == 303
     with pytest.MonkeyPatch.context() as patch:
-        later = utcnow() + timedelta(days=7)
+        later = utcnow() + timedelta(days=10)  # after the vote and the days for paper ballots
         patch.setattr(clock, "now", lambda: later)
         results = v.results()
     assert row(results, "凉亭")[0] == "2" and row(results, "长椅")[0] == "1"
@@ -340,7 +340,7 @@ def test_results_wait_for_the_end_of_the_vote_unless_shown_live(app, factory, mo
     v.setup()
     resident = v.client(v.voters[0])
     early = resident.get(v.url + "/results", follow_redirects=True).get_data(as_text=True)
-    assert "结果将在投票结束时" in early
+    assert "结果将于" in early
     assert v.results(v.client(v.committee))  # the committee may watch an open ballot
     later = utcnow() + timedelta(days=7)
     monkeypatch.setattr(clock, "now", lambda: later)
@@ -408,10 +408,11 @@ def test_saving_phases_keeps_the_ballot_and_guards_its_vote_phase(app, factory):
     planner = v.client(v.planner)
     url = f"/c/{v.community.id}/consultations/{v.consultation_id}/phases"
     page = planner.get(url).get_data(as_text=True)
-    values = dict(re.findall(r'name="(phases-\d+-(?:starts_at|ends_at))"[^>]*value="([^"]*)"',
-                             page))
+    values = dict(re.findall(
+        r'name="(phases-\d+-(?:starts_at|ends_at|phase_id))"[^>]*value="([^"]*)"', page))
     kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', page, re.S))
     form = {**values, **kinds, "phases-2-kind": "collect"}  # the spare row stays empty
+    assert form["phases-1-phase_id"] == str(v.phase_id)
     assert kinds == {"phases-0-kind": "collect", "phases-1-kind": "vote"}
     # Unchanged: the ballot and its vote stay.
     response = post(planner, url, form, page=url)
@@ -435,6 +436,27 @@ def test_saving_phases_keeps_the_ballot_and_guards_its_vote_phase(app, factory):
     # Removing the vote phase is refused.
     response = post(planner, url, {**longer, "phases-1-remove": "y"}, page=url)
     assert "不能删除" in response.get_data(as_text=True)
+    # A second vote phase added later leaves the ballot where it was.
+    extra = {**longer, "phases-2-kind": "vote",
+             "phases-2-starts_at": shifted(longer["phases-1-ends_at"], 24),
+             "phases-2-ends_at": shifted(longer["phases-1-ends_at"], 72)}
+    assert post(planner, url, extra, page=url).status_code == 303
+    with app.app_context():
+        assert db.session.get(Ballot, v.ballot_id).phase_id == v.phase_id
+        assert db.session.scalar(select(func.count()).select_from(Phase)) == 3
+    # Once the vote is over it cannot be reopened.
+    with pytest.MonkeyPatch.context() as patch:
+        later = utcnow() + timedelta(days=30)
+        patch.setattr(clock, "now", lambda: later)
+        page = planner.get(url).get_data(as_text=True)
+        values = dict(re.findall(
+            r'name="(phases-\d+-(?:starts_at|ends_at|phase_id))"[^>]*value="([^"]*)"', page))
+        kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', page,
+                                re.S))
+        form = {**values, **kinds, "phases-3-kind": "collect"}
+        reopened = {**form, "phases-1-ends_at": shifted(form["phases-2-starts_at"], -1)}
+        response = post(planner, url, reopened, page=url)
+        assert "投票已经结束，其投票阶段不能再更改" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Ballot, v.ballot_id) is not None
 
@@ -548,6 +570,8 @@ def test_a_mistyped_paper_entry_is_shown_and_can_be_taken_back(app, factory):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 1
     assert post(committee, remove, {"confirm": "1"}, page=batch_url).status_code == 303
+    again = post(committee, remove, {"confirm": "1"}, page=batch_url, follow_redirects=True)
+    assert again.status_code == 404  # nothing left to take back
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 0
         assert db.session.scalar(select(func.count()).select_from(BallotMark)) == 0
