@@ -26,7 +26,6 @@ import argparse
 import http.cookiejar
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,15 +48,8 @@ PASSWORD = "bench password 1"
 PHONE_PREFIX = "136"
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from concurrent_writes import NoRedirect, free_port  # noqa: E402  (the same server helpers)
 
 
 # --- the community, before the server starts ------------------------------------------------
