@@ -370,8 +370,10 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
         raise OperationError(_("Your vote crossed a correction by the committee. Please vote "
                                "again."))
     if existing.channel == "paper":
-        raise OperationError(_("Your household's paper ballot has been counted; it cannot also "
-                               "vote online."))
+        raise OperationError(
+            _("Your household's paper ballot has been counted; it cannot also vote online.")
+            if ballot.eligibility == "household" else
+            _("Your paper ballot has been counted; you cannot also vote online."))
     if existing.user_id != user.id:
         raise OperationError(_("Another member of your household has already voted; only they "
                                "can change the household's ballot."))

@@ -255,7 +255,9 @@ def test_resident_ballot_paper_entry_names_a_verified_resident(app, factory):
         response.get_data(as_text=True)
     entry["login"] = v.voters[2].phone
     assert post(committee, batch_url, entry, page=batch_url).status_code == 303
-    assert v.vote(v.client(v.voters[2]), 0).status_code == 422  # counted on paper already
+    response = v.vote(v.client(v.voters[2]), 0)  # counted on paper already
+    assert response.status_code == 422
+    assert "您的纸质选票已经计入，不能再在线投票" in response.get_data(as_text=True)
 
 
 def test_simultaneous_ballots_from_one_voter_count_once(app, factory):
