@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, select, text
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from participation.extensions import db, limiter
 from participation.models import Community, Household, Membership, Role, User, utcnow
-from participation.security import hash_password
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -219,7 +219,9 @@ class Factory:
                 Membership.user_id == user.id, Membership.community_id == community.id))
 
 
-_PASSWORD_HASH = hash_password(PASSWORD)
+# The factory's people are test data: a cheap scrypt keeps the suite's many logins fast (the
+# app's own hashing, at full cost, is what registration and password changes exercise).
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
 
 
 @pytest.fixture
