@@ -1,8 +1,6 @@
 """Proposals: the proposals area of Linli. `init_app` plugs it into the core."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -48,24 +46,15 @@ def _ballot_open(ctx: Context) -> bool:
 
 def _paper_open(ctx: Context) -> bool:
     """Paper ballots are entered while the vote runs and for a few days after it closes."""
-    from flask import current_app
+    from .operations import paper_until
 
     phase = getattr(ctx.obj, "phase", None)
-    grace = timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
-    return phase is not None and phase.starts_at <= clock.now() < phase.ends_at + grace
-
-
-def results_from(ballot):
-    """When a ballot's results are published: when voting ends; for a secret ballot only once
-    the paper ballots are in too, since every later change would point at a paper voter."""
-    from flask import current_app
-
-    if ballot.secrecy == "secret":
-        return ballot.phase.ends_at + timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
-    return ballot.phase.ends_at
+    return phase is not None and phase.starts_at <= clock.now() < paper_until(ctx.obj)
 
 
 def _ballot_ended(ctx: Context) -> bool:
+    from .operations import results_from
+
     return getattr(ctx.obj, "phase", None) is not None and clock.now() >= results_from(ctx.obj)
 
 

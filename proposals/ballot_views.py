@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, request, url_for
-from flask_babel import format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -73,20 +73,16 @@ def _rules_from(form: BallotForm, shortlist: list[Proposal]) -> tuple[ops.Ballot
 def _ballot_form(community: Community, consultation: Consultation, ballot: Ballot | None):
     form = BallotForm(obj=ballot)
     form.phase_id.choices = [SelectChoice(p.id, _("Vote phase, %(start)s – %(end)s",
-                                      start=format_day(p.starts_at), end=format_day(p.ends_at)))
+                                      start=format_date(p.starts_at), end=format_date(p.ends_at)))
                              for p in consultation.phases if p.kind == "vote"]
     shortlist = _shortlist(consultation)
-    if request.method == "POST":
+    if request.method == "POST":  # what was typed, as typed
         selected = set(parse_ids(request.form.getlist("option")))
         costs = {p.id: request.form.get(f"cost-{p.id}", "") for p in shortlist}
-    elif ballot is not None:
-        selected = {o.proposal_id for o in ballot.options}
-        costs = {o.proposal_id: o.cost for o in ballot.options}
-    else:
-        selected = {p.id for p in shortlist}
-        costs = {}
-    costs = {p.id: costs.get(p.id) if costs.get(p.id) not in (None, "") else
-             (p.estimated_cost if request.method == "GET" else "") for p in shortlist}
+    else:  # the saved ballot, or all the shortlist; costs default to the authors' estimates
+        saved = {o.proposal_id: o.cost for o in ballot.options} if ballot else {}
+        selected = set(saved) if ballot else {p.id for p in shortlist}
+        costs = {p.id: saved.get(p.id) or p.estimated_cost for p in shortlist}
     option_error = None
     if form.validate_on_submit():
         rules, option_error = _rules_from(form, shortlist)
@@ -110,12 +106,6 @@ def _ballot_form(community: Community, consultation: Consultation, ballot: Ballo
     return render("proposals/ballot_form.html", community=community, consultation=consultation,
                   ballot=ballot, form=form, shortlist=shortlist, selected=selected, costs=costs,
                   option_error=option_error)
-
-
-def format_day(value) -> str:
-    from flask_babel import format_date
-
-    return format_date(value, "medium")
 
 
 @bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/ballots/new",
@@ -146,9 +136,9 @@ def _my_marks(ballot: Ballot, membership) -> tuple[BallotVoter | None, set[int]]
     """The current user's (or household's) voter row, and on an open ballot what they marked."""
     if membership is None:
         return None, set()
-    keys = [ops.voter_key(ballot, current_user.id, membership.household_id)]
+    key = ops.voter_key(ballot, current_user.id, membership.household_id)
     voter = db.session.scalar(select(BallotVoter).where(BallotVoter.ballot_id == ballot.id,
-                                                        BallotVoter.voter_key.in_(keys)))
+                                                        BallotVoter.voter_key == key))
     if voter is None or ballot.secret:
         return voter, set()
     return voter, set(db.session.scalars(
@@ -203,28 +193,16 @@ def results(community_id: int, ballot_id: int):
     require("proposals.view", community)
     ballot = _ballot(community, ballot_id)
     if not can("ballot.results", community, ballot) and can("proposals.view", community):
-        from . import results_from
-
         opens = ballot.phase.starts_at if ballot.results_live and not ballot.secret \
-            else results_from(ballot)
+            else ops.results_from(ballot)
         flash(_("The results are published on %(date)s.",
                 date=format_datetime(opens, "short")), "info")
         return see_other(ballot_url(ballot))
     require("ballot.results", community, ballot)
-    now = clock.now()
+    now, paper_until = clock.now(), ops.paper_until(ballot)
     return render("proposals/results.html", community=community, ballot=ballot,
                   results=tally(ballot), ended=now >= ballot.phase.ends_at,
-                  paper_open=now < paper_until(ballot), paper_until=paper_until(ballot))
-
-
-def paper_until(ballot: Ballot):
-    """Paper ballots collected on the last day still need entering: the committee has a few
-    days after the vote closes (LINLI_PAPER_ENTRY_DAYS)."""
-    from datetime import timedelta
-
-    from flask import current_app
-
-    return ballot.phase.ends_at + timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+                  paper_open=now < paper_until, paper_until=paper_until)
 
 
 @bp.route("/c/<int:community_id>/ballots/<int:ballot_id>/paper", methods=["GET", "POST"])
@@ -253,7 +231,7 @@ def paper(community_id: int, ballot_id: int):
         .options(joinedload(PaperBatch.entered_by)).order_by(PaperBatch.id.desc())).all()
     return render("proposals/paper.html", community=community, ballot=ballot, form=form,
                   batches=batches, open=can("ballot.paper", community, ballot),
-                  status=422 if form.errors else 200, paper_until=paper_until(ballot))
+                  status=422 if form.errors else 200, paper_until=ops.paper_until(ballot))
 
 
 @bp.route("/c/<int:community_id>/ballots/<int:ballot_id>/paper/<int:batch_id>",
@@ -301,7 +279,7 @@ def paper_batch(community_id: int, ballot_id: int, batch_id: int):
             marks.setdefault(voter_id, []).append(titles[option_id])
     return render("proposals/paper_batch.html", community=community, ballot=ballot, batch=batch,
                   form=form, marked=marked, error=error, page=page, marks=marks,
-                  none_ticked=bool(request.form.get("none")), paper_until=paper_until(ballot),
+                  none_ticked=bool(request.form.get("none")), paper_until=ops.paper_until(ballot),
                   status=422 if error or form.errors else 200,
                   open=can("ballot.paper", community, ballot))
 

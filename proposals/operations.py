@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import format_date, format_decimal, to_user_timezone
@@ -77,17 +77,32 @@ def save_proposal(author: User, consultation: Consultation, proposal: Proposal |
     return proposal
 
 
-def _on_a_ballot_with_votes(proposal: Proposal) -> bool:
-    """The proposal is an option of a ballot people have voted on that is not over yet (paper
-    ballots may be entered for PAPER_ENTRY_DAYS after the close)."""
+def paper_grace() -> timedelta:
+    """Paper ballots collected on the last day still need entering: the committee has a few
+    days after the vote closes (LINLI_PAPER_ENTRY_DAYS)."""
     from flask import current_app
 
-    grace = timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+    return timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+
+
+def paper_until(ballot: Ballot) -> datetime:
+    return ballot.phase.ends_at + paper_grace()
+
+
+def results_from(ballot: Ballot) -> datetime:
+    """When a ballot's results are published: when voting ends; for a secret ballot only once
+    the paper ballots are in too, since every later change would point at a paper voter."""
+    return paper_until(ballot) if ballot.secret else ballot.phase.ends_at
+
+
+def _on_a_ballot_with_votes(proposal: Proposal) -> bool:
+    """The proposal is an option of a ballot people have voted on that is not over yet (paper
+    ballots may still be entered, see paper_grace)."""
     return db.session.scalar(
         select(BallotOption.id).join(Ballot, Ballot.id == BallotOption.ballot_id)
         .join(Phase, Phase.id == Ballot.phase_id)
         .join(BallotVoter, BallotVoter.ballot_id == BallotOption.ballot_id)
-        .where(BallotOption.proposal_id == proposal.id, Phase.ends_at > utcnow() - grace)
+        .where(BallotOption.proposal_id == proposal.id, Phase.ends_at > utcnow() - paper_grace())
         .limit(1)) is not None
 
 
