@@ -108,6 +108,15 @@ def post(client, url: str, data: dict | None = None, page: str = "/", **kwargs):
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
 
 
+def phases_form(html: str) -> dict:
+    """The phases form as the page shows it, posted back unchanged: every saved row with its
+    phase id, the spare row left empty (its kind select always has a value)."""
+    values = dict(re.findall(
+        r'name="(phases-\d+-(?:starts_at|ends_at|phase_id))"[^>]*value="([^"]*)"', html))
+    kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', html, re.S))
+    return {**values, **kinds, f"phases-{len(kinds)}-kind": "collect"}
+
+
 def click_together(app, client, url: str, page: str, times: int = 6,
                    data: dict | None = None) -> list[int]:
     """The same signed-in browser POSTs `url` `times` times at once (a nervous double click),

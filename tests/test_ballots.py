@@ -14,7 +14,7 @@ from participation.extensions import db
 from participation.models import AuditEvent, Consultation, Phase, Role, User, utcnow
 from proposals.models import Ballot, BallotMark, BallotPaper, BallotVoter, Proposal
 
-from .conftest import click_together, login, post
+from .conftest import click_together, login, phases_form, post
 
 
 class Vote:
@@ -409,13 +409,10 @@ def test_saving_phases_keeps_the_ballot_and_guards_its_vote_phase(app, factory):
     assert v.vote(v.client(v.voters[0]), 0).status_code == 303
     planner = v.client(v.planner)
     url = f"/c/{v.community.id}/consultations/{v.consultation_id}/phases"
-    page = planner.get(url).get_data(as_text=True)
-    values = dict(re.findall(
-        r'name="(phases-\d+-(?:starts_at|ends_at|phase_id))"[^>]*value="([^"]*)"', page))
-    kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', page, re.S))
-    form = {**values, **kinds, "phases-2-kind": "collect"}  # the spare row stays empty
+    form = phases_form(planner.get(url).get_data(as_text=True))
     assert form["phases-1-phase_id"] == str(v.phase_id)
-    assert kinds == {"phases-0-kind": "collect", "phases-1-kind": "vote"}
+    assert (form["phases-0-kind"], form["phases-1-kind"]) == ("collect", "vote")
+    assert not form["phases-2-starts_at"]  # the spare row
     # Unchanged: the ballot and its vote stay.
     response = post(planner, url, form, page=url)
     assert response.status_code == 303, re.findall(r"<p[^>]*>([^<]*)<", response.get_data(as_text=True))[-12:]
@@ -450,12 +447,7 @@ def test_saving_phases_keeps_the_ballot_and_guards_its_vote_phase(app, factory):
     with pytest.MonkeyPatch.context() as patch:
         later = utcnow() + timedelta(days=30)
         patch.setattr(clock, "now", lambda: later)
-        page = planner.get(url).get_data(as_text=True)
-        values = dict(re.findall(
-            r'name="(phases-\d+-(?:starts_at|ends_at|phase_id))"[^>]*value="([^"]*)"', page))
-        kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', page,
-                                re.S))
-        form = {**values, **kinds, "phases-3-kind": "collect"}
+        form = phases_form(planner.get(url).get_data(as_text=True))
         reopened = {**form, "phases-1-ends_at": shifted(form["phases-2-starts_at"], -1)}
         response = post(planner, url, reopened, page=url)
         assert "投票已经结束，其投票阶段不能再更改" in response.get_data(as_text=True)

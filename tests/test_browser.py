@@ -79,6 +79,15 @@ def check_page(page, label: str) -> None:
     assert overflow <= 0, f"{label} {page.url} scrolls sideways by {overflow}px"
 
 
+def switch_mode(page, mode: str) -> None:
+    """Switch the page to English ("en") or large text ("large"); "zh" stays as it is."""
+    if mode == "en":
+        page.click("button[name=locale][value=en]")
+    elif mode == "large":
+        page.click("button[aria-pressed][type=submit]:not([name])")
+    page.wait_for_load_state()
+
+
 def log_in(page, base: str, login: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=login]", login)
@@ -204,11 +213,7 @@ def test_every_page_passes_axe(app, live_server, new_page, factory, mode):
             log_in(page, live_server, login)
         else:
             page.goto(live_server)
-        if mode == "en":
-            page.click("button[name=locale][value=en]")
-        elif mode == "large":
-            page.click("button[aria-pressed][type=submit]:not([name])")
-        page.wait_for_load_state()
+        switch_mode(page, mode)
         for url in urls:
             page.goto(live_server + url)
             check_page(page, mode)
@@ -343,11 +348,7 @@ def test_discussion_pages_pass_axe(app, live_server, new_page, factory):
         for login, urls in pages.items():
             page = new_page()
             log_in(page, live_server, login)
-            if mode == "en":
-                page.click("button[name=locale][value=en]")
-            elif mode == "large":
-                page.click("button[aria-pressed][type=submit]:not([name])")
-            page.wait_for_load_state()
+            switch_mode(page, mode)
             for url in urls:
                 page.goto(live_server + url)
                 check_page(page, f"{mode} {url}")
@@ -651,11 +652,7 @@ def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
     for login, urls in pages.items():
         page = new_page()
         log_in(page, live_server, login)
-        if mode == "en":
-            page.click("button[name=locale][value=en]")
-        else:
-            page.click("button[aria-pressed][type=submit]:not([name])")
-        page.wait_for_load_state()
+        switch_mode(page, mode)
         for url in urls:
             page.goto(live_server + url)
             check_page(page, f"{mode} {url}")

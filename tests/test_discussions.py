@@ -20,7 +20,7 @@ from participation.models import (
 )
 from participation.phases import PHASE_KINDS, TEMPLATES
 
-from .conftest import click_together, login, post
+from .conftest import click_together, login, phases_form, post
 from .test_security import PAYLOADS, dangerous
 
 START = datetime(2027, 3, 1, 0, 0)
@@ -533,11 +533,8 @@ def test_phases_save_with_the_spare_row_empty_and_can_be_removed(app, place, at)
     at(START)
     planner = client_for(app, people["planner"])
     url = f"/c/{community.id}/consultations/{consultation_id}/phases"
-    html = planner.get(url).get_data(as_text=True)
-    values = dict(re.findall(r'name="(phases-\d+-(?:starts_at|ends_at))"[^>]*value="([^"]*)"',
-                             html))
-    kinds = dict(re.findall(r'name="(phases-\d+-kind)">.*?selected value="(\w+)"', html, re.S))
-    form = {**values, **kinds, "phases-4-kind": "collect"}  # the spare row stays empty
+    form = phases_form(planner.get(url).get_data(as_text=True))  # the spare row stays empty
+    assert form["phases-3-kind"] == "results" and "phases-4-kind" in form
     form["phases-3-remove"] = "y"  # drop the results notice
     response = post(planner, url, form, page=url)
     assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
