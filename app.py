@@ -1,11 +1,25 @@
-"""The composition root: `create_app()` sets up the core and registers each area."""
+"""The composition root: `create_app()` sets up the core's plumbing, then plugs in each module of
+the core and each area. This is the one list of what the application is made of."""
 from __future__ import annotations
 
 from flask import Flask
 
 import participation
 import proposals
+import proposals.ballots
 import surveys
+from participation import (
+    accounts,
+    communities,
+    consultations,
+    discussions,
+    meetings,
+    notifications,
+)
+
+# In dependency order: each module may use those before it.
+CORE_MODULES = (accounts, communities, notifications, consultations, discussions, meetings)
+AREAS = (proposals, proposals.ballots, surveys)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -15,8 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
     )
     participation.init_core(app, config)
-    proposals.init_app(app)
-    surveys.init_app(app)
+    for module in (*CORE_MODULES, *AREAS):
+        module.init_app(app)
     return app
 
 

@@ -63,18 +63,14 @@ def prepare(users: int) -> dict:
 
     from app import create_app
     from participation.extensions import db
-    from participation.models import (
-        Community,
-        Consultation,
-        Household,
-        Membership,
-        Phase,
-        Role,
-        User,
-        utcnow,
-    )
+    from participation.accounts.models import User
+    from participation.clock import utcnow
+    from participation.communities.models import Community, Household, Membership
+    from participation.consultations.models import Consultation, Phase
+    from participation.policy import Role
     from participation.security import hash_password
-    from proposals.models import Ballot, BallotOption, Proposal
+    from proposals.ballots.models import Ballot, BallotOption
+    from proposals.models import Proposal
 
     app = create_app()
     with app.app_context():

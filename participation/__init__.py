@@ -1,28 +1,33 @@
-"""The core of Linli: configuration, extensions, accounts, communities, policy and web glue.
+"""The core of Linli: the shared plumbing (configuration, extensions, database, i18n, security,
+the policy, the registries, error pages) at this package's top, one sub-package per concern below.
 
-`init_core(app)` is called first by `create_app`; areas then register themselves with
-`register_area`.
+`init_core(app)` is called first by `create_app`; then each module of the core and each area
+plugs itself in with `plug_in`.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, render_template, request, session
 import flask_babel
+from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database  # noqa: F401  (registers the SQLite connection settings)
-from . import policy, security
-from .areas import community_tabs
+from . import (
+    database,  # noqa: F401  (registers the SQLite connection settings)
+    policy,
+    security,
+)
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from .i18n import TRANSLATIONS, compile_catalogs, select_locale
+from .registries import community_tabs
 from .sanitize import render_markdown
+from .web import external_url
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +58,6 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
-    login_manager.login_view = "core.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     security.init_app(app)
@@ -72,35 +76,26 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
         markdown=render_markdown,
     )
 
-    from . import cli, views
+    from . import cli
 
-    app.register_blueprint(views.bp)
+    app.add_url_rule("/favicon.ico", "favicon",
+                     lambda: redirect(url_for("static", filename="favicon.svg"), code=301))
     cli.init_app(app)
     _init_request_handling(app)
 
 
-def register_area(app: Flask, blueprint: Blueprint, rules: dict | None = None) -> None:
-    """Plug an area in: its blueprint and its permission rules."""
+def plug_in(app: Flask, blueprint: Blueprint, rules: dict | None = None) -> None:
+    """Plug a module of the core or an area in: its blueprint and its permission rules."""
     for action, predicate in (rules or {}).items():
         policy.register(action, predicate)
     app.register_blueprint(blueprint)
-
-
-@login_manager.user_loader
-def _load_user(user_id: str):
-    from .models import User
-    from .operations import session_is_live
-
-    if not user_id.isdigit() or not session_is_live(int(user_id), session.get("sid")):
-        return None
-    return db.session.get(User, int(user_id))
 
 
 def _init_request_handling(app: Flask) -> None:
     @app.after_request
     def commit(response):
         # One transaction per request: committed when the answer is a success, else rolled back.
-        from .operations import drop_queued_mail, send_queued_mail
+        from .mail import drop_queued_mail, send_queued_mail
 
         if response.status_code < 400:
             db.session.commit()
@@ -126,6 +121,8 @@ def _init_request_handling(app: Flask) -> None:
             "locale_code": locale,
             "html_lang": locale.replace("_", "-"),
             "community_tabs": community_tabs,
+            "can": policy.can,
+            "external_url": external_url,
         }
 
     @app.errorhandler(CSRFError)

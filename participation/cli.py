@@ -8,10 +8,11 @@ from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
 from .extensions import db
+from .accounts.forms import EMAIL_RE, PHONE_RE
+from .accounts.models import User
+from .accounts.operations import find_user, normalise_login
+from .audit.operations import record
 from .i18n import compile_catalogs
-from .models import User
-from .forms import EMAIL_RE, PHONE_RE
-from .operations import find_user, normalise_login, record
 from .security import hash_password, password_problem
 
 
@@ -21,18 +22,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(start_command)
     app.cli.add_command(notify_phases_command)
     app.cli.add_command(prune_uploads_command)
-    _register_upload_references()
-
-
-def _register_upload_references() -> None:
-    from sqlalchemy import select
-
-    from .models import Consultation, MeetingPhoto
-    from .uploads import add_references
-
-    add_references("covers", lambda: set(db.session.scalars(
-        select(Consultation.cover).where(Consultation.cover.is_not(None)))))
-    add_references("meetings", lambda: set(db.session.scalars(select(MeetingPhoto.filename))))
 
 
 @click.command("prune-uploads")
@@ -113,18 +102,13 @@ def start_command(host: str, port: int) -> None:
 @with_appcontext
 def notify_phases_command() -> None:
     """Tell members about phases that have begun (run it from cron, e.g. every 10 minutes)."""
-    from flask import url_for
-
     from . import clock
-    from .operations import announce_started_phases
-
-    from .operations import send_queued_mail
+    from .consultations.operations import announce_started_phases
+    from .consultations.views import consultation_url
+    from .mail import send_queued_mail
 
     with current_app.test_request_context(current_app.config.get("BASE_URL") or "/"):
-        count = announce_started_phases(
-            clock.now(),
-            lambda c: url_for("core.consultation", community_id=c.community_id,
-                              consultation_id=c.id))
+        count = announce_started_phases(clock.now(), consultation_url)
         db.session.commit()
         send_queued_mail()
     click.echo(f"{count} phase(s) announced.")

@@ -7,3 +7,9 @@ from datetime import datetime, timezone
 def now() -> datetime:
     """Naive UTC, like every DateTime column."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def utcnow() -> datetime:
+    """What every DateTime column stores by default (Babel shows it in the community's timezone);
+    read from the one clock that tests can freeze."""
+    return now()

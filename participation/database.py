@@ -6,6 +6,9 @@ import sqlite3
 from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -36,3 +39,20 @@ def _begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_unless_exists(obj) -> bool:
+    """Add `obj`; False when a unique constraint shows a concurrent request already added it.
+
+    The savepoint keeps the rest of the request's transaction intact either way.
+    """
+    # Added inside the savepoint: begin_nested() first flushes what is pending, and a failing
+    # INSERT flushed there would roll back the whole request's transaction.
+    try:
+        with db.session.begin_nested():
+            db.session.add(obj)
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
+

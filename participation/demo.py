@@ -5,9 +5,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from .areas import demo_seeders
+from .accounts.models import User
+from .clock import utcnow
+from .communities.models import Community, Household, Membership
 from .extensions import db
-from .models import Community, Household, Membership, Role, User, utcnow
+from .policy import Role
+from .registries import demo_seeders
 from .security import hash_password
 
 DEMO_PASSWORD = "linli-demo-2026"

@@ -4,14 +4,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from pathlib import Path
-
 from functools import cached_property
+from pathlib import Path
 
 from babel import support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, request, session
+import flask_babel
 from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
 
@@ -92,3 +92,13 @@ class LinliBabel(Babel):
     @cached_property
     def domain_instance(self):
         return CatalogDomain(domain=self.domain)
+
+
+def to_stored(dt):
+    """A time typed in the community's timezone, as stored (naive UTC)."""
+    return flask_babel.to_utc(dt).replace(tzinfo=None)
+
+
+def to_shown(dt):
+    """A stored time (naive UTC) in the community's timezone, as a form shows it."""
+    return flask_babel.to_user_timezone(dt).replace(tzinfo=None)

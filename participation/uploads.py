@@ -105,3 +105,12 @@ def send_image(folder: str, name: str):
     response.cache_control.public = False
     response.cache_control.private = True
     return response
+
+
+def is_uploaded(file) -> bool:
+    return bool(file and getattr(file, "filename", ""))
+
+
+def save_images(files, folder: str) -> list[str]:
+    """Re-encode each uploaded image; raises ImageRejected for the first that is no image."""
+    return [save_image(f.stream, folder) for f in files if is_uploaded(f)]

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from .extensions import db, htmx
 
-
 ID = re.compile(r"[0-9]{1,9}")
 MAX_PAGE = 1_000_000
 
@@ -112,3 +111,10 @@ def paginate_rows(stmt, per_page: int | None = None) -> RowPage:
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     return RowPage(rows, page, per_page, total)
+
+
+def field_error(form_field, error) -> None:
+    """Show a refused operation's message at the form field it concerns, keeping what was typed;
+    the refused change is rolled back."""
+    db.session.rollback()
+    form_field.errors = [*form_field.errors, str(error)]

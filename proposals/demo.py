@@ -1,5 +1,5 @@
 """The proposals area's part of the demo community: a micro-space consultation whose residents
-have proposed, whose planner has shortlisted, and whose vote is open now."""
+have proposed and whose planner has shortlisted (the ballots' part adds the vote open now)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from participation.clock import utcnow
+from participation.consultations.models import Consultation, Phase
 from participation.extensions import db
-from participation.models import Consultation, Phase, utcnow
 
-from .models import Ballot, BallotOption, Proposal, Support
+from .models import Proposal, Support
 
 TITLE = "3号楼后空地微改造"
 PROPOSALS = [
@@ -42,7 +43,6 @@ def seed(community, users: dict) -> None:
     ]
     db.session.add(consultation)
     db.session.flush()
-    shortlisted = []
     for login, title, category, site, cost, status, reason in PROPOSALS:
         proposal = Proposal(consultation_id=consultation.id, author_id=users[login].id,
                             title=title, category=category, site=site,
@@ -53,13 +53,3 @@ def seed(community, users: dict) -> None:
         for supporter in ("13900000001", "13900000002", "13900000003"):
             if supporter != login:
                 db.session.add(Support(proposal_id=proposal.id, user_id=users[supporter].id))
-        if status == "accepted":
-            shortlisted.append(proposal)
-    ballot = Ballot(consultation_id=consultation.id, phase_id=consultation.phases[2].id,
-                    title="3号楼后空地：选出最多两项", method="approval", max_choices=2,
-                    budget=Decimal(40000), eligibility="household", secrecy="open",
-                    preset="residents_meeting", results_live=True, created_by_id=planner.id)
-    ballot.options = [BallotOption(proposal_id=p.id, position=i, cost=p.estimated_cost)
-                      for i, p in enumerate(shortlisted)]
-    db.session.add(ballot)
-    db.session.flush()

@@ -10,11 +10,12 @@ from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
+from participation.communities.models import Community
+from participation.consultations.models import Consultation
+from participation.errors import OperationError
 from participation.extensions import db, htmx
 from participation.forms import EmptyForm
 from participation.i18n import select_locale
-from participation.models import Community, Consultation
-from participation.operations import OperationError
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, save_image, send_image

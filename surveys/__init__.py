@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import register_area
-from participation.areas import CommunityTab, add_community_tab
+from participation import plug_in
+from participation.registries import CommunityTab, add_community_tab
 from participation.policy import any_of, is_admin, is_member
 
 RULES = {
@@ -16,5 +16,5 @@ RULES = {
 def init_app(app: Flask) -> None:
     from .views import bp
 
-    register_area(app, bp, RULES)
+    plug_in(app, bp, RULES)
     add_community_tab(CommunityTab("surveys.index", _l("Surveys"), "surveys.view"))

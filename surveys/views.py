@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from participation.extensions import db
-from participation.models import Community
+from participation.communities.models import Community
 from participation.policy import require
 from participation.web import render
 

@@ -14,7 +14,10 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from participation.extensions import db, limiter
-from participation.models import Community, Household, Membership, Role, User, utcnow
+from participation.accounts.models import User
+from participation.clock import utcnow
+from participation.communities.models import Community, Household, Membership
+from participation.policy import Role
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -205,7 +208,7 @@ class Factory:
         """A micro-space consultation whose collect phase runs now (from yesterday, 10 days)."""
         from datetime import timedelta
 
-        from participation.models import Consultation, Phase
+        from participation.consultations.models import Consultation, Phase
 
         now = utcnow()
         with self.app.app_context():
@@ -216,7 +219,7 @@ class Factory:
             return self._save(c)
 
     def topic(self, consultation, author: User, title: str = "座椅", body: str = ""):
-        from participation.models import Topic
+        from participation.discussions.models import Topic
 
         with self.app.app_context():
             return self._save(Topic(consultation_id=consultation.id, author_id=author.id,

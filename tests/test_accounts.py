@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from participation.extensions import db
-from participation.models import PasswordResetToken, User, utcnow
+from participation.accounts.models import PasswordResetToken, User
+from participation.clock import utcnow
 
 from .conftest import PASSWORD, csrf_from, login, post
 
@@ -126,7 +127,7 @@ def reset_link(caplog) -> str:
 
 def test_password_reset_by_logged_link_is_single_use(app, client, factory, caplog):
     user = factory.user(email="wang@example.cn")
-    caplog.set_level(logging.WARNING, logger="participation.operations")
+    caplog.set_level(logging.WARNING, logger="participation.accounts.operations")
     response = post(client, "/password/forgot", {"login": "wang@example.cn"},
                     page="/password/forgot")
     assert response.status_code == 303
@@ -152,7 +153,7 @@ def test_reset_request_answers_the_same_for_unknown_accounts(client, factory, ca
 
 def test_expired_reset_link_is_refused(app, client, factory, caplog):
     factory.user(email="late@example.cn")
-    caplog.set_level(logging.WARNING, logger="participation.operations")
+    caplog.set_level(logging.WARNING, logger="participation.accounts.operations")
     post(client, "/password/forgot", {"login": "late@example.cn"}, page="/password/forgot")
     link = reset_link(caplog)
     with app.app_context():
@@ -290,7 +291,7 @@ def test_reset_link_is_mailed_where_smtp_is_configured(app, client, factory, cap
     try:
         app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port)
         user = factory.user(email="mail@example.cn")
-        caplog.set_level(logging.WARNING, logger="participation.operations")
+        caplog.set_level(logging.WARNING, logger="participation.accounts.operations")
         post(client, "/password/forgot", {"login": "mail@example.cn"}, page="/password/forgot")
         messages = sink.wait()
     finally:

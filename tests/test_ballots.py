@@ -11,8 +11,13 @@ from sqlalchemy import func, inspect, select, text
 
 from participation import clock
 from participation.extensions import db
-from participation.models import AuditEvent, Consultation, Phase, Role, User, utcnow
-from proposals.models import Ballot, BallotMark, BallotPaper, BallotVoter, Proposal
+from participation.accounts.models import User
+from participation.audit.models import AuditEvent
+from participation.clock import utcnow
+from participation.consultations.models import Consultation, Phase
+from participation.policy import Role
+from proposals.ballots.models import Ballot, BallotMark, BallotPaper, BallotVoter
+from proposals.models import Proposal
 
 from .conftest import click_together, login, phases_form, post
 
@@ -328,7 +333,7 @@ def test_civil_code_double_threshold_and_missing_area_warning(app, factory):
     assert long_bench[-2:] == ["300", "目前：未通过"]
     # With an area missing, the result says it counts heads only.
     with app.app_context():
-        from participation.models import Household
+        from participation.communities.models import Household
 
         db.session.get(Household, big.id).floor_area = None
         db.session.commit()

@@ -14,7 +14,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from participation.extensions import db
-from participation.models import PasswordResetToken, Role, utcnow
+from participation.accounts.models import PasswordResetToken
+from participation.clock import utcnow
+from participation.policy import Role
 from participation.security import token_hash
 
 from .conftest import PASSWORD
@@ -327,7 +329,8 @@ def test_discussion_pages_pass_axe(app, live_server, new_page, factory):
     c = factory.consultation(community, description="**说明**")
     t = factory.topic(c, planner, body="正文")
     with app.app_context():
-        from participation.models import Comment, Meeting
+        from participation.discussions.models import Comment
+        from participation.meetings.models import Meeting
 
         now = utcnow()
         comment = Comment(topic_id=t.id, author_id=planner.id, body="评论", stance="support")
@@ -440,7 +443,7 @@ def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_ser
     from PIL import Image
 
     from participation import clock
-    from participation.models import Consultation, Phase
+    from participation.consultations.models import Consultation, Phase
 
     community = factory.community()
     houses = [factory.household(community, room=str(101 + i), floor_area=80) for i in range(5)]
@@ -569,8 +572,9 @@ def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_ser
 def test_budget_ballot_shows_a_running_total(app, live_server, new_page, factory):
     from decimal import Decimal
 
-    from participation.models import Consultation, Phase
-    from proposals.models import Ballot, BallotOption, Proposal
+    from participation.consultations.models import Consultation, Phase
+    from proposals.ballots.models import Ballot, BallotOption
+    from proposals.models import Proposal
 
     community = factory.community()
     voter = factory.user(community, Role.VERIFIED)
@@ -618,8 +622,9 @@ def test_budget_ballot_shows_a_running_total(app, live_server, new_page, factory
 def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
     from decimal import Decimal
 
-    from participation.models import Consultation, Phase
-    from proposals.models import Ballot, BallotOption, PaperBatch, Proposal
+    from participation.consultations.models import Consultation, Phase
+    from proposals.ballots.models import Ballot, BallotOption, PaperBatch
+    from proposals.models import Proposal
 
     community = factory.community()
     house = factory.household(community, floor_area=None)

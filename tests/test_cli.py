@@ -4,7 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.models import Community, Household, Membership, Role, User
+from participation.accounts.models import User
+from participation.communities.models import Community, Household, Membership
+from participation.policy import Role
 
 from .conftest import login
 
@@ -62,7 +64,7 @@ def test_create_admin_refuses_a_malformed_login(app, runner):
 def test_demo_has_a_vote_open_to_residents(app, runner):
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert runner.invoke(args=["demo"]).exit_code == 0
-    from proposals.models import Ballot
+    from proposals.ballots.models import Ballot
 
     with app.app_context():
         ballots = db.session.scalars(select(Ballot)).all()

@@ -9,7 +9,11 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from participation.extensions import db
-from participation.models import AuditEvent, Household, InviteCode, Membership, Role, User, utcnow
+from participation.accounts.models import User
+from participation.audit.models import AuditEvent
+from participation.clock import utcnow
+from participation.communities.models import Household, InviteCode, Membership
+from participation.policy import Role
 
 from .conftest import login, post
 

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from app import create_app
 from participation.extensions import db
-from participation.models import Community, User
+from participation.accounts.models import User
+from participation.communities.models import Community
 from participation.security import hash_password
 
 
@@ -63,7 +64,7 @@ def test_sqlite_settings(sqlite_app):
 def test_foreign_keys_are_enforced(sqlite_app):
     from sqlalchemy.exc import IntegrityError
 
-    from participation.models import Household
+    from participation.communities.models import Household
 
     with sqlite_app.app_context():
         db.session.add(Household(community_id=999, building="1", unit="1", room="1"))

@@ -9,15 +9,11 @@ from sqlalchemy import func, select
 
 from participation import clock
 from participation.extensions import db
-from participation.models import (
-    Comment,
-    CommentVote,
-    Consultation,
-    Notification,
-    Phase,
-    Role,
-    User,
-)
+from participation.accounts.models import User
+from participation.consultations.models import Consultation, Phase
+from participation.discussions.models import Comment, CommentVote
+from participation.notifications.models import Notification
+from participation.policy import Role
 from participation.phases import PHASE_KINDS, TEMPLATES
 
 from .conftest import click_together, login, phases_form, post

@@ -86,7 +86,7 @@ def test_user_setting_is_remembered_across_browsers(app, factory):
 
 
 def test_dates_and_numbers_follow_the_locale(app, client, factory):
-    from participation.models import Role
+    from participation.policy import Role
 
     community = factory.community(household_count=12000)
     user = factory.user(community, Role.VERIFIED)
@@ -101,7 +101,7 @@ def test_dates_and_numbers_follow_the_locale(app, client, factory):
 
 def test_chinese_pages_use_chinese_for_every_count(app, client, factory):
     """Plural messages follow the zh_CN rule (one form), not English's."""
-    from participation.models import Role
+    from participation.policy import Role
 
     community = factory.community()
     committee = factory.user(community, Role.COMMITTEE)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from participation.models import Role
+from participation.policy import Role
 
 from .conftest import csrf_from, login
 
@@ -20,21 +20,21 @@ COMMITTEE = {"committee", "admin"}
 # endpoint -> roles that may use it. "outsider" is a committee member of another community.
 ALLOWED: dict[str, set[str]] = {
     "static": EVERYONE,
-    "core.index": EVERYONE,
-    "core.favicon": EVERYONE,
-    "core.register": EVERYONE,
-    "core.login": EVERYONE,
-    "core.logout": EVERYONE,
-    "core.forgot_password": EVERYONE,
-    "core.reset_password": EVERYONE,
-    "core.set_language": EVERYONE,
-    "core.set_display": EVERYONE,
-    "core.account": SIGNED_IN,
-    "core.change_password": SIGNED_IN,
-    "core.redeem": SIGNED_IN,
-    "core.join": SIGNED_IN,
-    "core.switch": MEMBERS | {"admin"},
-    "core.community": MEMBERS | {"admin"},
+    "communities.index": EVERYONE,
+    "favicon": EVERYONE,
+    "accounts.register": EVERYONE,
+    "accounts.login": EVERYONE,
+    "accounts.logout": EVERYONE,
+    "accounts.forgot_password": EVERYONE,
+    "accounts.reset_password": EVERYONE,
+    "accounts.set_language": EVERYONE,
+    "accounts.set_display": EVERYONE,
+    "accounts.account": SIGNED_IN,
+    "accounts.change_password": SIGNED_IN,
+    "communities.redeem": SIGNED_IN,
+    "communities.join": SIGNED_IN,
+    "communities.switch": MEMBERS | {"admin"},
+    "communities.community": MEMBERS | {"admin"},
     "proposals.index": MEMBERS | {"admin"},
     "proposals.new": {"verified"},  # the collect phase is running
     "proposals.show": MEMBERS | {"admin"},
@@ -43,50 +43,50 @@ ALLOWED: dict[str, set[str]] = {
     "proposals.review": {"planner", "admin"},
     "proposals.merge": {"planner", "admin"},
     "proposals.photo": MEMBERS | {"admin"},
-    "proposals.ballot": MEMBERS | {"admin"},
-    "proposals.ballot_new": {"planner", "admin"},
-    "proposals.ballot_edit": {"planner", "admin"},  # before the first vote
-    "proposals.vote": {"verified"},  # the vote phase is running
-    "proposals.results": MEMBERS | {"admin"},  # the planner shows results live
-    "proposals.paper": COMMITTEE,
-    "proposals.paper_batch": COMMITTEE,
-    "proposals.remove_paper_entry": COMMITTEE,  # answered with "tick the box to confirm"
+    "ballots.ballot": MEMBERS | {"admin"},
+    "ballots.new": {"planner", "admin"},
+    "ballots.edit": {"planner", "admin"},  # before the first vote
+    "ballots.vote": {"verified"},  # the vote phase is running
+    "ballots.results": MEMBERS | {"admin"},  # the planner shows results live
+    "ballots.paper": COMMITTEE,
+    "ballots.paper_batch": COMMITTEE,
+    "ballots.remove_paper_entry": COMMITTEE,  # answered with "tick the box to confirm"
     "surveys.index": MEMBERS | {"admin"},
-    "core.households": COMMITTEE,
-    "core.import_households": COMMITTEE,
-    "core.confirm_import": COMMITTEE,
-    "core.invites": COMMITTEE,
-    "core.invite_sheet": COMMITTEE,
-    "core.members": COMMITTEE,
-    "core.verify_member": COMMITTEE,
-    "core.revoke_member": COMMITTEE,
-    "core.audit": COMMITTEE,
-    "core.new_consultation": {"planner", "admin"},
-    "core.consultation": MEMBERS | {"admin"},
-    "core.edit_consultation": {"planner", "admin"},
-    "core.consultation_cover": MEMBERS | {"admin"},
-    "core.meeting_photo": MEMBERS | {"admin"},
-    "core.edit_phases": {"planner", "admin"},
-    "core.new_topic": MEMBERS,  # the collect phase is running
-    "core.topic": MEMBERS | {"admin"},
-    "core.post_comment": MEMBERS,
-    "core.edit_comment": {"resident"},  # the author, within the edit window
-    "core.delete_comment": {"resident", "moderator", "admin"},
-    "core.upvote": MEMBERS - {"resident"},  # the resident wrote the comment
-    "core.answer_topic": {"planner", "admin"},
-    "core.pin_comment": set(),  # only official answers are pinned, and this is a comment
-    "core.report": MEMBERS,
-    "core.moderation": {"moderator", "admin"},
-    "core.moderate": {"moderator", "admin"},
-    "core.block_member": {"moderator", "admin"},
-    "core.meetings": MEMBERS | {"admin"},
-    "core.meeting": MEMBERS | {"admin"},
-    "core.edit_meeting": {"planner", "admin"},
-    "core.notifications": SIGNED_IN,
-    "core.read_notifications": SIGNED_IN,
-    "core.admin_communities": {"admin"},
-    "core.admin_new_community": {"admin"},
-    "core.admin_community": {"admin"},
+    "communities.households": COMMITTEE,
+    "communities.import_households": COMMITTEE,
+    "communities.confirm_import": COMMITTEE,
+    "communities.invites": COMMITTEE,
+    "communities.invite_sheet": COMMITTEE,
+    "communities.members": COMMITTEE,
+    "communities.verify_member": COMMITTEE,
+    "communities.revoke_member": COMMITTEE,
+    "communities.audit": COMMITTEE,
+    "consultations.new_consultation": {"planner", "admin"},
+    "consultations.consultation": MEMBERS | {"admin"},
+    "consultations.edit_consultation": {"planner", "admin"},
+    "consultations.consultation_cover": MEMBERS | {"admin"},
+    "meetings.meeting_photo": MEMBERS | {"admin"},
+    "consultations.edit_phases": {"planner", "admin"},
+    "discussions.new_topic": MEMBERS,  # the collect phase is running
+    "discussions.topic": MEMBERS | {"admin"},
+    "discussions.post_comment": MEMBERS,
+    "discussions.edit_comment": {"resident"},  # the author, within the edit window
+    "discussions.delete_comment": {"resident", "moderator", "admin"},
+    "discussions.upvote": MEMBERS - {"resident"},  # the resident wrote the comment
+    "discussions.answer_topic": {"planner", "admin"},
+    "discussions.pin_comment": set(),  # only official answers are pinned, and this is a comment
+    "discussions.report": MEMBERS,
+    "discussions.moderation": {"moderator", "admin"},
+    "discussions.moderate": {"moderator", "admin"},
+    "discussions.block_member": {"moderator", "admin"},
+    "meetings.meetings": MEMBERS | {"admin"},
+    "meetings.meeting": MEMBERS | {"admin"},
+    "meetings.edit_meeting": {"planner", "admin"},
+    "notifications.notifications": SIGNED_IN,
+    "notifications.read_notifications": SIGNED_IN,
+    "communities.admin_communities": {"admin"},
+    "communities.admin_new_community": {"admin"},
+    "communities.admin_community": {"admin"},
 }
 
 
@@ -126,14 +126,18 @@ def world(app, factory):
     target = factory.user(community, Role.RESIDENT)
     with app.app_context():
         from participation.extensions import db
-        from participation.models import Household, User
-        from participation.operations import issue_invites
+        from participation.accounts.models import User
+        from participation.communities.models import Household
+        from participation.communities.operations import issue_invites
 
         batch = issue_invites(db.session.get(User, users["committee"].id), db.session.get(
             type(community), community.id), [db.session.get(Household, household.id)], 30)
         db.session.commit()
         batch_id = batch.id
-        from participation.models import Comment, Consultation, Meeting, Phase, Topic, utcnow
+        from participation.clock import utcnow
+        from participation.consultations.models import Consultation, Phase
+        from participation.discussions.models import Comment, Topic
+        from participation.meetings.models import Meeting
         from datetime import timedelta
 
         now = utcnow()
@@ -141,7 +145,7 @@ def world(app, factory):
 
         from PIL import Image
 
-        from participation.models import MeetingPhoto
+        from participation.meetings.models import MeetingPhoto
         from participation.uploads import save_image
 
         png = BytesIO()
@@ -177,7 +181,7 @@ def world(app, factory):
                                submitted_at=now)
         db.session.add_all([comment, meeting, proposal, shortlisted])
         db.session.flush()
-        from proposals.models import Ballot, BallotOption, PaperBatch
+        from proposals.ballots.models import Ballot, BallotOption, PaperBatch
 
         vote_phase = Phase(consultation_id=consultation.id, kind="vote",
                            starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=5))
@@ -192,7 +196,7 @@ def world(app, factory):
         paper_batch = PaperBatch(ballot_id=ballot.id, collected_by="楼长", collected_on=now.date())
         db.session.add(paper_batch)
         db.session.flush()
-        from proposals.models import BallotVoter
+        from proposals.ballots.models import BallotVoter
 
         paper_voter = BallotVoter(ballot_id=ballot.id, voter_key=f"h{household.id}",
                                   household_id=household.id, channel="paper",
@@ -241,9 +245,9 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
     if allowed:
         # A page, a redirect after a POST, or the "link no longer valid" page of a fake token.
         # An empty ballot or paper entry is answered with what to correct.
-        expected = {"core.reset_password": {200, 303, 404}, "core.favicon": {301},
-                    "proposals.vote": {422}, "proposals.paper_batch": {200, 422},
-                    "proposals.paper": {200, 422}}.get(
+        expected = {"accounts.reset_password": {200, 303, 404}, "favicon": {301},
+                    "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
+                    "ballots.paper": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":

@@ -7,7 +7,8 @@ from io import BytesIO
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.models import Notification, Role
+from participation.notifications.models import Notification
+from participation.policy import Role
 from proposals.models import Proposal, Support
 
 from .conftest import click_together, login, post
@@ -166,7 +167,7 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
 
     def add(n, start=0):
         with app.app_context():
-            from participation.models import utcnow
+            from participation.clock import utcnow
 
             for i in range(start, start + n):
                 db.session.add(Proposal(consultation_id=consultation.id,
@@ -273,7 +274,7 @@ def test_photos_are_reencoded_renamed_and_bounded(app, factory):
 def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, count_queries):
     from sqlalchemy import text
 
-    from participation.models import utcnow
+    from participation.clock import utcnow
 
     community, people, consultation = setup(app, factory)
     lin = client_for(app, people["lin"])

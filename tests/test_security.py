@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.models import User
+from participation.accounts.models import User
 from participation.sanitize import clean_html, render_markdown
 
 from .conftest import PASSWORD, csrf_from, login, post
@@ -183,11 +183,11 @@ def test_mailed_links_ignore_a_forged_host_header(app):
     headers = {"Host": "evil.example"}
     with app.test_request_context("/password/forgot", method="POST", headers=headers):
         # Without BASE_URL the link would follow the forged header...
-        assert external_url("core.reset_password", token="t").startswith("http://evil.example/")
+        assert external_url("accounts.reset_password", token="t").startswith("http://evil.example/")
     app.config["BASE_URL"] = "https://linli.example.gov.cn"
     with app.test_request_context("/password/forgot", method="POST", headers=headers):
         # ...with it, links always point at the real site.
-        assert external_url("core.reset_password", token="t") == \
+        assert external_url("accounts.reset_password", token="t") == \
             "https://linli.example.gov.cn/password/reset/t"
 
 

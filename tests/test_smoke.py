@@ -1,5 +1,5 @@
 """The first look: the home page in Chinese, the demo community, the landing pages of each area."""
-from participation.models import Role
+from participation.policy import Role
 
 from .conftest import login
 

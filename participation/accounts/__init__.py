@@ -1,0 +1,33 @@
+"""Accounts: registering, logging in and out, server-side sessions, passwords, preferences."""
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import lazy_gettext as _l
+
+from participation import audit, plug_in, policy
+from participation.extensions import db, login_manager
+
+RULES = {"account.use": policy.is_authenticated}
+
+
+def _load_user(user_id: str):
+    from .models import User
+    from .operations import session_is_live
+
+    if not user_id.isdigit() or not session_is_live(int(user_id), session.get("sid")):
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    plug_in(app, bp, RULES)
+    login_manager.user_loader(_load_user)
+    login_manager.login_view = "accounts.login"
+    audit.describe({
+        "user.register": _l("Registered"),
+        "user.password_changed": _l("Changed password"),
+        "user.password_reset_requested": _l("Asked for a password reset"),
+        "user.made_admin": _l("Made a platform admin"),
+    })

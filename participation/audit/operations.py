@@ -1,0 +1,22 @@
+"""Recording audit events."""
+from __future__ import annotations
+
+from participation.accounts.models import User
+from participation.communities.models import Community
+from participation.extensions import db
+
+from .models import AuditEvent
+
+
+def record(action: str, *, actor: User | None, community: Community | None = None,
+           target: str | None = None, **details) -> AuditEvent:
+    """Add an audit event to the current transaction."""
+    event = AuditEvent(
+        action=action,
+        actor_id=actor.id if actor else None,
+        community_id=community.id if community else None,
+        target=target,
+        details=details,
+    )
+    db.session.add(event)
+    return event

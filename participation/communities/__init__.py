@@ -1,0 +1,75 @@
+"""Communities: the platform admin's communities, their households (the roster), invite codes,
+memberships and roles, and the audit log page."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from participation import audit, plug_in, policy
+from participation.extensions import db
+from participation.policy import (
+    Context,
+    Role,
+    any_of,
+    is_admin,
+    is_committee,
+    is_member,
+)
+
+
+def targets_other_resident(ctx: Context) -> bool:
+    """The object is a resident's membership in this community, and not the actor's own.
+    Staff roles (planner, committee, moderator) are the platform admin's to change."""
+    from .models import Membership
+
+    m = ctx.obj
+    return (
+        isinstance(m, Membership)
+        and ctx.community is not None
+        and m.community_id == ctx.community.id
+        and m.role in (Role.RESIDENT.value, Role.VERIFIED.value)
+        and (ctx.user is None or m.user_id != ctx.user.id)
+    )
+
+
+RULES = {
+    "community.join": policy.is_authenticated,
+    "community.view": any_of(is_member, is_admin),
+    "community.manage_households": any_of(is_committee, is_admin),
+    "community.issue_invites": any_of(is_committee, is_admin),
+    "community.manage_members": any_of(is_committee, is_admin),
+    "membership.manage": any_of(is_admin, policy.all_of(is_committee, targets_other_resident)),
+    "community.read_audit": any_of(is_committee, is_admin),
+    "platform.manage_communities": is_admin,
+}
+
+
+def active_membership(user, community):
+    from .models import Membership
+
+    return db.session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.community_id == community.id,
+            Membership.revoked_at.is_(None),
+        )
+    )
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp, community_context
+
+    plug_in(app, bp, RULES)
+    policy.set_membership_loader(active_membership)
+    app.context_processor(community_context)
+    audit.describe({
+        "community.create": _l("Created the community"),
+        "membership.assign_role": _l("Assigned a role"),
+        "membership.join": _l("Joined the community"),
+        "membership.verify": _l("Verified a resident in person"),
+        "membership.revoke": _l("Revoked a membership"),
+        "household.import": _l("Imported households"),
+        "invite.issue": _l("Issued invite codes"),
+        "invite.redeem": _l("Redeemed an invite code"),
+    })

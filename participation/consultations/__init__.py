@@ -1,0 +1,94 @@
+"""Consultations: a planner's consultation in a community, built from a template as a sequence
+of typed phases; the active phase decides which features are open."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from participation import audit, clock, notifications, plug_in
+from participation.extensions import db
+from participation.phases import PHASE_KINDS, phase_allows
+from participation.policy import (
+    Context,
+    Predicate,
+    any_of,
+    is_admin,
+    is_member,
+    is_planner,
+)
+from participation.registries import CommunitySection, add_community_section
+from participation.uploads import add_references
+
+
+def _consultation(obj):
+    """The consultation an object belongs to: a consultation itself, or anything with a
+    `consultation` (topics, an area's proposals) or a `topic` (comments)."""
+    from .models import Consultation
+
+    if isinstance(obj, Consultation):
+        return obj
+    if hasattr(obj, "consultation"):
+        return obj.consultation
+    if hasattr(obj, "topic"):
+        return obj.topic.consultation
+    return None
+
+
+def phase_open(feature: str) -> Predicate:
+    """The consultation's phase active now opens `feature` (see participation/phases.py)."""
+
+    def predicate(ctx: Context) -> bool:
+        consultation = _consultation(ctx.obj)
+        if consultation is None:
+            return False
+        return phase_allows(consultation.active_phase(clock.now()), feature)
+
+    return predicate
+
+
+def consultation_running(ctx: Context) -> bool:
+    consultation = _consultation(ctx.obj)
+    return consultation is not None and consultation.state(clock.now()) != "closed"
+
+
+RULES = {
+    "consultation.view": any_of(is_member, is_admin),
+    "consultation.manage": any_of(is_planner, is_admin),
+}
+
+
+def phase_label(kind: str) -> str:
+    return str(PHASE_KINDS[kind].label) if kind in PHASE_KINDS else kind
+
+
+def state_label(state: str) -> str:
+    return {"upcoming": _("Upcoming"), "open": _("Open"), "closed": _("Closed")}[state]
+
+
+def _cover_files() -> set[str]:
+    from .models import Consultation
+
+    return set(db.session.scalars(
+        select(Consultation.cover).where(Consultation.cover.is_not(None))))
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp, community_consultations
+
+    plug_in(app, bp, RULES)
+    app.jinja_env.globals.update(phase_label=phase_label, state_label=state_label)
+    add_community_section(CommunitySection("consultations/_community_section.html",
+                                           community_consultations))
+    add_references("covers", _cover_files)
+    notifications.register("consultation.new", lambda p: _(
+        "New consultation in your community: %(title)s", title=p.get("title")))
+    notifications.register("phase.started", lambda p: _(
+        "“%(title)s” has entered a new phase: %(phase)s", title=p.get("title"),
+        phase=phase_label(p.get("phase", ""))))
+    audit.describe({
+        "consultation.create": _l("Created a consultation"),
+        "consultation.edit": _l("Edited a consultation"),
+        "consultation.phases": _l("Changed the phases of a consultation"),
+    })

@@ -1,0 +1,76 @@
+"""Forms of consultations and their phases."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from participation.forms import IMAGE_TYPES, required, sensible_date
+
+
+class ConsultationForm(FlaskForm):
+    template = RadioField(_l("Template"), choices=[], validators=[InputRequired(
+        message=_l("Choose one of the templates."))])
+    title = StringField(_l("Title"), validators=[required(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
+                                description=_l("Markdown: **bold**, lists with -, links."))
+    sites = StringField(_l("Sites concerned"), validators=[Length(max=300)],
+                        description=_l("E.g. the corner behind 3号楼, the idle land by the gate."))
+    starts_on = DateField(_l("First phase starts on"), validators=[InputRequired(
+        message=_l("Enter a date.")), sensible_date])
+
+
+class ConsultationEditForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[required(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
+                                description=_l("Markdown: **bold**, lists with -, links."))
+    sites = StringField(_l("Sites concerned"), validators=[Length(max=300)])
+    cover = FileField(_l("Cover picture (optional)"), validators=[
+        FileAllowed(IMAGE_TYPES, _l("Upload a JPEG or PNG photo."))])
+    remove_cover = BooleanField(_l("Remove the cover picture"))
+
+
+class PhaseRowForm(Form):
+    # Which saved phase the row shows (empty for a new one), so edits keep what hangs on it.
+    phase_id = HiddenField()
+    kind = SelectField(_l("Phase"), choices=[])
+    starts_at = DateTimeLocalField(_l("Starts"), validators=[Optional(), sensible_date])
+    ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional(), sensible_date])
+    remove = BooleanField(_l("Remove this phase"))
+
+    def validate_ends_at(self, field) -> None:
+        # A row is either empty (the spare one), marked for removal, or complete.
+        if self.remove.data or (not self.starts_at.data and not field.data):
+            return
+        if not self.starts_at.data:
+            self.starts_at.errors = [*self.starts_at.errors, _l("Enter a date and time.")]
+            raise ValidationError(_l("Enter both dates, or leave the row empty."))
+        if not field.data:
+            raise ValidationError(_l("Enter a date and time."))
+
+
+MAX_PHASES = 12
+
+
+class PhasesForm(FlaskForm):
+    # One spare row beyond the limit, for adding a phase.
+    phases = FieldList(FormField(PhaseRowForm), min_entries=1, max_entries=MAX_PHASES + 1)

@@ -1,0 +1,95 @@
+"""Discussions: topics and threaded comments with stances, upvotes, the planner's official
+answers, and moderation (reports, hiding and restoring, blocking members)."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from participation import audit, notifications, plug_in
+from participation.communities import targets_other_resident
+from participation.consultations import consultation_running, phase_open
+from participation.policy import (
+    Context,
+    all_of,
+    any_of,
+    content_live,
+    is_admin,
+    is_author,
+    is_member,
+    is_moderator,
+    is_official,
+    is_planner,
+    not_blocked,
+    within_edit_window,
+)
+from participation.registries import ConsultationPanel, add_consultation_panel
+
+
+def topic_live(ctx: Context) -> bool:
+    """The discussion the object belongs to has not been hidden by a moderator."""
+    from .models import Comment, Topic
+
+    topic = ctx.obj if isinstance(ctx.obj, Topic) else \
+        ctx.obj.topic if isinstance(ctx.obj, Comment) else None
+    return topic is None or topic.hidden_at is None
+
+
+RULES = {
+    "discussion.open_topic": all_of(
+        not_blocked, any_of(all_of(is_planner, consultation_running),
+                            phase_open("discussion.open_topic"))),
+    "discussion.comment": all_of(not_blocked, topic_live, phase_open("discussion.comment")),
+    "comment.upvote": all_of(is_member, content_live, topic_live,
+                             lambda ctx: not is_author(ctx), phase_open("discussion.comment")),
+    "comment.edit": all_of(not_blocked, is_author, content_live, within_edit_window),
+    "comment.delete": all_of(content_live, any_of(is_author, is_moderator, is_admin)),
+    "comment.answer": all_of(any_of(is_planner, is_admin), consultation_running),
+    "comment.pin": all_of(any_of(is_planner, is_admin), is_official, content_live),
+    "content.report": all_of(is_member, content_live, topic_live),
+    "moderation.manage": any_of(is_moderator, is_admin),
+    # Moderators block residents; staff roles are the platform admin's to manage.
+    "moderation.block": any_of(is_admin, all_of(is_moderator, targets_other_resident)),
+}
+
+
+def stance_label(stance: str) -> str:
+    return {"support": _("Support"), "oppose": _("Oppose"), "neutral": _("Neutral")}.get(
+        stance, stance)
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp, consultation_topics
+
+    plug_in(app, bp, RULES)
+    add_consultation_panel(ConsultationPanel("discussions/_consultation_panel.html",
+                                             consultation_topics, order=90))
+    app.jinja_env.globals.update(stance_label=stance_label)
+    notifications.register("comment.reply", lambda p: _(
+        "%(name)s replied to your comment in “%(topic)s”.", name=p.get("name"),
+        topic=p.get("topic")))
+    notifications.register("comment.answer", lambda p: _(
+        "The responsible planner answered your topic “%(topic)s”.", topic=p.get("topic")))
+    notifications.register("content.hidden", lambda p: _(
+        "A moderator hid something you wrote: %(reason)s", reason=p.get("reason")))
+    notifications.register("content.restored", lambda p: _(
+        "A moderator restored something you wrote: %(reason)s", reason=p.get("reason")))
+    notifications.register("member.blocked", lambda p: _(
+        "A moderator stopped you from posting in %(community)s: %(reason)s",
+        community=p.get("community"), reason=p.get("reason")))
+    notifications.register("comment.on_topic", lambda p: _(
+        "%(name)s commented on your topic “%(topic)s”.", name=p.get("name"),
+        topic=p.get("topic")))
+    audit.describe({
+        "comment.answer": _l("Posted an official answer"),
+        "comment.pin": _l("Pinned a comment"),
+        "comment.unpin": _l("Unpinned a comment"),
+        "comment.delete": _l("Deleted someone's comment"),
+        "content.report": _l("Reported content"),
+        "topic.hide": _l("Hid a topic"),
+        "topic.restore": _l("Restored a topic"),
+        "comment.hide": _l("Hid a comment"),
+        "comment.restore": _l("Restored a comment"),
+        "membership.block": _l("Blocked a member from posting"),
+        "membership.unblock": _l("Let a member post again"),
+    })

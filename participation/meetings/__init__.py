@@ -1,0 +1,34 @@
+"""Meetings: records of offline deliberation meetings (议事会) with minutes, attendance, photos
+and agenda items that link to topics and, through a registry, to what areas offer."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from participation import audit, notifications, plug_in
+from participation.extensions import db
+from participation.policy import any_of, is_admin, is_member, is_planner
+from participation.uploads import add_references
+
+RULES = {
+    "meeting.view": any_of(is_member, is_admin),
+    "meeting.manage": any_of(is_planner, is_admin),
+}
+
+
+def _photo_files() -> set[str]:
+    from .models import MeetingPhoto
+
+    return set(db.session.scalars(select(MeetingPhoto.filename)))
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    plug_in(app, bp, RULES)
+    add_references("meetings", _photo_files)
+    notifications.register("meeting.published", lambda p: _(
+        "The record of the meeting “%(title)s” is published.", title=p.get("title")))
+    audit.describe({"meeting.save": _l("Saved a meeting record")})

@@ -1,0 +1,85 @@
+"""Ballots: votes over shortlisted proposals with explicit rules (single, approval, budget; per
+resident or household; open or secret; decision presets), paper ballots and results."""
+from __future__ import annotations
+
+from flask import Flask
+
+from participation import clock, plug_in
+from participation.phases import add_phase_guard
+from participation.policy import (
+    Context,
+    Role,
+    all_of,
+    any_of,
+    has_role,
+    is_admin,
+    is_committee,
+    is_member,
+    is_planner,
+)
+from participation.registries import (
+    ConsultationPanel,
+    add_consultation_panel,
+    add_demo_seeder,
+)
+
+
+def _ballot_open(ctx: Context) -> bool:
+    phase = getattr(ctx.obj, "phase", None)
+    return phase is not None and phase.starts_at <= clock.now() < phase.ends_at
+
+
+def _paper_open(ctx: Context) -> bool:
+    """Paper ballots are entered while the vote runs and for a few days after it closes."""
+    from .operations import paper_until
+
+    phase = getattr(ctx.obj, "phase", None)
+    return phase is not None and phase.starts_at <= clock.now() < paper_until(ctx.obj)
+
+
+def _ballot_ended(ctx: Context) -> bool:
+    from .operations import results_from
+
+    return getattr(ctx.obj, "phase", None) is not None and clock.now() >= results_from(ctx.obj)
+
+
+def _results_live(ctx: Context) -> bool:
+    """The planner chose to show an open ballot's results while it runs. A secret ballot never
+    does: results that change as people vote would tell who voted what."""
+    phase = getattr(ctx.obj, "phase", None)
+    return (phase is not None and clock.now() >= phase.starts_at
+            and bool(getattr(ctx.obj, "results_live", False))
+            and getattr(ctx.obj, "secrecy", "secret") == "open")
+
+
+def _open_ballot(ctx: Context) -> bool:
+    return getattr(ctx.obj, "secrecy", "secret") == "open"
+
+
+RULES = {
+    # The planner sets the rules; verified residents vote while the vote phase runs; the
+    # committee enters paper ballots meanwhile; results follow the planner's choice.
+    "ballot.manage": any_of(is_planner, is_admin),
+    "ballot.vote": all_of(has_role(Role.VERIFIED), _ballot_open),
+    "ballot.paper": all_of(any_of(is_committee, is_admin), _paper_open),
+    "ballot.paper_view": any_of(is_committee, is_admin),
+    # Results once voting ends; before, staff may watch an open ballot, and members too when
+    # the planner shows results live. Nobody watches a secret ballot being filled.
+    "ballot.results": any_of(
+        all_of(any_of(is_member, is_admin), any_of(_ballot_ended, _results_live)),
+        all_of(any_of(is_planner, is_committee, is_admin), _open_ballot)),
+}
+
+
+def init_app(app: Flask) -> None:
+    from proposals.operations import answer_locks
+
+    from . import demo, operations
+    from .views import bp
+
+    plug_in(app, bp, RULES)
+    add_consultation_panel(ConsultationPanel("ballots/_consultation_panel.html", order=20))
+    add_demo_seeder(demo.seed)
+    add_phase_guard(operations.ballot_phase_guard)
+    if operations.on_a_ballot_with_votes not in answer_locks:
+        answer_locks.append(operations.on_a_ballot_with_votes)

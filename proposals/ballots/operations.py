@@ -1,0 +1,357 @@
+"""State changes of ballots: setting the rules, voting online, paper batches and entries."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import format_date, format_decimal, to_user_timezone
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import selectinload
+
+from participation.accounts.models import User
+from participation.accounts.operations import normalise_login
+from participation.audit.operations import record
+from participation.clock import utcnow
+from participation.communities.models import Household, Membership
+from participation.consultations.models import Consultation, Phase
+from participation.database import insert_unless_exists
+from participation.errors import OperationError
+from participation.extensions import db
+from participation.policy import Role
+from proposals.models import Proposal
+
+from .models import (
+    MAX_OPTIONS,
+    Ballot,
+    BallotMark,
+    BallotOption,
+    BallotPaper,
+    BallotVoter,
+    PaperBatch,
+)
+
+MAX_PHOTOS = 5
+ANSWERS = ("evaluating", "accepted", "rejected")  # what a planner may answer
+
+def paper_grace() -> timedelta:
+    """Paper ballots collected on the last day still need entering: the committee has a few
+    days after the vote closes (LINLI_PAPER_ENTRY_DAYS)."""
+    from flask import current_app
+
+    return timedelta(days=current_app.config["PAPER_ENTRY_DAYS"])
+
+
+def paper_until(ballot: Ballot) -> datetime:
+    return ballot.phase.ends_at + paper_grace()
+
+
+def results_from(ballot: Ballot) -> datetime:
+    """When a ballot's results are published: when voting ends; for a secret ballot only once
+    the paper ballots are in too, since every later change would point at a paper voter."""
+    return paper_until(ballot) if ballot.secret else ballot.phase.ends_at
+
+
+def on_a_ballot_with_votes(proposal: Proposal) -> bool:
+    """The proposal is an option of a ballot people have voted on that is not over yet (paper
+    ballots may still be entered, see paper_grace)."""
+    return db.session.scalar(
+        select(BallotOption.id).join(Ballot, Ballot.id == BallotOption.ballot_id)
+        .join(Phase, Phase.id == Ballot.phase_id)
+        .join(BallotVoter, BallotVoter.ballot_id == BallotOption.ballot_id)
+        .where(BallotOption.proposal_id == proposal.id, Phase.ends_at > utcnow() - paper_grace())
+        .limit(1)) is not None
+
+
+@dataclass
+class BallotRules:
+    """What a planner decides when setting up a ballot (see the form for the words users read)."""
+
+    title: str
+    phase_id: int
+    method: str
+    eligibility: str
+    secrecy: str
+    preset: str
+    options: list[tuple[int, Decimal | None]]  # (proposal id, cost)
+    max_choices: int | None = None
+    budget: Decimal | None = None
+    quorum_pct: Decimal | None = None
+    threshold_pct: Decimal | None = None
+    results_live: bool = False
+
+
+def ballot_problems(consultation: Consultation, rules: BallotRules,
+                    ballot_id: int | None = None) -> dict[str, str]:
+    """Why these rules cannot be saved, by form field; empty when they can."""
+    problems: dict[str, str] = {}
+    phase = next((p for p in consultation.phases if p.id == rules.phase_id), None)
+    if phase is None or phase.kind != "vote":
+        problems["phase_id"] = _("Choose one of this consultation's vote phases.")
+    elif db.session.scalar(select(Ballot.id).where(Ballot.phase_id == rules.phase_id,
+                                                   Ballot.id != (ballot_id or 0))):
+        problems["phase_id"] = _("This vote phase already has a ballot.")
+    shortlisted = set(db.session.scalars(select(Proposal.id).where(
+        Proposal.consultation_id == consultation.id, Proposal.status == "accepted")))
+    ids = [pid for pid, _cost in rules.options]
+    if not set(ids) <= shortlisted or len(set(ids)) != len(ids):
+        problems["options"] = _("Choose among the shortlisted proposals of this consultation.")
+    elif len(ids) < (2 if rules.method == "single" else 1) or len(ids) > MAX_OPTIONS:
+        problems["options"] = _("Choose between %(min)d and %(max)d shortlisted proposals.",
+                                min=2 if rules.method == "single" else 1, max=MAX_OPTIONS)
+    if rules.method == "approval" and not (rules.max_choices and 1 <= rules.max_choices
+                                           <= max(len(ids), 1)):
+        problems["max_choices"] = _("Say how many proposals a voter may choose, at most as "
+                                    "many as there are on the ballot.")
+    if rules.method == "budget" and not rules.budget:
+        problems["budget"] = _("Give the budget to share out, in yuan.")
+    elif rules.method == "budget":
+        too_dear = [pid for pid, cost in rules.options if cost and cost > rules.budget]
+        if too_dear:
+            problems["options"] = _("A proposal that costs more than the whole budget could "
+                                    "never be chosen: raise the budget or leave it off.")
+    # An approval vote may carry a budget too: its results then show what the budget funds.
+    if rules.budget and rules.method != "single" and any(
+            cost is None or cost <= 0 for _pid, cost in rules.options):
+        problems["options"] = _("With a budget, every proposal on the ballot needs its cost.")
+    if rules.preset in ("civil_ordinary", "civil_major") and (
+            rules.eligibility != "household" or rules.secrecy != "open"):
+        problems["preset"] = _(
+            "Civil Code art. 278 decisions count owners and their floor area: choose one ballot "
+            "per household, and an open ballot (a secret one could be traced through the area).")
+    if rules.preset == "custom" and (rules.quorum_pct is None or not rules.threshold_pct):
+        problems["preset"] = _("A custom rule needs both a quorum and a threshold.")
+    if rules.secrecy == "secret" and rules.results_live:
+        problems["results_live"] = _(
+            "A secret ballot shows its results only when voting ends: results that change as "
+            "people vote would tell who voted what.")
+    return problems
+
+
+def has_votes(ballot: Ballot) -> bool:
+    """Somebody has voted, online or on paper: the rules can no longer change."""
+    return db.session.scalar(select(BallotVoter.id).where(BallotVoter.ballot_id == ballot.id)
+                             .limit(1)) is not None
+
+
+def _hold_rules(ballot: Ballot) -> Ballot:
+    """Read the ballot's rules afresh and hold them until this transaction ends: on PostgreSQL a
+    share lock (voters do not wait for each other; a planner's change waits for them), on SQLite
+    the write lock every POST already takes."""
+    return db.session.scalar(
+        select(Ballot).where(Ballot.id == ballot.id).with_for_update(read=True)
+        .options(selectinload(Ballot.options).joinedload(BallotOption.proposal))
+        .execution_options(populate_existing=True))
+
+
+def save_ballot(planner: User, consultation: Consultation, ballot: Ballot | None,
+                rules: BallotRules) -> Ballot:
+    if ballot is not None:
+        # Wait for votes being cast right now; once anybody has voted, the rules stay.
+        db.session.execute(select(Ballot.id).where(Ballot.id == ballot.id).with_for_update())
+        if has_votes(ballot):
+            raise OperationError(_("Voting has begun: the rules of this ballot can no longer "
+                                   "change."))
+    problems = ballot_problems(consultation, rules, ballot.id if ballot else None)
+    if problems:
+        raise OperationError(" ".join(problems.values()))
+    if ballot is None:
+        ballot = Ballot(consultation_id=consultation.id, created_by_id=planner.id)
+        db.session.add(ballot)
+    ballot.title, ballot.phase_id = rules.title.strip(), rules.phase_id
+    ballot.method, ballot.eligibility, ballot.secrecy = rules.method, rules.eligibility, \
+        rules.secrecy
+    ballot.preset, ballot.results_live = rules.preset, rules.results_live
+    ballot.max_choices = rules.max_choices if rules.method == "approval" else None
+    ballot.budget = rules.budget if rules.method != "single" else None
+    custom = rules.preset == "custom"
+    ballot.quorum_pct = rules.quorum_pct if custom else None
+    ballot.threshold_pct = rules.threshold_pct if custom else None
+    ballot.options.clear()
+    db.session.flush()
+    ballot.options.extend(
+        BallotOption(proposal_id=pid, position=i,
+                     cost=cost if ballot.budget else None)
+        for i, (pid, cost) in enumerate(rules.options))
+    db.session.flush()
+    record("ballot.save", actor=planner, community=consultation.community,
+           target=f"ballot:{ballot.id}", title=ballot.title, method=ballot.method,
+           eligibility=ballot.eligibility, secrecy=ballot.secrecy, preset=ballot.preset)
+    return ballot
+
+
+def _chosen(ballot: Ballot, option_ids: list[int], none: bool) -> list[BallotOption]:
+    """The options marked, checked against the ballot's method."""
+    wanted = set(option_ids)
+    chosen = [o for o in ballot.options if o.id in wanted]
+    if len(chosen) != len(wanted):
+        raise OperationError(_("Choose among the options of this ballot."))
+    if ballot.method == "single" and len(chosen) != 1:
+        raise OperationError(_("Choose exactly one option."))
+    if not chosen and not none:
+        raise OperationError(_("Choose at least one option, or tick “none of these”."))
+    if chosen and none:
+        raise OperationError(_("Either choose options or tick “none of these”, not both."))
+    if ballot.method == "approval" and len(chosen) > (ballot.max_choices or 0):
+        raise OperationError(_("Choose at most %(k)d options.", k=ballot.max_choices))
+    if ballot.method == "budget":
+        total = sum((o.cost or Decimal(0) for o in chosen), Decimal(0))
+        if total > (ballot.budget or 0):
+            raise OperationError(_(
+                "Your choices cost %(total)s yuan, more than the budget of %(budget)s yuan.",
+                total=format_decimal(total), budget=format_decimal(ballot.budget)))
+    return chosen
+
+
+def _new_paper(ballot: Ballot, voter: BallotVoter, chosen: list[BallotOption]) -> None:
+    paper_id = secrets.token_hex(16)
+    db.session.add(BallotPaper(id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
+                               voter_id=None if ballot.secret else voter.id,
+                               channel=voter.channel))
+    db.session.flush()
+    if chosen:
+        db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
+                                                for o in chosen])
+
+
+def voter_key(ballot: Ballot, user_id: int | None, household_id: int | None) -> str:
+    return f"h{household_id}" if ballot.eligibility == "household" else f"u{user_id}"
+
+
+def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[int],
+         none: bool = False) -> str:
+    """Cast or change the user's ballot; returns "cast" or "changed". The unique voter key makes
+    a second ballot impossible; an open ballot's voter changes their marks instead."""
+    ballot = _hold_rules(ballot)
+    chosen = _chosen(ballot, option_ids, none)
+    if ballot.eligibility == "household" and membership.household_id is None:
+        raise OperationError(_("This ballot is one per household, and you are not yet linked "
+                               "to a household. Ask the residents' committee."))
+    key = voter_key(ballot, user.id, membership.household_id)
+    if ballot.eligibility == "household":
+        # Moved to another household since voting? Still one vote for this person.
+        earlier = db.session.scalar(select(BallotVoter.voter_key).where(
+            BallotVoter.ballot_id == ballot.id, BallotVoter.user_id == user.id))
+        if earlier is not None and earlier != key:
+            raise OperationError(_("You have already voted for another household."))
+    voter = BallotVoter(ballot_id=ballot.id, voter_key=key, user_id=user.id,
+                        household_id=membership.household_id, channel="online")
+    if insert_unless_exists(voter):
+        _new_paper(ballot, voter, chosen)
+        return "cast"
+    # Already voted: lock the voter's row so simultaneous changes apply one after the other.
+    existing = db.session.scalar(select(BallotVoter).where(
+        BallotVoter.ballot_id == ballot.id, BallotVoter.voter_key == key).with_for_update())
+    if existing is None:  # the committee took back this household's paper entry just now
+        raise OperationError(_("Your vote crossed a correction by the committee. Please vote "
+                               "again."))
+    if existing.channel == "paper":
+        raise OperationError(
+            _("Your household's paper ballot has been counted; it cannot also vote online.")
+            if ballot.eligibility == "household" else
+            _("Your paper ballot has been counted; you cannot also vote online."))
+    if existing.user_id != user.id:
+        raise OperationError(_("Another member of your household has already voted; only they "
+                               "can change the household's ballot."))
+    if ballot.secret:
+        raise OperationError(_("You have already voted. A secret ballot is final."))
+    paper_id = db.session.scalar(select(BallotPaper.id).where(BallotPaper.voter_id == existing.id))
+    db.session.execute(delete(BallotMark).where(BallotMark.paper_id == paper_id))
+    if chosen:
+        db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
+                                                for o in chosen])
+    existing.changed_at = utcnow()
+    return "changed"
+
+
+def add_paper_batch(clerk: User, ballot: Ballot, collected_by: str,
+                    collected_on: date) -> PaperBatch:
+    phase = ballot.phase
+    # Days as the community counts them, in its own time zone.
+    first, last = (to_user_timezone(phase.starts_at).date(),
+                   to_user_timezone(phase.ends_at).date())
+    if not first <= collected_on <= last:
+        raise OperationError(_("Paper ballots count when collected while the vote runs: "
+                               "%(start)s to %(end)s.", start=format_date(phase.starts_at),
+                               end=format_date(phase.ends_at)))
+    batch = PaperBatch(ballot_id=ballot.id, collected_by=collected_by.strip(),
+                       collected_on=collected_on, entered_by_id=clerk.id)
+    db.session.add(batch)
+    db.session.flush()
+    record("ballot.paper_batch", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=batch.id, collected_by=batch.collected_by,
+           collected_on=collected_on.isoformat())
+    return batch
+
+
+def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: Household,
+                login: str | None, option_ids: list[int], none: bool = False) -> BallotVoter:
+    """Count one paper ballot, checked against the roster: a household (or, for a ballot per
+    resident, a verified resident of that household) that voted already is refused."""
+    ballot = _hold_rules(ballot)
+    chosen = _chosen(ballot, option_ids, none)
+    user_id = None
+    if ballot.eligibility == "resident":
+        kind, value = normalise_login(login or "")
+        user_id = db.session.scalar(
+            select(User.id).join(Membership, Membership.user_id == User.id).where(
+                Membership.community_id == ballot.consultation.community_id,
+                Membership.household_id == household.id, Membership.revoked_at.is_(None),
+                Membership.role == Role.VERIFIED.value,
+                (func.lower(User.email) == value) if kind == "email" else (User.phone == value)
+            )) if value else None
+        if user_id is None:
+            raise OperationError(_("No verified resident with that phone number or e-mail "
+                                   "lives at %(address)s.", address=household.address))
+    voter = BallotVoter(ballot_id=ballot.id, voter_key=voter_key(ballot, user_id, household.id),
+                        user_id=user_id, household_id=household.id, channel="paper",
+                        batch_id=batch.id)
+    if not insert_unless_exists(voter):
+        raise OperationError(_("%(address)s has already voted; this paper ballot cannot be "
+                               "counted.", address=household.address))
+    _new_paper(ballot, voter, chosen)
+    # The audit names the household, never the choice.
+    record("ballot.paper_entry", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=batch.id, household=household.address)
+    return voter
+
+
+def ballot_phase_guard(phase, kind, start, end) -> str | None:
+    """A vote phase holding a ballot stays a vote phase. Once people have voted it may only run
+    longer, and not at all once it has ended (its results are out)."""
+    ballot = db.session.scalar(select(Ballot).where(Ballot.phase_id == phase.id)
+                               .with_for_update())  # a first vote waits for this decision
+    if ballot is None:
+        return None
+    if kind is None or kind != "vote":
+        return _("The vote phase of “%(title)s” holds its ballot and cannot be removed.",
+                 title=ballot.title)
+    # Within a minute is the same time: forms show phases to the minute (or second).
+    minute = timedelta(minutes=1)
+    unchanged = abs(start - phase.starts_at) < minute and abs(end - phase.ends_at) < minute
+    if has_votes(ballot) and not unchanged:
+        if phase.ends_at <= utcnow():
+            return _("Voting in “%(title)s” is over: its vote phase can no longer change.",
+                     title=ballot.title)
+        if abs(start - phase.starts_at) >= minute or end <= phase.ends_at - minute:
+            return _("People have voted in “%(title)s”: its vote phase can run longer, but "
+                     "cannot start at another time or end sooner.", title=ballot.title)
+    return None
+
+
+def remove_paper_entry(clerk: User, ballot: Ballot, voter: BallotVoter) -> None:
+    """Take back a paper ballot entered by mistake, so it can be entered again correctly. Only
+    an open ballot's paper can be found again; a secret one names nobody."""
+    if ballot.secret or voter.channel != "paper" or voter.ballot_id != ballot.id:
+        raise OperationError(_("Only a paper entry of an open ballot can be taken back."))
+    address = voter.household.address if voter.household else ""
+    batch_id = voter.batch_id
+    # Its paper and marks go with it. A second click finds nothing left to take back.
+    gone = db.session.execute(delete(BallotVoter).where(
+        BallotVoter.id == voter.id, BallotVoter.channel == "paper")).rowcount
+    if not gone:
+        raise OperationError(_("This entry was already taken back."))
+    record("ballot.paper_removed", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", batch=batch_id, household=address)

@@ -1,0 +1,213 @@
+"""A ballot's results: tallies counted by the database, turnout against the eligible count, the
+decision under the ballot's preset, and for budget ballots the greedy and the Method of Equal
+Shares selections side by side.
+
+Everything is aggregated in SQL, so the number of queries does not grow with the number of
+ballots: a budget ballot's profile is read as one row per distinct pattern of choices (each option
+owns one bit of the pattern), not one row per voter.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import BigInteger, func, literal, select
+
+from participation.communities.models import Household, Membership
+from participation.extensions import db
+from participation.policy import Role
+
+from .models import Ballot, BallotMark, BallotOption, BallotPaper, BallotVoter
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class OptionResult:
+    option: BallotOption
+    online: int = 0
+    paper: int = 0
+    area: Decimal | None = None  # floor area of the households that chose it (art. 278 presets)
+    passed: bool | None = None  # None: the preset decides nothing per option (advisory)
+
+    @property
+    def votes(self) -> int:
+        return self.online + self.paper
+
+
+@dataclass
+class Results:
+    ballot: Ballot
+    options: list[OptionResult]  # most votes first
+    online: int
+    paper: int
+    eligible: int
+    area_total: Decimal | None = None  # all households' floor area, when every one is known
+    area_voted: Decimal | None = None
+    area_missing: int = 0  # households in the roster without a floor area
+    quorum_met: bool | None = None
+    uses_area: bool = False
+    greedy: list[BallotOption] = field(default_factory=list)
+    mes: list[BallotOption] = field(default_factory=list)
+
+    @property
+    def participants(self) -> int:
+        return self.online + self.paper
+
+    @property
+    def turnout(self) -> Decimal | None:
+        if not self.eligible:
+            return None
+        return Decimal(self.participants) / Decimal(self.eligible)
+
+    def share(self, result: OptionResult) -> Decimal:
+        """The option's votes as a share of those who took part."""
+        return Decimal(result.votes) / Decimal(self.participants) if self.participants else ZERO
+
+
+def _at_least(part, whole, fraction: Fraction) -> bool:
+    return whole > 0 and Fraction(part) >= fraction * Fraction(whole)
+
+
+def _more_than(part, whole, fraction: Fraction) -> bool:
+    return whole > 0 and Fraction(part) > fraction * Fraction(whole)
+
+
+def tally(ballot: Ballot) -> Results:
+    options = {o.id: OptionResult(o) for o in ballot.options}
+    for option_id, channel, n in db.session.execute(
+            select(BallotMark.option_id, BallotPaper.channel, func.count())
+            .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
+            .where(BallotPaper.ballot_id == ballot.id)
+            .group_by(BallotMark.option_id, BallotPaper.channel)):
+        setattr(options[option_id], channel, n)
+    turnout = dict(db.session.execute(
+        select(BallotVoter.channel, func.count()).where(BallotVoter.ballot_id == ballot.id)
+        .group_by(BallotVoter.channel)).all())
+    community_id = ballot.consultation.community_id
+    results = Results(ballot, [], turnout.get("online", 0), turnout.get("paper", 0), 0)
+    if ballot.eligibility == "household":
+        count, area, with_area = db.session.execute(
+            select(func.count(Household.id), func.sum(Household.floor_area),
+                   func.count(Household.floor_area))
+            .where(Household.community_id == community_id)).one()
+        results.eligible, results.area_missing = count, count - with_area
+        results.area_total = Decimal(area) if area is not None and not results.area_missing \
+            else None
+    else:
+        results.eligible = db.session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.community_id == community_id, Membership.revoked_at.is_(None),
+                Membership.role == Role.VERIFIED.value))
+    civil = ballot.preset in ("civil_ordinary", "civil_major")
+    results.uses_area = civil and results.area_total is not None
+    if results.uses_area:
+        # Open ballots per household only (the rules refuse anything else for these presets).
+        voted_area = (select(BallotMark.option_id, func.sum(Household.floor_area))
+                      .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
+                      .join(BallotVoter, BallotVoter.id == BallotPaper.voter_id)
+                      .join(Household, Household.id == BallotVoter.household_id)
+                      .where(BallotPaper.ballot_id == ballot.id)
+                      .group_by(BallotMark.option_id))
+        for option_id, area in db.session.execute(voted_area):
+            options[option_id].area = Decimal(area or 0)
+        results.area_voted = Decimal(db.session.scalar(
+            select(func.coalesce(func.sum(Household.floor_area), 0))
+            .join(BallotVoter, BallotVoter.household_id == Household.id)
+            .where(BallotVoter.ballot_id == ballot.id)))
+        for r in options.values():
+            r.area = r.area or ZERO
+    _decide(results, list(options.values()))
+    results.options = sorted(options.values(), key=lambda r: (-r.votes, r.option.position))
+    if ballot.budget and all(o.cost for o in ballot.options):
+        _budget(results)
+    return results
+
+
+def _decide(results: Results, options: list[OptionResult]) -> None:
+    ballot, n = results.ballot, results.participants
+    preset = ballot.preset
+    if preset == "advisory":
+        return
+    if preset == "residents_meeting":
+        results.quorum_met = _more_than(n, results.eligible, Fraction(1, 2))
+        for r in options:
+            r.passed = results.quorum_met and _more_than(r.votes, n, Fraction(1, 2))
+    elif preset in ("civil_ordinary", "civil_major"):
+        quorum = _at_least(n, results.eligible, Fraction(2, 3))
+        if results.uses_area:
+            quorum = quorum and _at_least(results.area_voted, results.area_total, Fraction(2, 3))
+        results.quorum_met = quorum
+        for r in options:
+            if preset == "civil_ordinary":
+                ok = _more_than(r.votes, n, Fraction(1, 2))
+                if results.uses_area:
+                    ok = ok and _more_than(r.area, results.area_voted, Fraction(1, 2))
+            else:
+                ok = _at_least(r.votes, n, Fraction(3, 4))
+                if results.uses_area:
+                    ok = ok and _at_least(r.area, results.area_voted, Fraction(3, 4))
+            r.passed = quorum and ok
+    else:  # custom
+        results.quorum_met = _at_least(n, results.eligible,
+                                       Fraction(ballot.quorum_pct or 0) / 100)
+        for r in options:
+            r.passed = results.quorum_met and _at_least(
+                r.votes, n, Fraction(ballot.threshold_pct or 0) / 100)
+
+
+def profile(ballot: Ballot) -> list[tuple[int, int]]:
+    """(pattern, number of papers) for each distinct set of choices; bit i is option position i.
+    Papers that chose nothing count too: they hold a share of the budget."""
+    bit = literal(1, BigInteger).op("<<")(BallotOption.position)
+    per_paper = (select(BallotPaper.id, func.coalesce(func.sum(bit), 0).label("pattern"))
+                 .outerjoin(BallotMark, BallotMark.paper_id == BallotPaper.id)
+                 .outerjoin(BallotOption, BallotOption.id == BallotMark.option_id)
+                 .where(BallotPaper.ballot_id == ballot.id)
+                 .group_by(BallotPaper.id).subquery())
+    return [(int(p), n) for p, n in db.session.execute(
+        select(per_paper.c.pattern, func.count()).group_by(per_paper.c.pattern))]
+
+
+def greedy(options: list[BallotOption], votes: dict[int, int], budget: Decimal) -> list:
+    """Most votes first, skipping what no longer fits: what most cities do."""
+    chosen, left = [], budget
+    for option in sorted(options, key=lambda o: (-votes.get(o.id, 0), o.cost, o.position)):
+        if votes.get(option.id, 0) and option.cost <= left:
+            chosen.append(option)
+            left -= option.cost
+    return chosen
+
+
+def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
+                 budget: Decimal) -> list[BallotOption]:
+    """The Method of Equal Shares (cost utilities, as equalshares.net explains it), by pabutools:
+    the budget is split equally among the voters, and a project is funded only by the shares of
+    the voters who chose it."""
+    from pabutools.election import (
+        ApprovalMultiProfile,
+        Cost_Sat,
+        FrozenApprovalBallot,
+        Instance,
+        Project,
+    )
+    from pabutools.rules import method_of_equal_shares
+
+    projects = {o.position: Project(str(o.id), Fraction(o.cost)) for o in options}
+    instance = Instance(projects.values(), budget_limit=Fraction(budget))
+    voters = ApprovalMultiProfile(instance=instance)
+    for pattern, count in patterns:
+        voters[FrozenApprovalBallot(
+            [p for pos, p in projects.items() if pattern >> pos & 1])] = count
+    by_name = {str(o.id): o for o in options}
+    # In the order the method funds them.
+    return [by_name[p.name]
+            for p in method_of_equal_shares(instance, voters, sat_class=Cost_Sat)]
+
+
+def _budget(results: Results) -> None:
+    ballot = results.ballot
+    votes = {r.option.id: r.votes for r in results.options}
+    results.greedy = greedy(ballot.options, votes, ballot.budget)
+    results.mes = equal_shares(ballot.options, profile(ballot), ballot.budget)
