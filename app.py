@@ -1,5 +1,5 @@
 """The composition root: `create_app()` sets up the core's plumbing, then plugs in each module of
-the core and each area. This is the one list of what the application is made of."""
+the core and each area, and adds the console commands. This is the one list of what the application is made of."""
 from __future__ import annotations
 
 from flask import Flask
@@ -10,6 +10,7 @@ import proposals.ballots
 import surveys
 from participation import (
     accounts,
+    cli,
     communities,
     consultations,
     discussions,
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder="templates",
     )
     participation.init_core(app, config)
+    cli.init_app(app)
     for module in (*CORE_MODULES, *AREAS):
         module.init_app(app)
     return app

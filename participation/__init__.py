@@ -2,7 +2,7 @@
 the policy, the registries, error pages) at this package's top, one sub-package per concern below.
 
 `init_core(app)` is called first by `create_app`; then each module of the core and each area
-plugs itself in with `plug_in`.
+plugs itself in with `registries.plug_in`.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import flask_babel
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import Flask, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -76,19 +76,9 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
         markdown=render_markdown,
     )
 
-    from . import cli
-
     app.add_url_rule("/favicon.ico", "favicon",
                      lambda: redirect(url_for("static", filename="favicon.svg"), code=301))
-    cli.init_app(app)
     _init_request_handling(app)
-
-
-def plug_in(app: Flask, blueprint: Blueprint, rules: dict | None = None) -> None:
-    """Plug a module of the core or an area in: its blueprint and its permission rules."""
-    for action, predicate in (rules or {}).items():
-        policy.register(action, predicate)
-    app.register_blueprint(blueprint)
 
 
 def _init_request_handling(app: Flask) -> None:

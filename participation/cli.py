@@ -7,11 +7,11 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from .extensions import db
 from .accounts.forms import EMAIL_RE, PHONE_RE
 from .accounts.models import User
 from .accounts.operations import find_user, normalise_login
 from .audit.operations import record
+from .extensions import db
 from .i18n import compile_catalogs
 from .security import hash_password, password_problem
 

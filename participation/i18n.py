@@ -7,11 +7,11 @@ import tempfile
 from functools import cached_property
 from pathlib import Path
 
+import flask_babel
 from babel import support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, request, session
-import flask_babel
 from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
 

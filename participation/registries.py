@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import Blueprint, Flask
 from flask_babel import LazyString
+
+from . import policy
+
+
+def plug_in(app: Flask, blueprint: Blueprint, rules: dict | None = None) -> None:
+    """Plug a module of the core or an area in: its blueprint and its permission rules."""
+    for action, predicate in (rules or {}).items():
+        policy.register(action, predicate)
+    app.register_blueprint(blueprint)
 
 
 @dataclass(frozen=True)

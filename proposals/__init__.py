@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import notifications, plug_in
+from participation import notifications
 from participation.consultations import phase_open
 from participation.phases import add_feature
 from participation.policy import (
@@ -29,6 +29,7 @@ from participation.registries import (
     add_community_tab,
     add_consultation_panel,
     add_demo_seeder,
+    plug_in,
 )
 from participation.uploads import add_references
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import plug_in
-from participation.registries import CommunityTab, add_community_tab
 from participation.policy import any_of, is_admin, is_member
+from participation.registries import CommunityTab, add_community_tab, plug_in
 
 RULES = {
     "surveys.view": any_of(is_member, is_admin),

@@ -1,2 +1,2 @@
-"""Models of the surveys area (added with the surveys feature; the core's tables are in
-participation.models)."""
+"""Models of the surveys area (added with the surveys feature; the core's tables are in its
+modules, e.g. participation.communities.models)."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from participation.extensions import db
 from participation.communities.models import Community
+from participation.extensions import db
 from participation.policy import require
 from participation.web import render
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import event, select, text
+from sqlalchemy import create_engine, event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
 from app import create_app
@@ -24,11 +24,24 @@ CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory, worker_id) -> str:
+    """One database per test worker (pytest-xdist runs the suite in parallel): an SQLite file in
+    the worker's temporary folder, or on PostgreSQL a database of its own beside
+    TEST_DATABASE_URL's, created when missing."""
     url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    if worker_id == "master":
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    base = make_url(url)
+    name = f"{base.database}_{worker_id}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                           {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 # Pictures uploaded by the tests go to a folder of their own, never the checkout's instance/.

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 
-from participation import audit, plug_in, policy
+from participation import audit, policy
 from participation.extensions import db, login_manager
+from participation.registries import plug_in
 
 RULES = {"account.use": policy.is_authenticated}
 

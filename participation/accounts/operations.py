@@ -33,8 +33,6 @@ from .models import PasswordResetToken, User, UserSession
 
 log = logging.getLogger(__name__)
 
-# --- accounts ---------------------------------------------------------------------------------
-
 
 def normalise_login(value: str) -> tuple[str, str]:
     """Split a login into ("email", address) or ("phone", digits)."""

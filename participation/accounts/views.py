@@ -54,8 +54,6 @@ def _failed(response) -> bool:
     return response.status_code != 303
 
 
-# --- accounts ---------------------------------------------------------------------------------
-
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], methods=["POST"])

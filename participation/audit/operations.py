@@ -1,11 +1,15 @@
 """Recording audit events."""
 from __future__ import annotations
 
-from participation.accounts.models import User
-from participation.communities.models import Community
+from typing import TYPE_CHECKING
+
 from participation.extensions import db
 
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from participation.accounts.models import User
+    from participation.communities.models import Community
 
 
 def record(action: str, *, actor: User | None, community: Community | None = None,

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from participation import audit, plug_in, policy
+from participation import audit, policy
 from participation.extensions import db
 from participation.policy import (
     Context,
@@ -16,6 +16,7 @@ from participation.policy import (
     is_committee,
     is_member,
 )
+from participation.registries import plug_in
 
 
 def targets_other_resident(ctx: Context) -> bool:

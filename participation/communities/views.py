@@ -59,8 +59,6 @@ def index():
                   revoked=revoked, form=EmptyForm())
 
 
-# --- communities ------------------------------------------------------------------------------
-
 
 @bp.post("/communities/<int:community_id>/join")
 def join(community_id: int):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from participation import audit, clock, notifications, plug_in
+from participation import audit, clock, notifications
 from participation.extensions import db
 from participation.phases import PHASE_KINDS, phase_allows
 from participation.policy import (
@@ -18,7 +18,7 @@ from participation.policy import (
     is_member,
     is_planner,
 )
-from participation.registries import CommunitySection, add_community_section
+from participation.registries import CommunitySection, add_community_section, plug_in
 from participation.uploads import add_references
 
 

@@ -18,7 +18,7 @@ from participation.extensions import db
 
 
 class Consultation(db.Model):
-    """A planner's consultation in a community: a sequence of typed phases (see phases.py)."""
+    """A planner's consultation in a community: a sequence of typed phases (see participation/phases.py)."""
 
     __tablename__ = "consultation"
 
@@ -30,7 +30,7 @@ class Consultation(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     sites: Mapped[str | None] = mapped_column(String(300))
-    # A re-encoded JPEG in the instance folder (see uploads.py).
+    # A re-encoded JPEG in the instance folder (see participation/uploads.py).
     cover: Mapped[str | None] = mapped_column(String(40))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -26,8 +26,6 @@ from .models import Consultation, Phase
 
 log = logging.getLogger(__name__)
 
-# --- consultations ----------------------------------------------------------------------------
-
 
 def create_consultation(actor: User, community: Community, *, template: str, title: str,
                         description: str, sites: str | None, starts_at: datetime,

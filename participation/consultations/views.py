@@ -45,8 +45,6 @@ from .models import Consultation
 
 bp = Blueprint("consultations", __name__)
 
-# --- consultations ----------------------------------------------------------------------------
-
 
 def consultation_or_404(community: Community, consultation_id: int) -> Consultation:
     consultation = db.session.scalar(

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from participation import audit, notifications, plug_in
+from participation import audit, notifications
 from participation.communities import targets_other_resident
 from participation.consultations import consultation_running, phase_open
 from participation.policy import (
@@ -23,7 +23,7 @@ from participation.policy import (
     not_blocked,
     within_edit_window,
 )
-from participation.registries import ConsultationPanel, add_consultation_panel
+from participation.registries import ConsultationPanel, add_consultation_panel, plug_in
 
 
 def topic_live(ctx: Context) -> bool:

@@ -27,8 +27,6 @@ from .models import STANCES, Comment, CommentVote, Report, Topic
 
 log = logging.getLogger(__name__)
 
-# --- discussions ------------------------------------------------------------------------------
-
 
 def open_topic(user: User, consultation: Consultation, title: str, body: str) -> Topic:
     topic = Topic(consultation_id=consultation.id, author_id=user.id, title=title.strip(),

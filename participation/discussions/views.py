@@ -37,8 +37,6 @@ from .models import Comment, CommentVote, Report, Topic
 
 bp = Blueprint("discussions", __name__)
 
-# --- discussions ------------------------------------------------------------------------------
-
 
 def _topic(community: Community, topic_id: int) -> Topic:
     topic = db.session.scalar(

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from participation import audit, notifications, plug_in
+from participation import audit, notifications
 from participation.extensions import db
 from participation.policy import any_of, is_admin, is_member, is_planner
+from participation.registries import plug_in
 from participation.uploads import add_references
 
 RULES = {

@@ -26,8 +26,6 @@ from .models import AgendaItem, Meeting, MeetingPhoto
 
 log = logging.getLogger(__name__)
 
-# --- meetings ---------------------------------------------------------------------------------
-
 
 def save_meeting(planner: User, community: Community, meeting: Meeting | None, *, title: str,
                  held_at: datetime, place: str, attendance: int, attendee_names: str | None,

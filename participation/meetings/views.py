@@ -45,8 +45,6 @@ from .models import AgendaItem, Meeting
 
 bp = Blueprint("meetings", __name__)
 
-# --- meetings ---------------------------------------------------------------------------------
-
 
 def meeting_url(meeting: Meeting) -> str:
     return url_for("meetings.meeting", community_id=meeting.community_id, meeting_id=meeting.id)

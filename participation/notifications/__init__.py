@@ -21,7 +21,7 @@ def text(kind: str, params: dict | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from participation import plug_in
+    from participation.registries import plug_in
 
     from .views import bp, notification_context
 

@@ -24,8 +24,6 @@ from .models import Notification
 
 log = logging.getLogger(__name__)
 
-# --- notifications ----------------------------------------------------------------------------
-
 
 def notify(user_ids, kind: str, url: str, **params) -> None:
     """Tell these users something in-app (and by e-mail where SMTP is configured)."""

@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from participation.extensions import db
-from participation.notifications import text
 from participation.forms import EmptyForm
+from participation.notifications import text
 from participation.policy import require
 from participation.web import (
     paginate,
@@ -25,8 +25,6 @@ from . import operations as ops
 from .models import Notification
 
 bp = Blueprint("notifications", __name__)
-
-# --- notifications ----------------------------------------------------------------------------
 
 
 @bp.get("/notifications")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from participation import clock, plug_in
+from participation import clock
 from participation.phases import add_phase_guard
 from participation.policy import (
     Context,
@@ -21,6 +21,7 @@ from participation.registries import (
     ConsultationPanel,
     add_consultation_panel,
     add_demo_seeder,
+    plug_in,
 )
 
 

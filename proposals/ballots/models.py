@@ -29,7 +29,7 @@ from proposals.models import Proposal
 METHODS = ("single", "approval", "budget")
 ELIGIBILITIES = ("resident", "household")
 SECRECIES = ("open", "secret")
-# Decision presets, after ../shared/domain/governance-rules.md (see proposals/results.py).
+# Decision presets, after ../shared/domain/governance-rules.md (see proposals/ballots/results.py).
 PRESETS = ("advisory", "residents_meeting", "civil_ordinary", "civil_major", "custom")
 CHANNELS = ("online", "paper")
 MAX_OPTIONS = 30  # each option owns one bit of a ballot's pattern (see results.py)
