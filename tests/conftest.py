@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,13 @@ from sqlalchemy import create_engine, event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
 from app import create_app
-from participation.extensions import db, limiter
+from participation import clock
 from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.communities.models import Community, Household, Membership
+from participation.consultations.models import Consultation, Phase
+from participation.extensions import db, limiter
+from participation.phases import TEMPLATES
 from participation.policy import Role
 
 PASSWORD = "correct horse battery"
@@ -219,10 +223,6 @@ class Factory:
     def consultation(self, community: Community, title: str = "口袋公园", description: str = "",
                      **kw):
         """A micro-space consultation whose collect phase runs now (from yesterday, 10 days)."""
-        from datetime import timedelta
-
-        from participation.consultations.models import Consultation, Phase
-
         now = utcnow()
         with self.app.app_context():
             c = Consultation(community_id=community.id, template="micro_space", title=title,
@@ -278,3 +278,82 @@ def count_queries(app):
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- a consultation to talk in, and helpers of the module tests --------------------------------
+
+START = datetime(2027, 3, 1, 0, 0)
+
+
+@pytest.fixture
+def place(app, factory):
+    """A community with a planner, two residents, a moderator, and a micro-space consultation
+    whose collect phase runs from START for 21 days."""
+    community = factory.community()
+    people = {
+        "planner": factory.user(community, Role.PLANNER, display_name="刘规划师"),
+        "lin": factory.user(community, Role.VERIFIED, display_name="林阿婆"),
+        "wang": factory.user(community, Role.VERIFIED, display_name="王师傅"),
+        "mod": factory.user(community, Role.MODERATOR, display_name="苏阿姨"),
+    }
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园改造",
+                         description="**3号楼后面**的空地")
+        start = START
+        for spec in TEMPLATES["micro_space"].phases:
+            c.phases.append(Phase(kind=spec.kind, starts_at=start,
+                                  ends_at=start + timedelta(days=spec.days)))
+            start += timedelta(days=spec.days)
+        db.session.add(c)
+        db.session.commit()
+        consultation_id = c.id
+    return community, people, consultation_id
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Freeze the clock of every phase rule."""
+    def freeze(moment: datetime):
+        monkeypatch.setattr(clock, "now", lambda: moment)
+    return freeze
+
+
+def client_for(app, user):
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
+def open_topic(client, community, consultation_id, title="座椅太少") -> int:
+    url = f"/c/{community.id}/consultations/{consultation_id}/topics/new"
+    response = post(client, url, {"title": title, "body": "老人没地方坐"}, page=url)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def comment(client, community, topic_id, body, stance=None, parent=None, **kw):
+    page = f"/c/{community.id}/topics/{topic_id}"
+    data = {"body": body, "parent_id": str(parent or "")}
+    if stance:
+        data["stance"] = stance
+    return post(client, f"{page}/comments", data, page=page, **kw)
+
+
+def comment_id(response) -> int:
+    return int(re.search(r"#comment-(\d+)$", response.headers["Location"]).group(1))
+
+
+def image_bytes(fmt="PNG", size=(64, 48), exif=False) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    image = Image.new("RGB", size, "orange")
+    if exif:
+        data = Image.Exif()
+        data[0x010E] = "GPS: 24.48N 118.09E"  # ImageDescription standing in for private data
+        image.save(buffer, fmt, exif=data)
+    else:
+        image.save(buffer, fmt)
+    return buffer.getvalue()

@@ -13,13 +13,12 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
-from participation.extensions import db
 from participation.accounts.models import PasswordResetToken
 from participation.clock import utcnow
+from participation.extensions import db
 from participation.policy import Role
 from participation.security import token_hash
-
-from .conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -243,7 +242,7 @@ def test_every_page_passes_axe(app, live_server, new_page, factory, mode):
 
 def test_consultation_discussion_and_moderation_in_the_browser(app, live_server, new_page,
                                                               factory):
-    from .test_security import PAYLOADS
+    from tests.test_security import PAYLOADS
 
     app.config["REPORTS_TO_HIDE"] = 99
     community = factory.community(name="金榜社区")

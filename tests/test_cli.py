@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from participation.extensions import db
 from participation.accounts.models import User
 from participation.communities.models import Community, Household, Membership
+from participation.extensions import db
 from participation.policy import Role
-
-from .conftest import login
+from tests.conftest import login
 
 
 def counts(app) -> tuple[int, ...]:

@@ -10,9 +10,9 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from app import create_app
-from participation.extensions import db
 from participation.accounts.models import User
 from participation.communities.models import Community
+from participation.extensions import db
 from participation.security import hash_password
 
 

@@ -9,8 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from participation.i18n import TRANSLATIONS
-
-from .conftest import ROOT, login, post
+from tests.conftest import ROOT, login, post
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]")
 

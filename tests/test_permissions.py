@@ -7,8 +7,7 @@ import re
 import pytest
 
 from participation.policy import Role
-
-from .conftest import csrf_from, login
+from tests.conftest import csrf_from, login
 
 ROLES = ["anonymous", "resident", "verified", "planner", "committee", "moderator", "admin",
          "outsider"]
@@ -125,20 +124,21 @@ def world(app, factory):
     }
     target = factory.user(community, Role.RESIDENT)
     with app.app_context():
-        from participation.extensions import db
         from participation.accounts.models import User
         from participation.communities.models import Household
         from participation.communities.operations import issue_invites
+        from participation.extensions import db
 
         batch = issue_invites(db.session.get(User, users["committee"].id), db.session.get(
             type(community), community.id), [db.session.get(Household, household.id)], 30)
         db.session.commit()
         batch_id = batch.id
+        from datetime import timedelta
+
         from participation.clock import utcnow
         from participation.consultations.models import Consultation, Phase
         from participation.discussions.models import Comment, Topic
         from participation.meetings.models import Meeting
-        from datetime import timedelta
 
         now = utcnow()
         from io import BytesIO

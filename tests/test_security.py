@@ -8,11 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from participation.extensions import db
 from participation.accounts.models import User
+from participation.extensions import db
 from participation.sanitize import clean_html, render_markdown
-
-from .conftest import PASSWORD, csrf_from, login, post
+from tests.conftest import PASSWORD, csrf_from, login, post
 
 
 def test_security_headers_on_every_page(client):

@@ -1,7 +1,6 @@
 """The first look: the home page in Chinese, the demo community, the landing pages of each area."""
 from participation.policy import Role
-
-from .conftest import login
+from tests.conftest import login
 
 
 def test_home_page_is_chinese_by_default(client):

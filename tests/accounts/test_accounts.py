@@ -8,11 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from participation.extensions import db
 from participation.accounts.models import PasswordResetToken, User
 from participation.clock import utcnow
-
-from .conftest import PASSWORD, csrf_from, login, post
+from participation.extensions import db
+from tests.conftest import PASSWORD, csrf_from, login, post
 
 NEW_PASSWORD = "a different long pass"
 
@@ -218,7 +217,7 @@ def test_rate_limit_counts_live_in_redis_when_configured(_schema, factory):
     except redis.ConnectionError:
         pytest.skip("no Redis server on 127.0.0.1:6379")
     client.flushdb()
-    from .conftest import make_app
+    from tests.conftest import make_app
 
     app = make_app(_schema, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/15")
     factory.app = app

@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from participation import clock
-from participation.extensions import db
 from participation.accounts.models import User
 from participation.audit.models import AuditEvent
 from participation.clock import utcnow
 from participation.consultations.models import Consultation, Phase
+from participation.extensions import db
 from participation.policy import Role
 from proposals.ballots.models import Ballot, BallotMark, BallotPaper, BallotVoter
 from proposals.models import Proposal
-
-from .conftest import click_together, login, phases_form, post
+from tests.conftest import click_together, login, phases_form, post
 
 
 class Vote:

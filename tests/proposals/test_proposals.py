@@ -10,9 +10,7 @@ from participation.extensions import db
 from participation.notifications.models import Notification
 from participation.policy import Role
 from proposals.models import Proposal, Support
-
-from .conftest import click_together, login, post
-from .test_discussions import image_bytes
+from tests.conftest import click_together, image_bytes, login, post
 
 
 def setup(app, factory):

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import io
 import re
-from html import unescape as html_unescape
 from datetime import timedelta
+from html import unescape as html_unescape
 
 from sqlalchemy import func, select, update
 
-from participation.extensions import db
 from participation.accounts.models import User
 from participation.audit.models import AuditEvent
 from participation.clock import utcnow
 from participation.communities.models import Household, InviteCode, Membership
+from participation.extensions import db
 from participation.policy import Role
-
-from .conftest import login, post
+from tests.conftest import login, post
 
 ROSTER = "building,unit,room,floor_area,resident_names\n" \
          "1号楼,1单元,101,89.5,陈某某\n1号楼,1单元,102,,林某某\n2号楼,1单元,101,120,\n"
@@ -311,9 +310,8 @@ def test_double_click_on_join_joins_once(app, client, factory):
 
 
 def test_one_live_code_per_household_is_a_database_rule(app, factory):
-    from sqlalchemy.exc import IntegrityError
-
     import pytest
+    from sqlalchemy.exc import IntegrityError
 
     community = factory.community()
     house = factory.household(community)
