@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
 
 MAX_SIDE = 1600
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; beyond that is refused unread
@@ -108,7 +109,9 @@ def send_image(folder: str, name: str):
 
 
 def is_uploaded(file) -> bool:
-    return bool(file and getattr(file, "filename", ""))
+    """A file the browser sent with this request. A form built from a saved object may hold that
+    object's pictures in the same field: those are no uploads."""
+    return isinstance(file, FileStorage) and bool(file.filename)
 
 
 def save_images(files, folder: str) -> list[str]:

@@ -18,7 +18,7 @@ from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
-from participation.uploads import ImageRejected, save_image, send_image
+from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
 from participation.web import paginate_rows, parse_id, parse_ids, render, see_other
 
 from . import operations as ops
@@ -118,8 +118,8 @@ def index(community_id: int):
 
 
 def _uploaded_photos(form: ProposalForm) -> list[tuple[str, str]]:
-    files = [f for f in form.photos.data or [] if f and getattr(f, "filename", "")]
-    return [save_image(f.stream, "proposals", thumbnail=True) for f in files]
+    return [save_image(f.stream, "proposals", thumbnail=True)
+            for f in form.photos.data or [] if is_uploaded(f)]
 
 
 def _save(community, consultation, proposal, form):

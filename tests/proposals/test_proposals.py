@@ -313,3 +313,24 @@ def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, cou
     html = lin.get(url + "?page=1500").get_data(as_text=True)
     assert html.count('class="card"') == app.config["PAGE_SIZE"]
     assert "第 1500 页，共 2001 页" in html
+
+
+def test_a_draft_with_a_photo_is_edited_and_submitted(app, factory):
+    """Saving the form again of a proposal that has a photo keeps the photo (it was a 500)."""
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    pid = proposal_id(propose(lin, community, consultation, action="draft",
+                              photos=[(BytesIO(image_bytes()), "a.png")]))
+    edit = f"/c/{community.id}/proposals/{pid}/edit"
+    form = {"title": "3号楼后加两张长椅", "description": "", "category": "cc12",
+            "site": "3号楼后空地", "estimated_cost": "8000"}
+    saved = post(lin, edit, {**form, "action": "draft"}, page=edit,
+                 content_type="multipart/form-data")
+    assert saved.status_code == 303
+    submitted = post(lin, edit, {**form, "action": "submit", "photos": [(BytesIO(b""), "")]},
+                     page=edit, content_type="multipart/form-data")
+    assert submitted.status_code == 303
+    with app.app_context():
+        proposal = db.session.get(Proposal, pid)
+        assert proposal.status == "evaluating" and proposal.title == "3号楼后加两张长椅"
+        assert len(proposal.photos) == 1
