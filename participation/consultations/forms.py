@@ -57,15 +57,21 @@ class PhaseRowForm(Form):
     ends_at = DateTimeLocalField(_l("Ends"), validators=[Optional(), sensible_date])
     remove = BooleanField(_l("Remove this phase"))
 
-    def validate_ends_at(self, field) -> None:
-        # A row is either empty (the spare one), marked for removal, or complete.
-        if self.remove.data or (not self.starts_at.data and not field.data):
-            return
-        if not self.starts_at.data:
-            self.starts_at.errors = [*self.starts_at.errors, _l("Enter a date and time.")]
-            raise ValidationError(_l("Enter both dates, or leave the row empty."))
-        if not field.data:
-            raise ValidationError(_l("Enter a date and time."))
+    def validate(self, extra_validators=None) -> bool:
+        # A row is either empty (the spare one), marked for removal, or complete. This is checked
+        # here, not in a field's validator: Optional() ends an empty field's validation early.
+        valid = super().validate(extra_validators)
+        starts, ends = self.starts_at, self.ends_at
+        if self.remove.data or starts.errors or ends.errors or (not starts.data and not ends.data):
+            return valid
+        if not starts.data:
+            starts.errors = [*starts.errors, _l("Enter a date and time.")]
+            ends.errors = [*ends.errors, _l("Enter both dates, or leave the row empty.")]
+            return False
+        if not ends.data:
+            ends.errors = [*ends.errors, _l("Enter a date and time.")]
+            return False
+        return valid
 
 
 MAX_PHASES = 12

@@ -166,3 +166,19 @@ def test_phases_save_with_the_spare_row_empty_and_can_be_removed(app, place, at)
         kinds_now = db.session.scalars(select(Phase.kind).where(
             Phase.consultation_id == consultation_id).order_by(Phase.starts_at)).all()
     assert kinds_now == ["collect", "deliberate", "vote"]
+
+
+@pytest.mark.parametrize("emptied", ["ends_at", "starts_at"])
+def test_a_phase_with_one_date_left_empty_is_explained_not_a_500(app, place, at, emptied):
+    community, people, consultation_id = place
+    at(START)
+    planner = client_for(app, people["planner"])
+    url = f"/c/{community.id}/consultations/{consultation_id}/phases"
+    form = phases_form(planner.get(url).get_data(as_text=True))
+    form[f"phases-1-{emptied}"] = ""
+    response = post(planner, url, form, page=url)
+    assert response.status_code == 200  # the form again, with the error at the row
+    page = response.get_data(as_text=True)
+    assert f'id="phases-1-{emptied}-error"' in page
+    # What was typed stays: the other rows keep their dates.
+    assert form["phases-0-starts_at"] in page
