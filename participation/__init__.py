@@ -14,7 +14,7 @@ from flask import Flask, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
@@ -61,6 +61,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     security.init_app(app)
+    web.init_app(app)
     if app.config["PROXY_COUNT"]:
         # Behind nginx and the like: take the client's address and scheme from the proxies' headers,
         # so rate limits count per resident, not per proxy.
@@ -125,6 +126,10 @@ def _init_request_handling(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         db.session.rollback()
+        if isinstance(error, SecurityError):
+            # An untrusted Host header: no URL can be built for it, so no layout either.
+            title, message = ERROR_MESSAGES[400]
+            return render_template("errors/bare.html", title=title, message=message), 400
         if error.code in (301, 302, 303, 307, 308) or error.response is not None:
             return error.get_response() if error.response is None else error.response
         return _error_page(error.code or 500)

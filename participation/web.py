@@ -5,8 +5,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import func, select
 
 from .extensions import db, htmx
@@ -118,3 +120,37 @@ def field_error(form_field, error) -> None:
     the refused change is rolled back."""
     db.session.rollback()
     form_field.errors = [*form_field.errors, str(error)]
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every URL: an id the database's integer columns can hold (PostgreSQL's
+    INTEGER), so a longer number is simply not found instead of overflowing the query."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
+# C0 control characters but tab, line feed and carriage return (and DEL): invisible, never
+# meant, and refused by PostgreSQL in text (NUL).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_control_characters() -> None:
+    """Take control characters out of what every request sends, once, for every form and
+    query alike; a path holding one names no page."""
+    if CONTROL_CHARACTERS.search(request.path):
+        abort(404)
+    for name in ("args", "form"):
+        values = getattr(request, name)
+        if any(CONTROL_CHARACTERS.search(k) or CONTROL_CHARACTERS.search(v)
+               for k, v in values.items(multi=True)):
+            # Both are cached properties of the request: the cleaned copy is what everyone reads.
+            request.__dict__[name] = ImmutableMultiDict(
+                (CONTROL_CHARACTERS.sub("", k), CONTROL_CHARACTERS.sub("", v))
+                for k, v in values.items(multi=True))
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(_without_control_characters)

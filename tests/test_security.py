@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -220,3 +221,46 @@ def test_large_text_chosen_before_registering_is_kept(app, client):
     again.post("/login", data={"csrf_token": token, "login": "13912340000",
                                "password": PASSWORD})
     assert 'class="large-text"' in again.get("/account").get_data(as_text=True)  # ...until login
+
+
+# --- hostile input never ends in a 500 --------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, data", [
+    ("/login", {"login": "139\x0000000001", "password": "pass\x00word"}),
+    ("/register", {"display_name": "林\x00阿婆", "login": "13900000077",
+                   "password": "a good long password", "confirm": "a good long password"}),
+    ("/password/forgot", {"login": "x\x00@example.com"}),
+])
+def test_control_characters_in_forms_are_taken_out(app, client, url, data):
+    response = post(client, url, data, page=url)
+    assert response.status_code in (200, 303), response.status_code
+
+
+def test_control_characters_in_query_and_path_are_answered(app, factory, client):
+    community = factory.community()
+    admin = factory.user(admin=True)
+    login(client, admin)
+    listing = client.get(f"/c/{community.id}/proposals?site=%00%01&category=a%00b")
+    assert listing.status_code == 200
+    assert client.get("/password/reset/ab%00cd").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/c/99999999999999999999", "/c/2147483648",
+                                 "/c/1/consultations/9223372036854775808"])
+def test_ids_beyond_the_database_range_are_not_found(app, factory, client, url):
+    login(client, factory.user(admin=True))
+    assert client.get(url).status_code == 404
+
+
+def test_an_untrusted_host_in_production_is_refused_with_the_security_headers(tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite'}", PRODUCTION=True,
+                   SECRET_KEY="k" * 20 + "9f3a0c2e5b7d1f4a6c8e",
+                   BASE_URL="https://linli.example.gov.cn")
+    response = app.test_client().get("/login", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    good = app.test_client().get("/favicon.ico", headers={"Host": "linli.example.gov.cn"})
+    assert good.status_code == 301
