@@ -136,6 +136,7 @@ def change_password(user: User, new_password: str, *, keep_signed_in: bool = Tru
     """Set a new password and sign out every other browser."""
     user.password_hash = hash_password(new_password)
     revoke_all_sessions(user)
+    void_reset_links(user)
     record("user.password_changed", actor=user, target=f"user:{user.id}")
     if keep_signed_in:
         start_session(user)
@@ -162,6 +163,7 @@ def request_password_reset(login: str, reset_url) -> None:
     user = find_user(login)
     if user is None:
         return
+    void_reset_links(user)  # only the newest link works
     token = new_token()
     hours = current_app.config["PASSWORD_RESET_HOURS"]
     db.session.add(PasswordResetToken(
@@ -183,6 +185,15 @@ def request_password_reset(login: str, reset_url) -> None:
         # No mail server (a community centre laptop): the operator reads the link from the log.
         log.warning("password reset link for user %s (no mail server configured): %s",
                     user.id, url)
+
+
+def void_reset_links(user: User) -> None:
+    """Spend every reset link of the user still open: on a new request, and once the password
+    has changed (through a link or in the account)."""
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow()))
 
 
 def reset_token_user(token: str) -> PasswordResetToken | None:

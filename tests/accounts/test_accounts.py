@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from participation.accounts.models import PasswordResetToken, User
 from participation.clock import utcnow
 from participation.extensions import db
+from participation.security import token_hash
 from tests.conftest import PASSWORD, csrf_from, login, post
 
 NEW_PASSWORD = "a different long pass"
@@ -138,6 +139,37 @@ def test_password_reset_by_logged_link_is_single_use(app, client, factory, caplo
     again = client.get(link)
     assert again.status_code == 404
     assert "已过期或已被使用" in again.get_data(as_text=True)
+
+
+def test_only_the_newest_reset_link_works_and_a_new_password_voids_them_all(
+        app, client, factory, caplog):
+    user = factory.user(email="lin@example.cn")
+    caplog.set_level(logging.WARNING, logger="participation.accounts.operations")
+    links = []
+    for _ in range(3):
+        post(client, "/password/forgot", {"login": "lin@example.cn"}, page="/password/forgot")
+        links.append(reset_link(caplog))
+    assert len(set(links)) == 3
+    # Asking again voided the older links.
+    assert [client.get(link).status_code for link in links] == [404, 404, 200]
+    # A password changed in the account voids the newest one too.
+    login(client, user)
+    post(client, "/account/password", {"current": PASSWORD, "password": NEW_PASSWORD,
+                                       "confirm": NEW_PASSWORD}, page="/account")
+    assert client.get(links[-1]).status_code == 404
+    # Using a link voids every other one.
+    other = app.test_client()
+    for _ in range(2):
+        post(other, "/password/forgot", {"login": "lin@example.cn"}, page="/password/forgot")
+        links.append(reset_link(caplog))
+    with app.app_context():  # two live links at once, as two requests racing could leave
+        db.session.execute(update(PasswordResetToken).where(
+            PasswordResetToken.token_hash == token_hash(links[-2].rsplit("/", 1)[1]))
+            .values(used_at=None))
+        db.session.commit()
+    used = post(other, links[-1], {"password": PASSWORD, "confirm": PASSWORD}, page=links[-1])
+    assert used.status_code == 303
+    assert other.get(links[-2]).status_code == 404
 
 
 def test_reset_request_answers_the_same_for_unknown_accounts(client, factory, caplog):
