@@ -31,6 +31,11 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_ACCOUNT = "5 per minute;20 per hour"
+    # Wrong passwords for one account: from one address the waits grow (a minute, an hour, a
+    # day); from everywhere together only a much higher ceiling, so nobody can lock a neighbour
+    # out by typing wrong passwords for their account (OWASP, "Authentication Cheat Sheet").
+    RATELIMIT_LOGIN_ACCOUNT_ADDRESS = "5 per minute;20 per hour;50 per day"
+    RATELIMIT_LOGIN_ACCOUNT = "100 per hour;500 per day"
     RATELIMIT_REGISTER = "10 per minute;100 per day"
     # Links in e-mails and on printed slips start with this, e.g. "https://linli.example.gov.cn".
     BASE_URL = None

@@ -11,6 +11,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from participation.errors import OperationError
@@ -79,7 +80,9 @@ def register():
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"],
                deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT_ADDRESS"], methods=["POST"],
+               key_func=lambda: f"{_account_key()}:{get_remote_address()}", deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], methods=["POST"],
                key_func=_account_key, deduct_when=_failed)
 def login():
     form = LoginForm()

@@ -205,10 +205,27 @@ def test_login_is_rate_limited_per_account(app, client, factory):
     blocked = post(client, "/login", {"login": user.login, "password": PASSWORD}, page="/login")
     assert blocked.status_code == 429
     assert "尝试次数过多" in blocked.get_data(as_text=True)
+    # The owner, from their own address, is not locked out by someone else's wrong guesses.
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert post(owner, "/login", {"login": user.login, "password": PASSWORD},
+                page="/login").status_code == 303
     # Another account from the same address is not locked out by this one.
     other = factory.user()
     assert post(client, "/login", {"login": other.login, "password": PASSWORD},
                 page="/login").status_code == 303
+
+
+def test_wrong_passwords_from_many_addresses_meet_a_much_higher_ceiling(app, factory):
+    user = factory.user()
+    app.config["RATELIMIT_LOGIN_ACCOUNT"] = "12 per hour"
+    statuses = []
+    for n in range(13):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        statuses.append(post(guesser, "/login", {"login": user.login, "password": "wrong pass 1"},
+                             page="/login").status_code)
+    assert statuses[:12] == [200] * 12 and statuses[12] == 429
 
 
 def test_login_is_rate_limited_per_ip(app, factory):
