@@ -52,6 +52,12 @@ class Results:
     mes: list[BallotOption] = field(default_factory=list)
 
     @property
+    def valid(self) -> bool:
+        """False where the preset's legal test could not be applied: a Civil Code art. 278
+        preset needs every household's floor area."""
+        return self.ballot.preset not in ("civil_ordinary", "civil_major") or self.uses_area
+
+    @property
     def participants(self) -> int:
         return self.online + self.paper
 
@@ -148,7 +154,8 @@ def _decide(results: Results, options: list[OptionResult]) -> None:
                 ok = _at_least(r.votes, n, Fraction(3, 4))
                 if results.uses_area:
                     ok = ok and _at_least(r.area, results.area_voted, Fraction(3, 4))
-            r.passed = quorum and ok
+            # Counted by heads only, the statute's test was not applied: nothing passes.
+            r.passed = quorum and ok if results.uses_area else None
     else:  # custom
         results.quorum_met = _at_least(n, results.eligible,
                                        Fraction(ballot.quorum_pct or 0) / 100)
