@@ -25,6 +25,10 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted content is overwritten with zeros, not left in the page or on the freelist: what a
+    # secret ballot's rewrite removes must be gone from a copy of the file (see
+    # proposals/ballots/secrecy.py).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

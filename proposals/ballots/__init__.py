@@ -75,10 +75,11 @@ RULES = {
 def init_app(app: Flask) -> None:
     from proposals.operations import answer_locks
 
-    from . import demo, operations
+    from . import demo, operations, secrecy
     from .views import bp
 
     plug_in(app, bp, RULES)
+    app.cli.add_command(secrecy.seal_ballots_command)
     add_consultation_panel(ConsultationPanel("ballots/_consultation_panel.html", order=20))
     add_demo_seeder(demo.seed)
     add_phase_guard(operations.ballot_phase_guard)

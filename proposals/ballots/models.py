@@ -73,6 +73,10 @@ class Ballot(db.Model):
     quorum_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     threshold_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     results_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A secret ballot's papers are rewritten in a random order while it runs (`shuffled_at`)
+    # and for the last time once it is closed (`sealed_at`); see secrecy.py.
+    shuffled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -151,12 +155,15 @@ class BallotVoter(db.Model):
 
 class BallotPaper(db.Model):
     """What was voted. An open ballot's paper names its voter, so the voter can change it; a
-    secret ballot's paper names nobody, has a random id and no time, and is kept in a table
-    without SQLite's rowid, so neither a column nor the order of rows leads back to a voter."""
+    secret ballot's paper names nobody, not even how it came in (online or on paper), has a
+    random id and no time, and is kept in a table without SQLite's rowid; what the order of
+    rows on disk would tell, secrecy.py shuffles away."""
 
     __tablename__ = "ballot_paper"
     __table_args__ = (
         CheckConstraint("NOT secret OR voter_id IS NULL", name="secret_names_nobody"),
+        CheckConstraint("(secret AND channel IS NULL) OR (NOT secret AND channel IS NOT NULL)",
+                        name="channel_only_when_open"),
         CheckConstraint(_one_of("channel", CHANNELS), name="channel_known"),
         Index("ix_ballot_paper_ballot", "ballot_id", "channel"),
         {"sqlite_with_rowid": False},
@@ -167,7 +174,7 @@ class BallotPaper(db.Model):
     secret: Mapped[bool] = mapped_column(Boolean)
     voter_id: Mapped[int | None] = mapped_column(
         ForeignKey("ballot_voter.id", ondelete="CASCADE"), unique=True)
-    channel: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(8))
 
 
 class BallotMark(db.Model):

@@ -209,7 +209,7 @@ def _new_paper(ballot: Ballot, voter: BallotVoter, chosen: list[BallotOption]) -
     paper_id = secrets.token_hex(16)
     db.session.add(BallotPaper(id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
                                voter_id=None if ballot.secret else voter.id,
-                               channel=voter.channel))
+                               channel=None if ballot.secret else voter.channel))
     db.session.flush()
     if chosen:
         db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}

@@ -87,7 +87,8 @@ def tally(ballot: Ballot) -> Results:
             .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
             .where(BallotPaper.ballot_id == ballot.id)
             .group_by(BallotMark.option_id, BallotPaper.channel)):
-        setattr(options[option_id], channel, n)
+        # A secret paper says not how it came in: its marks count in the total only.
+        setattr(options[option_id], channel or "online", n)
     turnout = dict(db.session.execute(
         select(BallotVoter.channel, func.count()).where(BallotVoter.ballot_id == ballot.id)
         .group_by(BallotVoter.channel)).all())
