@@ -21,6 +21,7 @@ from . import (
     database,  # noqa: F401  (registers the SQLite connection settings)
     policy,
     security,
+    web,
 )
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate

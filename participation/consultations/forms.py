@@ -21,7 +21,6 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
-    ValidationError,
 )
 
 from participation.forms import IMAGE_TYPES, required, sensible_date
