@@ -50,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "ballots.paper": COMMITTEE,
     "ballots.paper_batch": COMMITTEE,
     "ballots.remove_paper_entry": COMMITTEE,  # answered with "tick the box to confirm"
+    "ballots.add_to_register": COMMITTEE,  # an empty address is answered with what to correct
     "surveys.index": MEMBERS | {"admin"},
     "communities.households": COMMITTEE,
     "communities.import_households": COMMITTEE,
@@ -247,7 +248,7 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
         # An empty ballot or paper entry is answered with what to correct.
         expected = {"accounts.reset_password": {200, 303, 404}, "favicon": {301},
                     "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
-                    "ballots.paper": {200, 422}}.get(
+                    "ballots.paper": {200, 422}, "ballots.add_to_register": {422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":

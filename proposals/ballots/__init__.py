@@ -2,7 +2,9 @@
 resident or household; open or secret; decision presets), paper ballots and results."""
 from __future__ import annotations
 
+import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from participation import clock
 from participation.phases import add_phase_guard
@@ -72,14 +74,28 @@ RULES = {
 }
 
 
+@click.command("ballot-upkeep")
+@with_appcontext
+def ballot_upkeep_command() -> None:
+    """Take the register of voters of each vote that has opened, shuffle the papers of running
+    secret ballots, seal closed ones (run it from cron, e.g. every 10 minutes: a copy of the
+    database can link at most the secret ballots cast since)."""
+    from . import operations, secrecy
+
+    registers = operations.take_due_registers(clock.now())
+    rewritten, sealed = secrecy.maintain(clock.now())
+    click.echo(f"{registers} register(s) of voters taken, {rewritten} secret ballot(s) "
+               f"shuffled, {sealed} sealed.")
+
+
 def init_app(app: Flask) -> None:
     from proposals.operations import answer_locks
 
-    from . import demo, operations, secrecy
+    from . import demo, operations
     from .views import bp
 
     plug_in(app, bp, RULES)
-    app.cli.add_command(secrecy.seal_ballots_command)
+    app.cli.add_command(ballot_upkeep_command)
     add_consultation_panel(ConsultationPanel("ballots/_consultation_panel.html", order=20))
     add_demo_seeder(demo.seed)
     add_phase_guard(operations.ballot_phase_guard)

@@ -81,3 +81,9 @@ class PaperEntryForm(HouseholdAddressForm):
     login = StringField(_l("Voter's mobile number or e-mail"), validators=[Length(max=254)],
                         description=_l("This ballot is per resident: say which verified resident "
                                        "of the household voted on paper."))
+
+
+class RegisterAddForm(HouseholdAddressForm):
+    login = StringField(_l("Resident's mobile number or e-mail"), validators=[Length(max=254)],
+                        description=_l("This ballot is per resident: say which resident of the "
+                                       "household was verified after voting opened."))

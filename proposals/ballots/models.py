@@ -77,6 +77,9 @@ class Ballot(db.Model):
     # and for the last time once it is closed (`sealed_at`); see secrecy.py.
     shuffled_at: Mapped[datetime | None] = mapped_column(DateTime)
     sealed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the register of voters was taken: at the first vote, paper entry or upkeep run once
+    # voting is open (see operations.take_register).
+    register_taken_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -149,6 +152,32 @@ class BallotVoter(db.Model):
         ForeignKey("paper_batch.id", ondelete="CASCADE"), index=True)
     cast_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    household: Mapped[Household | None] = relationship()
+
+
+class RegisterEntry(db.Model):
+    """One voter in a ballot's register, frozen when voting opens: a verified resident for a
+    ballot per resident, a household of the roster for one per household, with the household's
+    floor area as it was then. Later changes to the roster do not touch it; the committee may
+    add a late-verified resident (or household) before the close, and that is audited."""
+
+    __tablename__ = "ballot_register"
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "voter_key", name="uq_ballot_register_key"),
+        CheckConstraint("floor_area IS NULL OR floor_area > 0", name="floor_area_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id", ondelete="CASCADE"))
+    voter_key: Mapped[str] = mapped_column(String(24))  # as BallotVoter.voter_key
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household.id", ondelete="SET NULL"))
+    floor_area: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    added_late_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     household: Mapped[Household | None] = relationship()
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from flask_babel import format_date, format_decimal, to_user_timezone
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import String, delete, func, insert, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import selectinload
 
 from participation.accounts.models import User
@@ -31,10 +32,8 @@ from .models import (
     BallotPaper,
     BallotVoter,
     PaperBatch,
+    RegisterEntry,
 )
-
-MAX_PHOTOS = 5
-ANSWERS = ("evaluating", "accepted", "rejected")  # what a planner may answer
 
 def paper_grace() -> timedelta:
     """Paper ballots collected on the last day still need entering: the committee has a few
@@ -224,12 +223,18 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
          none: bool = False) -> str:
     """Cast or change the user's ballot; returns "cast" or "changed". The unique voter key makes
     a second ballot impossible; an open ballot's voter changes their marks instead."""
+    take_register(ballot)
     ballot = _hold_rules(ballot)
     chosen = _chosen(ballot, option_ids, none)
     if ballot.eligibility == "household" and membership.household_id is None:
         raise OperationError(_("This ballot is one per household, and you are not yet linked "
                                "to a household. Ask the residents' committee."))
     key = voter_key(ballot, user.id, membership.household_id)
+    if not _registered(ballot, key):
+        raise OperationError(_(
+            "You are not in this vote's register of voters, taken on %(date)s when voting "
+            "opened. If you were verified since, the residents' committee can add you.",
+            date=_register_date(ballot)))
     if ballot.eligibility == "household":
         # Moved to another household since voting? Still one vote for this person.
         earlier = db.session.scalar(select(BallotVoter.voter_key).where(
@@ -286,25 +291,104 @@ def add_paper_batch(clerk: User, ballot: Ballot, collected_by: str,
     return batch
 
 
+def _resident_at(ballot: Ballot, household: Household, login: str | None) -> int:
+    """The verified resident of the household whom a phone number or e-mail names."""
+    kind, value = normalise_login(login or "")
+    user_id = db.session.scalar(
+        select(User.id).join(Membership, Membership.user_id == User.id).where(
+            Membership.community_id == ballot.consultation.community_id,
+            Membership.household_id == household.id, Membership.revoked_at.is_(None),
+            Membership.role == Role.VERIFIED.value,
+            (func.lower(User.email) == value) if kind == "email" else (User.phone == value)
+        )) if value else None
+    if user_id is None:
+        raise OperationError(_("No verified resident with that phone number or e-mail "
+                               "lives at %(address)s.", address=household.address))
+    return user_id
+
+
+# --- the register of voters, frozen when voting opens -----------------------------------------
+
+
+def take_register(ballot: Ballot) -> None:
+    """Take the ballot's register of voters, once, when voting has opened: every household of
+    the roster (with its floor area) for a ballot per household, every verified resident for a
+    ballot per resident. Turnout, quorum and areas count against it from then on."""
+    if ballot.register_taken_at is not None or utcnow() < ballot.phase.starts_at:
+        return
+    locked = db.session.scalar(select(Ballot).where(Ballot.id == ballot.id).with_for_update()
+                               .execution_options(populate_existing=True))
+    if locked.register_taken_at is not None:
+        return
+    community_id = ballot.consultation.community_id
+    now = utcnow()
+    if ballot.eligibility == "household":
+        rows = select(literal(ballot.id), literal("h") + sql_cast(Household.id, String), literal(None),
+                      Household.id, Household.floor_area, literal(now)).where(
+            Household.community_id == community_id)
+    else:
+        rows = select(literal(ballot.id), literal("u") + sql_cast(Membership.user_id, String),
+                      Membership.user_id, Membership.household_id, Household.floor_area,
+                      literal(now)).outerjoin(
+            Household, Household.id == Membership.household_id).where(
+            Membership.community_id == community_id, Membership.revoked_at.is_(None),
+            Membership.role == Role.VERIFIED.value)
+    db.session.execute(insert(RegisterEntry).from_select(
+        ["ballot_id", "voter_key", "user_id", "household_id", "floor_area", "created_at"], rows))
+    locked.register_taken_at = now
+
+
+def take_due_registers(now) -> int:
+    """Take the register of every vote that has opened without one yet; returns how many."""
+    due = db.session.scalars(select(Ballot).join(Ballot.phase).where(
+        Ballot.register_taken_at.is_(None), Phase.starts_at <= now)).all()
+    for ballot in due:
+        take_register(ballot)
+    db.session.commit()
+    return len(due)
+
+
+def _registered(ballot: Ballot, key: str) -> bool:
+    return ballot.register_taken_at is None or db.session.scalar(select(RegisterEntry.id).where(
+        RegisterEntry.ballot_id == ballot.id, RegisterEntry.voter_key == key)) is not None
+
+
+def _register_date(ballot: Ballot) -> str:
+    return format_date(to_user_timezone(ballot.register_taken_at))
+
+
+def add_to_register(clerk: User, ballot: Ballot, household: Household,
+                    login: str | None) -> RegisterEntry:
+    """Add a resident verified (or a household entered) after the register was taken."""
+    ballot = _hold_rules(ballot)
+    take_register(ballot)
+    user_id = _resident_at(ballot, household, login) if ballot.eligibility == "resident" \
+        else None
+    entry = RegisterEntry(ballot_id=ballot.id, voter_key=voter_key(ballot, user_id, household.id),
+                          user_id=user_id, household_id=household.id,
+                          floor_area=household.floor_area, added_late_by_id=clerk.id)
+    if not insert_unless_exists(entry):
+        raise OperationError(_("%(address)s is already in the register of voters.",
+                               address=household.address))
+    record("ballot.register_add", actor=clerk, community=ballot.consultation.community,
+           target=f"ballot:{ballot.id}", household=household.address)
+    return entry
+
+
 def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: Household,
                 login: str | None, option_ids: list[int], none: bool = False) -> BallotVoter:
-    """Count one paper ballot, checked against the roster: a household (or, for a ballot per
+    """Count one paper ballot, checked against the register: a household (or, for a ballot per
     resident, a verified resident of that household) that voted already is refused."""
+    take_register(ballot)
     ballot = _hold_rules(ballot)
     chosen = _chosen(ballot, option_ids, none)
-    user_id = None
-    if ballot.eligibility == "resident":
-        kind, value = normalise_login(login or "")
-        user_id = db.session.scalar(
-            select(User.id).join(Membership, Membership.user_id == User.id).where(
-                Membership.community_id == ballot.consultation.community_id,
-                Membership.household_id == household.id, Membership.revoked_at.is_(None),
-                Membership.role == Role.VERIFIED.value,
-                (func.lower(User.email) == value) if kind == "email" else (User.phone == value)
-            )) if value else None
-        if user_id is None:
-            raise OperationError(_("No verified resident with that phone number or e-mail "
-                                   "lives at %(address)s.", address=household.address))
+    user_id = _resident_at(ballot, household, login) if ballot.eligibility == "resident" \
+        else None
+    if not _registered(ballot, voter_key(ballot, user_id, household.id)):
+        raise OperationError(_(
+            "%(address)s is not in this vote's register of voters, taken on %(date)s when "
+            "voting opened. Add it to the register first if it belongs there.",
+            address=household.address, date=_register_date(ballot)))
     voter = BallotVoter(ballot_id=ballot.id, voter_key=voter_key(ballot, user_id, household.id),
                         user_id=user_id, household_id=household.id, channel="paper",
                         batch_id=batch.id)

@@ -18,7 +18,7 @@ from participation.communities.models import Household, Membership
 from participation.extensions import db
 from participation.policy import Role
 
-from .models import Ballot, BallotMark, BallotOption, BallotPaper, BallotVoter
+from .models import Ballot, BallotMark, BallotOption, BallotPaper, BallotVoter, RegisterEntry
 
 ZERO = Decimal(0)
 
@@ -92,36 +92,45 @@ def tally(ballot: Ballot) -> Results:
     turnout = dict(db.session.execute(
         select(BallotVoter.channel, func.count()).where(BallotVoter.ballot_id == ballot.id)
         .group_by(BallotVoter.channel)).all())
-    community_id = ballot.consultation.community_id
     results = Results(ballot, [], turnout.get("online", 0), turnout.get("paper", 0), 0)
-    if ballot.eligibility == "household":
-        count, area, with_area = db.session.execute(
-            select(func.count(Household.id), func.sum(Household.floor_area),
-                   func.count(Household.floor_area))
-            .where(Household.community_id == community_id)).one()
-        results.eligible, results.area_missing = count, count - with_area
+    household = ballot.eligibility == "household"
+    if ballot.register_taken_at is not None:
+        # Counted against the register frozen when voting opened, never the roster of today.
+        voters = select(func.count(RegisterEntry.id), func.sum(RegisterEntry.floor_area),
+                        func.count(RegisterEntry.floor_area)).where(
+            RegisterEntry.ballot_id == ballot.id)
+    elif household:  # nobody has voted yet: what the register would hold now
+        voters = select(func.count(Household.id), func.sum(Household.floor_area),
+                        func.count(Household.floor_area)).where(
+            Household.community_id == ballot.consultation.community_id)
+    else:
+        voters = select(func.count(Membership.id), literal(None), literal(0)).where(
+            Membership.community_id == ballot.consultation.community_id,
+            Membership.revoked_at.is_(None), Membership.role == Role.VERIFIED.value)
+    count, area, with_area = db.session.execute(voters).one()
+    results.eligible = count
+    if household:
+        results.area_missing = count - with_area
         results.area_total = Decimal(area) if area is not None and not results.area_missing \
             else None
-    else:
-        results.eligible = db.session.scalar(
-            select(func.count(Membership.id)).where(
-                Membership.community_id == community_id, Membership.revoked_at.is_(None),
-                Membership.role == Role.VERIFIED.value))
     civil = ballot.preset in ("civil_ordinary", "civil_major")
     results.uses_area = civil and results.area_total is not None
     if results.uses_area:
-        # Open ballots per household only (the rules refuse anything else for these presets).
-        voted_area = (select(BallotMark.option_id, func.sum(Household.floor_area))
+        # Open ballots per household only (the rules refuse anything else for these presets);
+        # each household's area as the register holds it.
+        area_of = (select(RegisterEntry.voter_key, RegisterEntry.floor_area)
+                   .where(RegisterEntry.ballot_id == ballot.id).subquery())
+        voted_area = (select(BallotMark.option_id, func.sum(area_of.c.floor_area))
                       .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
                       .join(BallotVoter, BallotVoter.id == BallotPaper.voter_id)
-                      .join(Household, Household.id == BallotVoter.household_id)
+                      .join(area_of, area_of.c.voter_key == BallotVoter.voter_key)
                       .where(BallotPaper.ballot_id == ballot.id)
                       .group_by(BallotMark.option_id))
         for option_id, area in db.session.execute(voted_area):
             options[option_id].area = Decimal(area or 0)
         results.area_voted = Decimal(db.session.scalar(
-            select(func.coalesce(func.sum(Household.floor_area), 0))
-            .join(BallotVoter, BallotVoter.household_id == Household.id)
+            select(func.coalesce(func.sum(area_of.c.floor_area), 0))
+            .join(BallotVoter, BallotVoter.voter_key == area_of.c.voter_key)
             .where(BallotVoter.ballot_id == ballot.id)))
         for r in options.values():
             r.area = r.area or ZERO

@@ -12,7 +12,7 @@ in a random order, by one transaction, and the old storage is cleared (PostgreSQ
 tables are emptied with TRUNCATE, which gives them new files, and written again; SQLite: deleted
 content is zeroed as it is deleted, the write-ahead log is checkpointed and truncated, and at the
 close the whole file is rebuilt with VACUUM). After a rewrite, a copy links no voter to a choice better than chance;
-only the ballots cast since the last rewrite can be told apart. `flask --app app seal-ballots`,
+only the ballots cast since the last rewrite can be told apart. `flask --app app ballot-upkeep`,
 run from cron, rewrites every running secret ballot that received votes since its last rewrite
 and seals every closed one.
 
@@ -25,8 +25,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import joinedload
 
@@ -121,7 +119,7 @@ def clear_old_storage(rebuild: bool) -> None:
     finally:
         raw.close()
     if busy:
-        raise StorageBusy("the write-ahead log is in use; run seal-ballots again")
+        raise StorageBusy("the write-ahead log is in use; run ballot-upkeep again")
 
 
 def maintain(now: datetime) -> tuple[int, int]:
@@ -154,12 +152,3 @@ def maintain(now: datetime) -> tuple[int, int]:
                            .values(sealed_at=clock.utcnow()))
         db.session.commit()
     return len(due) - len(closing), len(closing)
-
-
-@click.command("seal-ballots")
-@with_appcontext
-def seal_ballots_command() -> None:
-    """Shuffle the papers of running secret ballots and seal closed ones (run it from cron,
-    e.g. every 10 minutes: a copy of the database can link at most the ballots cast since)."""
-    rewritten, sealed = maintain(clock.now())
-    click.echo(f"{rewritten} secret ballot(s) shuffled, {sealed} sealed.")

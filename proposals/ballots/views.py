@@ -23,7 +23,7 @@ from participation.web import paginate, parse_ids, render, see_other
 from proposals.models import Proposal
 
 from . import operations as ops
-from .forms import BallotForm, PaperBatchForm, PaperEntryForm
+from .forms import BallotForm, PaperBatchForm, PaperEntryForm, RegisterAddForm
 from .models import (
     Ballot,
     BallotMark,
@@ -31,6 +31,7 @@ from .models import (
     BallotPaper,
     BallotVoter,
     PaperBatch,
+    RegisterEntry,
 )
 from .results import tally
 
@@ -235,14 +236,50 @@ def paper(community_id: int, ballot_id: int):
                 flash(_("Batch started: enter its ballots one by one."), "success")
                 return see_other(ballot_url(ballot, "ballots.paper_batch",
                                             batch_id=batch.id))
+    return _paper_page(community, ballot, form, RegisterAddForm(formdata=None))
+
+
+def _paper_page(community, ballot, form, register_form):
+    """The committee's paper page: batches, and voters added to the register late."""
     entered = (select(func.count(BallotVoter.id)).where(BallotVoter.batch_id == PaperBatch.id)
                .correlate(PaperBatch).scalar_subquery())
     batches = db.session.execute(
         select(PaperBatch, entered).where(PaperBatch.ballot_id == ballot.id)
         .options(joinedload(PaperBatch.entered_by)).order_by(PaperBatch.id.desc())).all()
+    late = db.session.scalars(
+        select(RegisterEntry).where(RegisterEntry.ballot_id == ballot.id,
+                                    RegisterEntry.added_late_by_id.is_not(None))
+        .options(joinedload(RegisterEntry.household)).order_by(RegisterEntry.id)).all()
     return render("ballots/paper.html", community=community, ballot=ballot, form=form,
-                  batches=batches, open=can("ballot.paper", community, ballot),
-                  status=422 if form.errors else 200, paper_until=ops.paper_until(ballot))
+                  register_form=register_form, batches=batches, late=late,
+                  open=can("ballot.paper", community, ballot),
+                  status=422 if form.errors or register_form.errors else 200,
+                  paper_until=ops.paper_until(ballot))
+
+
+@bp.post("/c/<int:community_id>/ballots/<int:ballot_id>/register")
+def add_to_register(community_id: int, ballot_id: int):
+    """The committee adds a resident verified (or a household entered) after voting opened."""
+    community = db.get_or_404(Community, community_id)
+    ballot = _ballot(community, ballot_id)
+    require("ballot.paper", community, ballot)
+    form = RegisterAddForm()
+    if form.validate_on_submit():
+        household = find_household(community, form.building.data, form.unit.data,
+                                   form.room.data)
+        if household is None:
+            form.room.errors = [_("There is no such household in the roster.")]
+        else:
+            try:
+                ops.add_to_register(current_user, ballot, household, form.login.data)
+            except OperationError as error:
+                db.session.rollback()
+                form.room.errors = [str(error)]
+            else:
+                flash(_("%(address)s is added to the register of voters.",
+                        address=household.address), "success")
+                return see_other(ballot_url(ballot, "ballots.paper"))
+    return _paper_page(community, ballot, PaperBatchForm(formdata=None), form)
 
 
 @bp.route("/c/<int:community_id>/ballots/<int:ballot_id>/paper/<int:batch_id>",

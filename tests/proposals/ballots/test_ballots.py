@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, inspect, select, text, update
 
 from participation import clock
 from participation.accounts.models import User
@@ -330,13 +330,25 @@ def test_civil_code_double_threshold_and_missing_area_warning(app, factory):
     long_bench = row(page, "长椅")
     # More than half by headcount, not by area (voting still runs: "so far").
     assert long_bench[-2:] == ["300", "目前：未通过"]
-    # With an area missing, the result says it counts heads only.
+    # Areas entered in the roster after voting opened do not change the register's.
     with app.app_context():
         from participation.communities.models import Household
 
         db.session.get(Household, big.id).floor_area = None
         db.session.commit()
+    assert row(v.results(), "长椅")[-2:] == ["300", "目前：未通过"]
+
+
+def test_an_art_278_result_with_an_area_missing_passes_nothing(app, factory):
+    v = Vote(app, factory, households=3, area=Decimal("100"))
+    unknown = factory.household(v.community, room="901")  # no floor area in the roster
+    owner = factory.user(v.community, Role.VERIFIED, household=unknown)
+    v.setup(eligibility="household", preset="civil_ordinary", method="approval",
+            max_choices="3")
+    for voter in [*v.voters, owner]:
+        assert v.vote(v.client(voter), 0).status_code == 303
     page = v.results()
+    # The result says it counts heads only ...
     assert "面积缺失" in page and "仅按人数" in page
     # ... and, the statute's test not applied, that nothing passes under art. 278.
     assert all(row(page, title)[-1] == "不是有效的第二百七十八条表决" for title in ("长椅", "凉亭", "花坛"))
@@ -579,3 +591,53 @@ def test_a_mistyped_paper_entry_is_shown_and_can_be_taken_back(app, factory):
     entry["option"] = [str(v.options[0])]  # entered again as the paper reads
     assert post(committee, batch_url, entry, page=batch_url).status_code == 303
     assert row(v.results(), "长椅")[:4] == ["1", "100%", "0", "1"]
+
+
+def test_the_electorate_is_frozen_when_voting_opens(app, factory):
+    """Turnout counts against the register taken when voting opened, not today's roster."""
+    from participation.communities.models import Household, Membership
+
+    v = Vote(app, factory)
+    v.setup()
+    for voter in v.voters[:3]:
+        assert v.vote(v.client(voter), 0).status_code == 303
+    assert "4 位已认证居民中 3 位参与" in v.results()
+    # Three voters' memberships are revoked and a new resident is verified: the register holds.
+    latecomer_home = factory.household(v.community, room="901")
+    latecomer = factory.user(v.community, Role.VERIFIED, household=latecomer_home)
+    with app.app_context():
+        db.session.execute(update(Membership).where(
+            Membership.user_id.in_([u.id for u in v.voters[:3]])).values(revoked_at=utcnow()))
+        db.session.commit()
+    page = v.results()
+    assert "4 位已认证居民中 3 位参与" in page and "（75%）" in page or "(75%)" in page
+    assert "投票开始时" in page  # the register's date is stated
+    # The latecomer is not in the register: told so, and the committee may add them, audited.
+    refused = v.vote(v.client(latecomer), 1)
+    assert refused.status_code == 422 and "选民名册" in refused.get_data(as_text=True)
+    committee = v.client(v.committee)
+    added = post(committee, v.url + "/register", {
+        "building": "1号楼", "unit": "1单元", "room": "901", "login": latecomer.login},
+        page=v.url + "/paper")
+    assert added.status_code == 303, added.get_data(as_text=True)[-800:]
+    again = post(committee, v.url + "/register", {
+        "building": "1号楼", "unit": "1单元", "room": "901", "login": latecomer.login},
+        page=v.url + "/paper")
+    assert again.status_code == 422 and "已在选民名册中" in again.get_data(as_text=True)
+    assert v.vote(v.client(latecomer), 1).status_code == 303
+    assert "5 位已认证居民中 4 位参与" in v.results()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "ballot.register_add")) == 1
+
+
+def test_households_imported_mid_vote_do_not_move_the_quorum(app, factory):
+    v = Vote(app, factory, households=4)
+    v.setup(eligibility="household", preset="residents_meeting")
+    for voter in v.voters[:3]:
+        assert v.vote(v.client(voter), 0).status_code == 303
+    assert row(v.results(), "长椅")[-1] == "目前：通过"  # 3 of 4 households: a quorum
+    for room in range(10):  # the committee imports ten more households
+        factory.household(v.community, room=f"20{room}")
+    page = v.results()
+    assert "4 户中 3 户参与" in page and row(page, "长椅")[-1] == "目前：通过"

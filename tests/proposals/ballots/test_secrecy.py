@@ -229,12 +229,12 @@ def test_during_the_vote_only_ballots_since_the_last_shuffle_can_be_linked(app, 
 
 def test_the_cron_command_shuffles_and_seals(app, factory, runner):
     election = Election(app, factory, voters=3)
-    assert "0 secret ballot(s) shuffled, 0 sealed." in runner.invoke(args=["seal-ballots"]).output
+    assert "0 secret ballot(s) shuffled, 0 sealed." in runner.invoke(args=["ballot-upkeep"]).output
     election.cast(election.v.voters)
-    assert "1 secret ballot(s) shuffled, 0 sealed." in runner.invoke(args=["seal-ballots"]).output
+    assert "1 secret ballot(s) shuffled, 0 sealed." in runner.invoke(args=["ballot-upkeep"]).output
     later = utcnow() + timedelta(days=10)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(clock, "now", lambda: later)
         assert "0 secret ballot(s) shuffled, 1 sealed." in runner.invoke(
-            args=["seal-ballots"]).output
-        assert "0 sealed." in runner.invoke(args=["seal-ballots"]).output
+            args=["ballot-upkeep"]).output
+        assert "0 sealed." in runner.invoke(args=["ballot-upkeep"]).output
