@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from participation.communities.models import Community
 from participation.consultations.models import Consultation
 from participation.errors import OperationError
+from participation.meetings.models import AgendaItem, Meeting
 from participation.extensions import db, htmx
 from participation.forms import EmptyForm
 from participation.i18n import select_locale
@@ -23,7 +24,7 @@ from participation.web import paginate_rows, parse_id, parse_ids, render, see_ot
 
 from . import operations as ops
 from .forms import MergeForm, ProposalForm, ReviewForm
-from .models import STATUSES, Proposal, Support
+from .models import STATUSES, AgendaProposal, Proposal, Support
 
 bp = Blueprint("proposals", __name__)
 
@@ -190,9 +191,16 @@ def show(community_id: int, proposal_id: int):
                                Proposal.id != proposal.id,
                                Proposal.status.in_(["evaluating", "accepted"]))
         .order_by(Proposal.title))]
+    # The published meeting records whose agenda decided on this proposal.
+    meetings = db.session.execute(
+        select(Meeting.id, Meeting.title, Meeting.held_at, AgendaItem.decision)
+        .join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
+        .join(AgendaProposal, AgendaProposal.agenda_item_id == AgendaItem.id)
+        .where(AgendaProposal.proposal_id == proposal.id, Meeting.published_at.is_not(None))
+        .order_by(Meeting.held_at)).all()
     return render("proposals/show.html", community=community, proposal=proposal,
                   supports=supports, supported=supported, review=review, merge=merge,
-                  membership=membership_of(current_user, community))
+                  membership=membership_of(current_user, community), meetings=meetings)
 
 
 @bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support")

@@ -81,7 +81,7 @@ ALLOWED: dict[str, set[str]] = {
     "discussions.block_member": {"moderator", "admin"},
     "meetings.meetings": MEMBERS | {"admin"},
     "meetings.meeting": MEMBERS | {"admin"},
-    "meetings.edit_meeting": {"planner", "admin"},
+    "meetings.edit_meeting": {"planner", "committee", "admin"},
     "notifications.notifications": SIGNED_IN,
     "notifications.read_notifications": SIGNED_IN,
     "communities.admin_communities": {"admin"},

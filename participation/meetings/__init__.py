@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from participation import audit, notifications
 from participation.extensions import db
-from participation.policy import any_of, is_admin, is_member, is_planner
+from participation.policy import any_of, is_admin, is_committee, is_member, is_planner
 from participation.registries import plug_in
 from participation.uploads import add_references
 
 RULES = {
     "meeting.view": any_of(is_member, is_admin),
-    "meeting.manage": any_of(is_planner, is_admin),
+    # The residents' committee convenes deliberation meetings; the planner often runs them.
+    "meeting.manage": any_of(is_planner, is_committee, is_admin),
 }
 
 

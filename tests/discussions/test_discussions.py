@@ -330,3 +330,12 @@ def test_long_threads_show_their_first_replies_and_link_to_the_rest(app, place, 
     assert link and "480" in html  # and says how many more there are
     whole = lin.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert whole.count("长线 0-") == 500 and "回复 1-" not in whole  # that thread only
+
+
+def test_a_visitor_who_is_no_member_is_told_only_members_comment(app, place, at, factory):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    topic_id = open_topic(client_for(app, people["lin"]), community, consultation_id)
+    admin = client_for(app, factory.user(admin=True))
+    page = admin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert "只有本社区成员可以发表评论" in page and "当前阶段" not in page

@@ -217,6 +217,22 @@ def test_meeting_agenda_items_link_to_proposals(app, factory):
     assert "路灯改造" in html and f"/proposals/{pid}" in html
     edit_page = planner.get(saved.headers["Location"] + "/edit").get_data(as_text=True)
     assert re.search(rf'<option value="{pid}" selected>路灯改造', edit_page)
+    # The proposal links back to the meeting that decided it, with the decision.
+    proposal_page = client_for(app, people["wang"]).get(
+        f"/c/{community.id}/proposals/{pid}").get_data(as_text=True)
+    assert f'href="{saved.headers["Location"]}"' in proposal_page and "同意改造" in proposal_page
+
+
+def test_the_committee_records_deliberation_meetings(app, factory):
+    community, people, consultation = setup(app, factory)
+    committee = client_for(app, factory.user(community, Role.COMMITTEE))
+    url = f"/c/{community.id}/meetings/new"
+    saved = post(committee, url, {"title": "居民议事会", "held_at": "2027-03-15T19:00",
+                                  "place": "活动室", "attendance": "12", "publish": "y"},
+                 page=url)
+    assert saved.status_code == 303
+    assert "居民议事会" in client_for(app, people["lin"]).get(
+        f"/c/{community.id}/meetings").get_data(as_text=True)
 
 
 def test_photos_are_reencoded_renamed_and_bounded(app, factory):
