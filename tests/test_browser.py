@@ -72,7 +72,8 @@ def new_page(browser):
 
 
 def check_page(page, label: str) -> None:
-    """Zero axe violations and no sideways scrolling at 360 px."""
+    """Zero axe violations and no sideways scrolling at 360 px; in large-text mode, ticks and
+    radios big enough to hit (at least 24 px)."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
@@ -83,6 +84,12 @@ def check_page(page, label: str) -> None:
     assert violations == [], f"{label} {page.url}: {violations}"
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{label} {page.url} scrolls sideways by {overflow}px"
+    if "large-text" in (page.locator("html").get_attribute("class") or ""):
+        small = page.evaluate("""[...document.querySelectorAll(
+            'input[type=checkbox], input[type=radio]')].filter(e => e.offsetParent !== null)
+            .map(e => e.getBoundingClientRect()).filter(r => Math.min(r.width, r.height) < 24)
+            .map(r => Math.round(Math.min(r.width, r.height)))""")
+        assert small == [], f"{label} {page.url}: ticks or radios of {small} px"
 
 
 def switch_mode(page, mode: str) -> None:
