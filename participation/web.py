@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
+from sqlalchemy import func, select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
-from sqlalchemy import func, select
 
 from .extensions import db, htmx
 
@@ -51,6 +51,13 @@ def external_url(endpoint: str, **values) -> str:
     if base:
         return base.rstrip("/") + url_for(endpoint, **values)
     return url_for(endpoint, _external=True, **values)
+
+
+def public_address_is_local() -> bool:
+    """True while absolute links would name an address only this computer can open: no
+    LINLI_BASE_URL is set and the page was opened as localhost, or it is set to one."""
+    host = urlsplit(current_app.config.get("BASE_URL") or request.host_url).hostname or ""
+    return host in ("localhost", "::1") or host.endswith(".localhost") or host.startswith("127.")
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -28,6 +28,7 @@ from participation.registries import community_sections
 from participation.web import (
     field_error,
     paginate,
+    public_address_is_local,
     render,
     see_other,
 )
@@ -265,7 +266,8 @@ def invite_sheet(community_id: int, batch_id: int):
     if batch.community_id != community.id:
         abort(404)
     sheet = ops.code_sheet(batch)
-    response = render("communities/code_sheet.html", community=community, sheet=sheet)
+    response = render("communities/code_sheet.html", community=community, sheet=sheet,
+                      local_address=public_address_is_local())
     # Codes in plain text: never kept by a browser or proxy cache.
     return response[0], response[1], {"Cache-Control": "no-store"}
 

@@ -379,3 +379,15 @@ def test_code_sheet_can_be_reopened_and_leaves_out_spent_codes(app, client, fact
     assert sheet_codes(client, sheet) == first[1:]
     assert "已使用" in again or "已用" in again
     assert "打印" in client.get(url).get_data(as_text=True)
+
+
+def test_slips_use_the_configured_public_address_and_warn_about_a_local_one(app, client, factory):
+    community, _ = committee_client(app, factory, client)
+    factory.household(community)
+    url = f"/c/{community.id}/invites"
+    sheet = post(client, url, {"days": "30", "only_without_code": "y"}, page=url).headers["Location"]
+    local = client.get(sheet).get_data(as_text=True)
+    assert "只有这台电脑能打开" in local and "http://localhost/" in local
+    app.config["BASE_URL"] = "https://linli.siming.gov.cn"
+    public = client.get(sheet).get_data(as_text=True)
+    assert "只有这台电脑能打开" not in public and "https://linli.siming.gov.cn/" in public
