@@ -133,7 +133,9 @@ def _init_request_handling(app: Flask) -> None:
             return render_template("errors/bare.html", title=title, message=message), 400
         if error.code in (301, 302, 303, 307, 308) or error.response is not None:
             return error.get_response() if error.response is None else error.response
-        return _error_page(error.code or 500)
+        return _error_page(error.code or 500,
+                           message=error.description if isinstance(error, policy.Refused)
+                           else None)
 
     @app.errorhandler(Exception)
     def _server_error(error: Exception):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from flask import abort, g
 from flask_htmx.responses import HTMXResponseClientRedirect
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from . import clock
 from .extensions import htmx, login_manager
@@ -168,9 +169,15 @@ def can(action: str, community: Community | None = None, obj: object | None = No
     return _rules[action](ctx)
 
 
-def require(action: str, community: Community | None = None, obj: object | None = None) -> None:
+class Refused(Forbidden):
+    """A 403 that says why, in the user's language."""
+
+
+def require(action: str, community: Community | None = None, obj: object | None = None,
+            why: Callable[[], str | None] | None = None) -> None:
     """Stop the request unless the current user may: anonymous visitors are sent to log in,
-    everyone else gets 403."""
+    everyone else gets 403, with the reason `why()` gives where it gives one (a phase that has
+    ended, say)."""
     if can(action, community, obj):
         return
     if not current_user.is_authenticated:
@@ -178,4 +185,7 @@ def require(action: str, community: Community | None = None, obj: object | None 
         if htmx:  # a plain redirect would swap the login page into the posted form
             response = HTMXResponseClientRedirect(response.location)
         abort(response)
+    reason = why() if why else None
+    if reason:
+        raise Refused(description=str(reason))
     abort(403)

@@ -11,12 +11,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from participation.communities.models import Community
+from participation.consultations import closed_because
 from participation.consultations.models import Consultation
 from participation.errors import OperationError
-from participation.meetings.models import AgendaItem, Meeting
 from participation.extensions import db, htmx
 from participation.forms import EmptyForm
 from participation.i18n import select_locale
+from participation.meetings.models import AgendaItem, Meeting
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
@@ -149,7 +150,9 @@ def new(community_id: int, consultation_id: int):
     consultation = db.get_or_404(Consultation, consultation_id)
     if consultation.community_id != community.id:
         abort(404)
-    require("proposal.submit", community, consultation)
+    require("proposal.submit", community, consultation,
+            why=lambda: membership_of(current_user, community) and closed_because(
+                consultation, "proposal.submit"))
     form = ProposalForm()
     form.category.choices = category_choices(select_locale())
     if form.validate_on_submit() and (done := _save(community, consultation, None, form)):

@@ -53,6 +53,27 @@ def consultation_running(ctx: Context) -> bool:
     return consultation is not None and consultation.state(clock.now()) != "closed"
 
 
+def closed_because(consultation, feature: str) -> str | None:
+    """Why `feature` is not open in the consultation now, in words: it has not opened yet, or
+    the phase that opened it has ended (and when)."""
+    from flask_babel import format_datetime
+
+    now = clock.now()
+    if phase_allows(consultation.active_phase(now), feature):
+        return None
+    opening = [p for p in consultation.phases if feature in PHASE_KINDS[p.kind].features]
+    later = [p for p in opening if p.starts_at > now]
+    if later:
+        return _("This opens in the “%(phase)s” phase, from %(date)s.",
+                 phase=phase_label(later[0].kind), date=format_datetime(later[0].starts_at,
+                                                                         "short"))
+    if opening:
+        return _("This closed when the “%(phase)s” phase ended on %(date)s.",
+                 phase=phase_label(opening[-1].kind),
+                 date=format_datetime(opening[-1].ends_at, "short"))
+    return _("This consultation has no phase for it.")
+
+
 RULES = {
     "consultation.view": any_of(is_member, is_admin),
     "consultation.manage": any_of(is_planner, is_admin),

@@ -113,6 +113,11 @@ def _target_filter(target):
         Report.comment_id == target.id
 
 
+def has_reported(user, target) -> bool:
+    return user.is_authenticated and db.session.scalar(select(Report.id).where(
+        _target_filter(target), Report.reporter_id == user.id)) is not None
+
+
 def report_content(user: User, community: Community, target, reason: str, url: str) -> bool:
     """Record a report; hide the content once enough members reported it. False when this
     member had reported it already."""

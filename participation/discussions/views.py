@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from participation.communities.models import Community, Membership
 from participation.communities.views import member_or_404
+from participation.consultations import closed_because
 from participation.consultations.models import Consultation
 from participation.consultations.views import consultation_or_404
 from participation.errors import OperationError
@@ -74,7 +75,9 @@ def new_topic(community_id: int, consultation_id: int):
     community = db.get_or_404(Community, community_id)
     require("consultation.view", community)
     consultation = consultation_or_404(community, consultation_id)
-    require("discussion.open_topic", community, consultation)
+    require("discussion.open_topic", community, consultation,
+            why=lambda: membership_of(current_user, community) and closed_because(
+                consultation, "discussion.open_topic"))
     form = TopicForm()
     if form.validate_on_submit():
         topic = ops.open_topic(current_user, consultation, form.title.data, form.body.data or "")
@@ -292,7 +295,12 @@ def report(community_id: int, kind: str, item_id: int):
     community = db.get_or_404(Community, community_id)
     require("consultation.view", community)
     target = _content(community, kind, item_id)
-    require("content.report", community, target)
+    if ops.has_reported(current_user, target):
+        flash(_("You have already reported this. The moderators will look at it."), "info")
+        return see_other(_content_url(target))
+    require("content.report", community, target, why=lambda: membership_of(
+        current_user, community) and (target.hidden_at or target.deleted_at) and _(
+        "This is no longer shown, so there is nothing to report."))
     form = ReasonForm()
     if form.validate_on_submit():
         if ops.report_content(current_user, community, target, form.reason.data,

@@ -35,6 +35,7 @@ from .models import (
     RegisterEntry,
 )
 
+
 def paper_grace() -> timedelta:
     """Paper ballots collected on the last day still need entering: the committee has a few
     days after the vote closes (LINLI_PAPER_ENTRY_DAYS)."""

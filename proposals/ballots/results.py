@@ -18,7 +18,14 @@ from participation.communities.models import Household, Membership
 from participation.extensions import db
 from participation.policy import Role
 
-from .models import Ballot, BallotMark, BallotOption, BallotPaper, BallotVoter, RegisterEntry
+from .models import (
+    Ballot,
+    BallotMark,
+    BallotOption,
+    BallotPaper,
+    BallotVoter,
+    RegisterEntry,
+)
 
 ZERO = Decimal(0)
 

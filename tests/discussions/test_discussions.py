@@ -138,7 +138,8 @@ def test_reports_hide_content_and_moderators_decide(app, place, at, factory):
     report = f"/c/{community.id}/report/comment/{bad}"
     lin = client_for(app, people["lin"])
     assert post(lin, report, {"reason": "人身攻击"}, page=report).status_code == 303
-    again = post(lin, report, {"reason": "人身攻击"}, page=report, follow_redirects=True)
+    again = post(lin, report, {"reason": "人身攻击"}, page=f"/c/{community.id}/topics/{topic_id}",
+                 follow_redirects=True)
     assert "已经举报过" in again.get_data(as_text=True)
     third = client_for(app, factory.user(community, Role.VERIFIED))
     post(third, report, {"reason": "不文明"}, page=report)
@@ -339,3 +340,22 @@ def test_a_visitor_who_is_no_member_is_told_only_members_comment(app, place, at,
     admin = client_for(app, factory.user(admin=True))
     page = admin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
     assert "只有本社区成员可以发表评论" in page and "当前阶段" not in page
+
+
+def test_refusals_say_what_happened(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    wang = client_for(app, people["wang"])
+    topic_id = open_topic(wang, community, consultation_id)
+    bad = comment_id(comment(wang, community, topic_id, "骂人的话"))
+    # Reporting again opens no form and no bare 403: it says the report is in.
+    report = f"/c/{community.id}/report/comment/{bad}"
+    lin = client_for(app, people["lin"])
+    assert post(lin, report, {"reason": "人身攻击"}, page=report).status_code == 303
+    again = lin.get(report, follow_redirects=True)
+    assert again.status_code == 200 and "已经举报过" in again.get_data(as_text=True)
+    # After the collect and deliberate phases, the topic form says when opening topics ended.
+    at(START + timedelta(days=40))
+    closed = wang.get(f"/c/{community.id}/consultations/{consultation_id}/topics/new")
+    page = closed.get_data(as_text=True)
+    assert closed.status_code == 403 and "阶段" in page and "结束" in page and "2027" in page
