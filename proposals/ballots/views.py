@@ -239,6 +239,14 @@ def paper(community_id: int, ballot_id: int):
     return _paper_page(community, ballot, form, RegisterAddForm(formdata=None))
 
 
+def _typed_household(community: Community, form):
+    """The household a form's address names; None, with the error at the room, if none."""
+    household = find_household(community, form.building.data, form.unit.data, form.room.data)
+    if household is None:
+        form.room.errors = [_("There is no such household in the roster.")]
+    return household
+
+
 def _paper_page(community, ballot, form, register_form):
     """The committee's paper page: batches, and voters added to the register late."""
     entered = (select(func.count(BallotVoter.id)).where(BallotVoter.batch_id == PaperBatch.id)
@@ -265,11 +273,8 @@ def add_to_register(community_id: int, ballot_id: int):
     require("ballot.paper", community, ballot)
     form = RegisterAddForm()
     if form.validate_on_submit():
-        household = find_household(community, form.building.data, form.unit.data,
-                                   form.room.data)
-        if household is None:
-            form.room.errors = [_("There is no such household in the roster.")]
-        else:
+        household = _typed_household(community, form)
+        if household is not None:
             try:
                 ops.add_to_register(current_user, ballot, household, form.login.data)
             except OperationError as error:
@@ -297,11 +302,8 @@ def paper_batch(community_id: int, ballot_id: int, batch_id: int):
     if request.method == "POST":
         require("ballot.paper", community, ballot)
         if form.validate_on_submit():
-            household = find_household(community, form.building.data, form.unit.data,
-                                       form.room.data)
-            if household is None:
-                form.room.errors = [_("There is no such household in the roster.")]
-            else:
+            household = _typed_household(community, form)
+            if household is not None:
                 try:
                     ops.enter_paper(current_user, ballot, batch, household, form.login.data,
                                     list(marked), none=bool(request.form.get("none")))
