@@ -1,6 +1,7 @@
 """Request/response helpers shared by every area: htmx-aware redirects and fragments, paging."""
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -158,6 +159,28 @@ def _without_control_characters() -> None:
                 for k, v in values.items(multi=True))
 
 
+COMPRESSED_TYPES = {"text/html", "text/css", "text/csv", "application/javascript",
+                    "application/json", "image/svg+xml", "text/plain"}
+
+
+def _compressed(response):
+    """Pages go out gzipped to browsers that take it (a page of 50 KiB goes in about 8):
+    phones on a slow line load faster. Streamed files and small answers go as they are."""
+    response.vary.add("Accept-Encoding")
+    if (response.direct_passthrough or response.is_streamed or response.status_code < 200
+            or response.status_code in (204, 304) or "Content-Encoding" in response.headers
+            or response.mimetype not in COMPRESSED_TYPES
+            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+        return response
+    data = response.get_data()
+    if len(data) < 1024:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.before_request(_without_control_characters)
+    app.after_request(_compressed)

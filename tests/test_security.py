@@ -264,3 +264,16 @@ def test_an_untrusted_host_in_production_is_refused_with_the_security_headers(tm
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     good = app.test_client().get("/favicon.ico", headers={"Host": "linli.example.gov.cn"})
     assert good.status_code == 301
+
+
+def test_pages_are_compressed_for_browsers_that_take_it_and_describe_themselves(client):
+    import gzip
+
+    plain = client.get("/login")
+    assert "Content-Encoding" not in plain.headers
+    assert '<meta name="description" content="' in plain.get_data(as_text=True)
+    packed = client.get("/login", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
+    page = gzip.decompress(packed.get_data())
+    assert page.startswith(b"<!doctype html>") and len(page) == len(plain.get_data())
+    assert len(packed.get_data()) * 2 < len(plain.get_data())
