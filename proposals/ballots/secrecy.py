@@ -65,24 +65,25 @@ def rewrite(ballots: list[Ballot]) -> None:
     ids = sorted(b.id for b in ballots)
     db.session.execute(select(Ballot.id).where(Ballot.id.in_(ids)).with_for_update())
     postgres = db.engine.dialect.name == "postgresql"
-    stmt = select(BallotPaper.__table__)
+    chosen = BallotPaper.ballot_id.in_(ids) & BallotPaper.secret.is_(True)
     if postgres:
         db.session.execute(text("LOCK TABLE ballot_paper, ballot_mark IN ACCESS EXCLUSIVE MODE"))
-    else:
-        stmt = stmt.where(BallotPaper.ballot_id.in_(ids), BallotPaper.secret.is_(True))
-    papers = _rows(stmt)
+    read = select(BallotPaper.__table__)
+    marked = select(BallotMark.paper_id, BallotMark.option_id)
+    if not postgres:  # on SQLite only the chosen ballots' papers are rewritten
+        read = read.where(chosen)
+        marked = marked.join(BallotPaper, BallotPaper.id == BallotMark.paper_id).where(chosen)
+    papers = _rows(read)
     marks: dict[str, list[int]] = {}
-    for paper_id, option_id in db.session.execute(
-            select(BallotMark.paper_id, BallotMark.option_id)
-            .where(BallotMark.paper_id.in_([p["id"] for p in papers]))):
+    for paper_id, option_id in db.session.execute(marked):
         marks.setdefault(paper_id, []).append(option_id)
     if postgres:
         db.session.execute(text("TRUNCATE ballot_mark, ballot_paper"))
     else:
-        old = [p["id"] for p in papers]
+        old = select(BallotPaper.id).where(chosen)
         db.session.execute(delete(BallotMark).where(BallotMark.paper_id.in_(old))
                            .execution_options(synchronize_session=False))
-        db.session.execute(delete(BallotPaper).where(BallotPaper.id.in_(old))
+        db.session.execute(delete(BallotPaper).where(chosen)
                            .execution_options(synchronize_session=False))
     shuffle = [p for p in papers if p["secret"] and p["ballot_id"] in ids]
     new_papers = [p for p in papers if not (p["secret"] and p["ballot_id"] in ids)]
