@@ -350,3 +350,12 @@ def test_a_draft_with_a_photo_is_edited_and_submitted(app, factory):
         proposal = db.session.get(Proposal, pid)
         assert proposal.status == "evaluating" and proposal.title == "3号楼后加两张长椅"
         assert len(proposal.photos) == 1
+
+
+def test_the_category_filter_offers_categories_only(app, factory):
+    community, people, consultation = setup(app, factory)
+    page = client_for(app, people["lin"]).get(f"/c/{community.id}/proposals").get_data(
+        as_text=True)
+    select = page[page.index('id="f-category"'):]
+    select = select[:select.index("</select>")]
+    assert "全部类别" in select and "请选择类别" not in select and 'value="cc12"' in select
