@@ -314,7 +314,10 @@ def _resident_at(ballot: Ballot, household: Household, login: str | None) -> int
 def take_register(ballot: Ballot) -> None:
     """Take the ballot's register of voters, once, when voting has opened: every household of
     the roster (with its floor area) for a ballot per household, every verified resident for a
-    ballot per resident. Turnout, quorum and areas count against it from then on."""
+    ballot per resident. Turnout, quorum and areas count against it from then on.
+
+    It takes the ballot's row lock, so callers call it before `_hold_rules` (a share lock held
+    first and upgraded would deadlock two first voters on PostgreSQL)."""
     if ballot.register_taken_at is not None or utcnow() < ballot.phase.starts_at:
         return
     locked = db.session.scalar(select(Ballot).where(Ballot.id == ballot.id).with_for_update()
@@ -361,8 +364,8 @@ def _register_date(ballot: Ballot) -> str:
 def add_to_register(clerk: User, ballot: Ballot, household: Household,
                     login: str | None) -> RegisterEntry:
     """Add a resident verified (or a household entered) after the register was taken."""
+    take_register(ballot)  # before the share lock, as in cast(): never upgrade a held lock
     ballot = _hold_rules(ballot)
-    take_register(ballot)
     user_id = _resident_at(ballot, household, login) if ballot.eligibility == "resident" \
         else None
     entry = RegisterEntry(ballot_id=ballot.id, voter_key=voter_key(ballot, user_id, household.id),
