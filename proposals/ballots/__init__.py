@@ -82,8 +82,9 @@ def ballot_upkeep_command() -> None:
     database can link at most the secret ballots cast since)."""
     from . import operations, secrecy
 
-    registers = operations.take_due_registers(clock.now())
-    rewritten, sealed = secrecy.maintain(clock.now())
+    now = clock.now()
+    registers = operations.take_due_registers(now)
+    rewritten, sealed = secrecy.maintain(now)
     click.echo(f"{registers} register(s) of voters taken, {rewritten} secret ballot(s) "
                f"shuffled, {sealed} sealed.")
 
