@@ -17,8 +17,10 @@ WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "development", "te
 class Defaults:
     PRODUCTION = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
-    # Every request body, uploads included, is capped; later areas with photo uploads stay below it.
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Every request body, uploads included, is capped: six photos at the per-photo limit
+    # (uploads.PHOTO_MAX_BYTES) and the text fit, so a photo too large is refused in its form,
+    # with what was typed kept, rather than by a bare "too large" page.
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

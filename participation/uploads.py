@@ -17,6 +17,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from werkzeug.datastructures import FileStorage
 
 MAX_SIDE = 1600
+# A phone photo is rarely past 8 MB; the request cap (MAX_CONTENT_LENGTH) leaves room for a
+# form's full set of photos at this size, so a photo too large is answered in the form.
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; beyond that is refused unread
 # Pillow's own guard (an error at twice its limit) stays as a backstop; the size check below
 # refuses anything past MAX_PIXELS from the header alone, before decoding a byte.

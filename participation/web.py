@@ -45,6 +45,12 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
     return render_template(name, **context), status
 
 
+def form_status(form) -> int:
+    """422 for a form sent back with its errors, so a refusal is a refusal to the browser, to
+    htmx and to tools, while the page shows the form with what was typed."""
+    return 422 if request.method == "POST" and form.errors else 200
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute link for mail and print. Built from BASE_URL when set, never from the
     request's Host header, which anyone can forge to point reset links at their own site."""

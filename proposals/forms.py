@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, MultipleFileField
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -19,7 +19,7 @@ from wtforms.validators import (
 )
 
 from participation.forms import (
-    IMAGE_TYPES,
+    photo_field,
     required,
 )
 
@@ -37,8 +37,7 @@ class ProposalForm(FlaskForm):
                                   validators=[Optional(), NumberRange(
                                       min=0, max=100_000_000,
                                       message=_l("Enter an amount of 0 or more."))])
-    photos = MultipleFileField(_l("Photos (up to 5)"), validators=[
-        FileAllowed(IMAGE_TYPES, _l("Upload JPEG or PNG photos."))])
+    photos = photo_field(MultipleFileField, _l("Photos (up to 5)"), count=5)
 
 
 class ReviewForm(FlaskForm):

@@ -21,7 +21,14 @@ from participation.meetings.models import AgendaItem, Meeting
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
-from participation.web import paginate_rows, parse_id, parse_ids, render, see_other
+from participation.web import (
+    form_status,
+    paginate_rows,
+    parse_id,
+    parse_ids,
+    render,
+    see_other,
+)
 
 from . import operations as ops
 from .forms import MergeForm, ProposalForm, ReviewForm
@@ -158,7 +165,7 @@ def new(community_id: int, consultation_id: int):
     if form.validate_on_submit() and (done := _save(community, consultation, None, form)):
         return done
     return render("proposals/form.html", community=community, consultation=consultation,
-                  form=form, proposal=None)
+                  form=form, proposal=None, status=form_status(form))
 
 
 @bp.route("/c/<int:community_id>/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -173,7 +180,8 @@ def edit(community_id: int, proposal_id: int):
                                                    form)):
         return done
     return render("proposals/form.html", community=community,
-                  consultation=proposal.consultation, form=form, proposal=proposal)
+                  consultation=proposal.consultation, form=form, proposal=proposal,
+                  status=form_status(form))
 
 
 @bp.get("/c/<int:community_id>/proposals/<int:proposal_id>")

@@ -18,7 +18,7 @@ from participation.clock import utcnow
 from participation.extensions import db
 from participation.policy import Role
 from participation.security import token_hash
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, image_bytes
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -438,6 +438,38 @@ def test_proposal_with_photo_support_and_review_in_the_browser(app, live_server,
     assert "已入围" in p.inner_text("main")
     r.goto(f"{live_server}/notifications")
     assert "已入围投票" in r.inner_text("main")
+
+
+def test_a_20_mb_photo_is_named_before_sending_and_the_text_survives(app, live_server,
+                                                                     new_page, factory, tmp_path):
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    consultation = factory.consultation(community, title="口袋公园")
+    big = tmp_path / "big.jpg"
+    big.write_bytes(image_bytes("JPEG") + b"\0" * (20 * 1024 * 1024))
+    form_url = (f"{live_server}/c/{community.id}/consultations/{consultation.id}"
+                "/proposals/new")
+    for javascript in (True, False):
+        page = new_page(javascript=javascript)
+        log_in(page, live_server, lin.login)
+        page.goto(form_url)
+        assert "每张最多 10 MB" in page.inner_text("main")
+        page.fill("input[name=title]", "3号楼后加长椅")
+        page.fill("textarea[name=description]", "长椅要有靠背")
+        page.select_option("select[name=category]", "cc12")
+        page.fill("input[name=site]", "3号楼后空地")
+        page.set_input_files("input[name=photos]", str(big))
+        page.click("button[value=submit]")
+        error = page.locator(".field.has-error .error, #photos-size-error").first
+        error.wait_for()
+        assert "big.jpg" in error.inner_text() and "10 MB" in error.inner_text()
+        if javascript:  # refused before sending: still the form page, the photo field in focus
+            assert page.url == form_url
+            assert page.evaluate("document.activeElement.name") == "photos"
+            check_page(page, "photo too large")
+        assert page.input_value("input[name=title]") == "3号楼后加长椅"
+        assert page.input_value("textarea[name=description]") == "长椅要有靠背"
+        assert page.input_value("input[name=site]") == "3号楼后空地"
 
 
 def test_proposals_to_ballot_paper_vote_and_results_in_the_browser(app, live_server, new_page,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,7 +23,7 @@ from wtforms.validators import (
     Optional,
 )
 
-from participation.forms import IMAGE_TYPES, required, sensible_date
+from participation.forms import photo_field, required, sensible_date
 
 
 class ConsultationForm(FlaskForm):
@@ -43,8 +43,7 @@ class ConsultationEditForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)],
                                 description=_l("Markdown: **bold**, lists with -, links."))
     sites = StringField(_l("Sites concerned"), validators=[Length(max=300)])
-    cover = FileField(_l("Cover picture (optional)"), validators=[
-        FileAllowed(IMAGE_TYPES, _l("Upload a JPEG or PNG photo."))])
+    cover = photo_field(FileField, _l("Cover picture (optional)"))
     remove_cover = BooleanField(_l("Remove the cover picture"))
 
 

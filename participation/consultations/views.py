@@ -34,6 +34,7 @@ from participation.uploads import (
 )
 from participation.web import (
     field_error,
+    form_status,
     parse_id,
     render,
     see_other,
@@ -121,7 +122,7 @@ def edit_consultation(community_id: int, consultation_id: int):
             flash(_("Saved."), "success")
             return see_other(consultation_url(consultation))
     return render("consultations/consultation_edit.html", community=community,
-                  consultation=consultation, form=form)
+                  consultation=consultation, form=form, status=form_status(form))
 
 
 @bp.route("/c/<int:community_id>/consultations/<int:consultation_id>/phases",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, MultipleFileField
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -22,7 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from participation.forms import IMAGE_TYPES, required, sensible_date
+from participation.forms import photo_field, required, sensible_date
 
 
 class AgendaItemForm(Form):
@@ -49,6 +49,5 @@ class MeetingForm(FlaskForm):
     minutes = TextAreaField(_l("Minutes"), validators=[Length(max=50000)],
                             description=_l("Markdown: **bold**, lists with -, links."))
     items = FieldList(FormField(AgendaItemForm), min_entries=3, max_entries=20)
-    photos = MultipleFileField(_l("Photos (up to 6)"), validators=[
-        FileAllowed(IMAGE_TYPES, _l("Upload JPEG or PNG photos."))])
+    photos = photo_field(MultipleFileField, _l("Photos (up to 6)"), count=6)
     publish = BooleanField(_l("Publish to the residents of the community"))

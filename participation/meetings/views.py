@@ -32,6 +32,7 @@ from participation.uploads import (
 )
 from participation.web import (
     field_error,
+    form_status,
     paginate,
     parse_id,
     parse_ids,
@@ -156,7 +157,7 @@ def edit_meeting(community_id: int, meeting_id: int | None):
         except (OperationError, ImageRejected) as error:
             form.photos.errors = [str(error)]
             return render("meetings/meeting_form.html", community=community,
-                          meeting=meeting, form=form)
+                          meeting=meeting, form=form, links=links, status=422)
         try:
             saved = ops.save_meeting(
                 current_user, community, meeting, title=form.title.data,
@@ -173,4 +174,4 @@ def edit_meeting(community_id: int, meeting_id: int | None):
             flash(_("The meeting record is saved."), "success")
             return see_other(meeting_url(saved))
     return render("meetings/meeting_form.html", community=community, meeting=meeting,
-                  form=form, links=links)
+                  form=form, links=links, status=form_status(form))

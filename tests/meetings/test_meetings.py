@@ -46,7 +46,7 @@ def test_meeting_photos_are_limited_and_shown(app, place, at):
     too_many = post(planner, url, {**form, "photos": [
         (BytesIO(image_bytes()), f"{n}.png") for n in range(7)]}, page=url,
         content_type="multipart/form-data")
-    assert "6" in too_many.get_data(as_text=True) and too_many.status_code == 200
+    assert "6" in too_many.get_data(as_text=True) and too_many.status_code == 422
     response = post(planner, url, {**form, "photos": [
         (BytesIO(image_bytes()), f"{n}.png") for n in range(2)]}, page=url,
         content_type="multipart/form-data")
@@ -65,7 +65,7 @@ def test_meeting_photos_can_be_removed_and_untitled_items_are_explained(app, pla
     form = {"title": "议事会", "held_at": "2027-03-15T19:00", "place": "活动室",
             "attendance": "9"}
     untitled = post(planner, url, {**form, "items-0-decision": "通过"}, page=url)
-    assert untitled.status_code == 200 and "标题" in untitled.get_data(as_text=True)
+    assert untitled.status_code == 422 and "标题" in untitled.get_data(as_text=True)
     saved = post(planner, url, {**form, "photos": [(BytesIO(image_bytes()), "a.png"),
                                                    (BytesIO(image_bytes()), "b.png")]},
                  page=url, content_type="multipart/form-data")

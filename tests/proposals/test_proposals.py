@@ -90,10 +90,28 @@ def test_bad_input_keeps_what_was_typed(app, factory):
     response = propose(lin, community, consultation, estimated_cost="-5",
                        photos=[(BytesIO(b"not a picture"), "x.jpg")])
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'value="3号楼后空地"' in html
+    assert response.status_code == 422 and 'value="3号楼后空地"' in html
     too_many = propose(lin, community, consultation, photos=[
         (BytesIO(image_bytes()), f"{n}.png") for n in range(6)])
-    assert "5" in too_many.get_data(as_text=True) and too_many.status_code == 200
+    assert "5" in too_many.get_data(as_text=True) and too_many.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Proposal)) == 0
+
+
+def test_a_photo_past_the_limit_is_refused_in_the_form_with_the_text_kept(app, factory):
+    community, people, consultation = setup(app, factory)
+    lin = client_for(app, people["lin"])
+    url = f"/c/{community.id}/consultations/{consultation.id}/proposals/new"
+    form_page = lin.get(url).get_data(as_text=True)
+    assert "最多 10 MB" in form_page and 'data-max-bytes="10485760"' in form_page
+    twenty_mb = BytesIO(image_bytes("JPEG") + b"\0" * (20 * 1024 * 1024))
+    response = propose(lin, community, consultation, description="长椅要有靠背",
+                       photos=[(twenty_mb, "big.jpg")])
+    response.request.environ["wsgi.input"].close()  # the test client's spooled upload
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "big.jpg" in html and "20.0 MB" in html and "10 MB" in html
+    assert 'value="3号楼后加长椅"' in html and "长椅要有靠背" in html
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Proposal)) == 0
 
@@ -210,7 +228,7 @@ def test_meeting_agenda_items_link_to_proposals(app, factory):
             "attendance": "9", "publish": "y", "items-0-title": "路灯",
             "items-0-decision": "同意改造"}
     refused = post(planner, url, {**base, "items-0-proposal": str(foreign)}, page=url)
-    assert refused.status_code == 200 and "其他社区" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "其他社区" in refused.get_data(as_text=True)
     saved = post(planner, url, {**base, "items-0-proposal": str(pid)}, page=url)
     assert saved.status_code == 303
     html = client_for(app, people["wang"]).get(saved.headers["Location"]).get_data(as_text=True)
@@ -265,7 +283,7 @@ def test_photos_are_reencoded_renamed_and_bounded(app, factory):
     def refused(upload, name):
         response = propose(lin, community, consultation, title="留住标题",
                            photos=[(BytesIO(upload), name)])
-        assert response.status_code == 200
+        assert response.status_code == 422
         page = response.get_data(as_text=True)
         assert 'value="留住标题"' in page  # what was typed is kept
         return page
@@ -280,7 +298,7 @@ def test_photos_are_reencoded_renamed_and_bounded(app, factory):
     # At most five photos.
     response = propose(lin, community, consultation, title="留住标题", photos=[
         (BytesIO(image_bytes()), f"{i}.png") for i in range(6)])
-    assert response.status_code == 200 and "最多上传 5 张照片" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "最多上传 5 张照片" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Proposal)) == 1
 

@@ -27,3 +27,46 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   }
 });
+
+// Photo fields: a photo past the limit is named before the form is sent, so nothing typed is
+// lost waiting for an upload the server would refuse (the server checks again).
+document.addEventListener("DOMContentLoaded", () => {
+  const tooLarge = (input) => {
+    const limit = Number(input.dataset.maxBytes);
+    const file = Array.from(input.files || []).find((f) => f.size > limit);
+    if (!file) return "";
+    return input.dataset.tooLarge.replace("{name}", file.name)
+      .replace("{size}", (file.size / 1048576).toFixed(1)).replace("{mb}", input.dataset.mb);
+  };
+  const show = (input, message) => {
+    const id = `${input.id}-size-error`;
+    let error = document.getElementById(id);
+    if (!message) {
+      if (error) error.remove();
+      if (!input.closest(".field").querySelector(".error")) input.removeAttribute("aria-invalid");
+      return;
+    }
+    if (!error) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.id = id;
+      error.setAttribute("role", "alert");
+      input.closest(".field").append(error);
+      const described = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      input.setAttribute("aria-describedby", [...described, id].join(" "));
+    }
+    error.textContent = message;
+    input.setAttribute("aria-invalid", "true");
+  };
+  for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
+    input.addEventListener("change", () => show(input, tooLarge(input)));
+    input.form.addEventListener("submit", (event) => {
+      const message = tooLarge(input);
+      show(input, message);
+      if (message) {
+        event.preventDefault();
+        input.focus();
+      }
+    });
+  }
+});
