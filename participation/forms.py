@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from .uploads import PHOTO_MAX_BYTES, is_uploaded
 
@@ -19,8 +19,17 @@ def sensible_date(form, field) -> None:
         raise ValidationError(_l("Enter a date between the years 2000 and 2100."))
 
 
+# One wording for every field left empty, whichever validator notices it.
+REQUIRED = _l("This field is required.")
+
+
 def required(message=None):
-    return DataRequired(message=message or _l("This field is required."))
+    return DataRequired(message=message or REQUIRED)
+
+
+def required_number(message=None):
+    """For numbers and choices, where 0 is an answer and only an empty field is missing."""
+    return InputRequired(message=message or REQUIRED)
 
 
 class EmptyForm(FlaskForm):

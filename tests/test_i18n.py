@@ -32,7 +32,9 @@ def test_every_message_is_translated_with_its_placeholders(locale):
         ids, strings = as_tuple(message.id), as_tuple(message.string)
         if not all(strings):
             missing.append(ids[0])
-        elif sorted(PLACEHOLDER.findall(ids[0])) != sorted(PLACEHOLDER.findall(strings[0])):
+        elif any(sorted(PLACEHOLDER.findall(string)) not in
+                 [sorted(PLACEHOLDER.findall(i)) for i in ids] for string in strings):
+            # A plural form may read like either msgid (Chinese has one form for every n).
             broken.append(ids[0])
         if message.fuzzy:
             missing.append(ids[0])
@@ -109,3 +111,19 @@ def test_chinese_pages_use_chinese_for_every_count(app, client, factory):
     login(client, committee)
     html = client.get(f"/c/{community.id}/households").get_data(as_text=True)
     assert "共 2 户" in html and "2 households" not in html
+
+
+def test_an_empty_field_is_named_in_one_wording_everywhere(app, factory):
+    """Number fields left empty used to say it in the form library's own words."""
+    from participation.policy import Role
+
+    community = factory.community()
+    factory.household(community)
+    committee = factory.user(community, Role.COMMITTEE)
+    client = app.test_client()
+    login(client, committee)
+    url = f"/c/{community.id}/invites"
+    empty_number = post(client, url, {"building": "", "days": ""}, page=url)
+    words = catalog("zh_CN").get("This field is required.").string
+    html = empty_number.get_data(as_text=True)
+    assert words in html and "该字段是必填字段" not in html

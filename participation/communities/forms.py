@@ -14,13 +14,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    InputRequired,
     Length,
     NumberRange,
     Optional,
 )
 
-from participation.forms import required
+from participation.forms import required, required_number
 
 
 class CommunityForm(FlaskForm):
@@ -43,7 +42,7 @@ class AssignRoleForm(FlaskForm):
         SelectChoice("planner", _l("Responsible planner")),
         SelectChoice("committee", _l("Committee member")),
         SelectChoice("moderator", _l("Moderator")),
-    ], validators=[InputRequired()])
+    ], validators=[required_number()])
 
 
 class RosterUploadForm(FlaskForm):
@@ -61,7 +60,7 @@ class IssueInvitesForm(FlaskForm):
     building = SelectField(_l("Building"), choices=[], validate_choice=False)
     only_without_code = BooleanField(_l("Only households without a valid code"), default=True)
     days = IntegerField(_l("Valid for (days)"), default=30, validators=[
-        InputRequired(), NumberRange(min=1, max=365, message=_l("Enter 1 to 365 days."))])
+        required_number(), NumberRange(min=1, max=365, message=_l("Enter 1 to 365 days."))])
 
 
 class RedeemForm(FlaskForm):

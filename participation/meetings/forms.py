@@ -22,7 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from participation.forms import photo_field, required, sensible_date
+from participation.forms import photo_field, required, required_number, sensible_date
 
 
 class AgendaItemForm(Form):
@@ -41,7 +41,7 @@ class MeetingForm(FlaskForm):
         message=_l("Enter a date and time.")), sensible_date])
     place = StringField(_l("Place"), validators=[required(), Length(max=120)])
     attendance = IntegerField(_l("Number of participants"), validators=[
-        InputRequired(), NumberRange(min=0, max=100000,
+        required_number(), NumberRange(min=0, max=100000,
                                      message=_l("Enter a number from 0 to 100,000."))])
     attendee_names = StringField(
         _l("Committee members and representatives present (optional)"),

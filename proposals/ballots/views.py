@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -370,9 +370,15 @@ def describe(ballot: Ballot) -> list[tuple[str, str]]:
     form = BallotForm(formdata=None, obj=ballot)
     labels = {name: {c.value: c.label for c in getattr(form, name).choices}
               for name in ("method", "eligibility", "secrecy", "preset")}
-    rules = [(_("How people vote"), str(labels["method"][ballot.method]))]
-    if ballot.method == "approval":
-        rules.append((_("Choices"), _("At most %(k)d", k=ballot.max_choices)))
+    # Voters read what they are asked to do, not the planner's menu of methods.
+    if ballot.method == "single":
+        how = _("Choose one proposal")
+    elif ballot.method == "approval":
+        how = ngettext("Choose one proposal at most", "Choose up to %(num)d proposals",
+                       ballot.max_choices or 1)
+    else:
+        how = _("Choose proposals whose costs together stay within the budget")
+    rules = [(_("How people vote"), how)]
     if ballot.budget:
         rules.append((_("Budget"), _("%(amount)s yuan", amount=format_decimal(ballot.budget))))
     rules += [(_("Who votes"), str(labels["eligibility"][ballot.eligibility])),

@@ -116,6 +116,9 @@ def test_open_approval_ballot_voters_change_their_vote_and_rules_lock(app, facto
     assert v.vote(second, 2).status_code == 303  # changes their mind
     page = second.get(v.url).get_data(as_text=True)
     assert "您已投票" in page or "You have voted" in page
+    # Voters read their own words, not the planner's menu ("k is set below").
+    rules = dict(re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", page))
+    assert rules["投票方式"] == "最多选择 2 项提议"
     assert re.search(r'value="%d" checked' % v.options[2], page)  # their current choice
     results = v.results()
     assert row(results, "长椅")[:2] == ["1", "50%"]
