@@ -1,6 +1,7 @@
 """The demo community: realistic content for a first look. Idempotent: run it as often as you like."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -8,6 +9,8 @@ from sqlalchemy import select
 from .accounts.models import User
 from .clock import utcnow
 from .communities.models import Community, Household, Membership
+from .consultations.models import Consultation, Phase
+from .discussions.models import Comment, Topic
 from .extensions import db
 from .policy import Role
 from .registries import demo_seeders
@@ -85,6 +88,55 @@ def seed_demo() -> list[tuple[str, str, str]]:
         logins.append((role if admin else role.value, login, name))
         users[login] = user
     db.session.flush()
+    seed_open_consultation(community, users)
     for seeder in demo_seeders:
         seeder(community, users)
     return logins
+
+
+# A consultation collecting ideas right now, so a newcomer can comment and propose at once
+# (the proposals area adds proposals to support).
+OPEN_TITLE = "2号楼架空层怎么用"
+
+
+def seed_open_consultation(community: Community, users: dict) -> None:
+    if db.session.scalar(select(Consultation.id).where(
+            Consultation.community_id == community.id, Consultation.title == OPEN_TITLE)):
+        return
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    planner, lin, wang, zheng = (users[login] for login in (
+        "planner@linli.example", "13900000001", "13900000002", "13900000003"))
+    consultation = Consultation(
+        community_id=community.id, template="micro_space", title=OPEN_TITLE,
+        created_by_id=planner.id, sites="2号楼架空层",
+        description="2号楼的架空层堆着旧家具和杂物。这三周请大家说说它可以怎么用，"
+                    "也可以直接提出提议；之后一起商议，再投票决定。")
+    days = [-5, 16, 30, 37, 51]
+    consultation.phases = [
+        Phase(kind=kind, starts_at=now + timedelta(days=start),
+              ends_at=now + timedelta(days=end))
+        for kind, start, end in zip(("collect", "deliberate", "vote", "results"), days,
+                                    days[1:], strict=False)]
+    db.session.add(consultation)
+    db.session.flush()
+    topic = Topic(consultation_id=consultation.id, author_id=lin.id,
+                  title="架空层能不能给老人和孩子用？",
+                  body="下雨天孩子们没处玩，老人也想有个地方坐坐、下下棋。",
+                  created_at=now - timedelta(days=4))
+    db.session.add(topic)
+    db.session.flush()
+    first = Comment(topic_id=topic.id, author_id=wang.id, stance="support",
+                    body="同意。杂物先请物业清走，再刷一遍墙就很亮堂。",
+                    created_at=now - timedelta(days=3))
+    db.session.add(first)
+    db.session.flush()
+    db.session.add_all([
+        Comment(topic_id=topic.id, parent_id=first.id, root_id=first.id, depth=1,
+                author_id=zheng.id, stance="neutral",
+                body="孩子玩的时候会不会吵到一楼的住户？最好定个开放时间。",
+                created_at=now - timedelta(days=2)),
+        Comment(topic_id=topic.id, author_id=planner.id, is_official=True, pinned=True,
+                body="架空层属于全体业主共有。清理杂物和开放时间都可以写进提议，"
+                     "商议阶段我们会请一楼的住户一起来谈。",
+                created_at=now - timedelta(days=1)),
+    ])

@@ -1,5 +1,6 @@
 """The proposals area's part of the demo community: a micro-space consultation whose residents
-have proposed and whose planner has shortlisted (the ballots' part adds the vote open now)."""
+have proposed and whose planner has shortlisted (the ballots' part adds the vote open now), and
+fresh proposals in the consultation collecting ideas now, for a newcomer to support."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from participation.clock import utcnow
 from participation.consultations.models import Consultation, Phase
+from participation.demo import OPEN_TITLE
 from participation.extensions import db
 
 from .models import Proposal, Support
@@ -24,7 +26,16 @@ PROPOSALS = [
 ]
 
 
+# In the consultation collecting ideas now: 小郑妈妈 (13900000003) has supported neither yet.
+OPEN_PROPOSALS = [
+    ("13900000001", "架空层清出来，放几张桌椅给老人下棋", "cc12", "2号楼架空层东半边", 6000,
+     ["13900000002"]),
+    ("13900000002", "架空层西半边做儿童雨天游戏角", "other", "2号楼架空层西半边", 15000, []),
+]
+
+
 def seed(community, users: dict) -> None:
+    seed_open_proposals(community, users)
     if db.session.scalar(select(Consultation.id).where(
             Consultation.community_id == community.id, Consultation.title == TITLE)):
         return
@@ -53,3 +64,21 @@ def seed(community, users: dict) -> None:
         for supporter in ("13900000001", "13900000002", "13900000003"):
             if supporter != login:
                 db.session.add(Support(proposal_id=proposal.id, user_id=users[supporter].id))
+
+
+def seed_open_proposals(community, users: dict) -> None:
+    consultation = db.session.scalar(select(Consultation).where(
+        Consultation.community_id == community.id, Consultation.title == OPEN_TITLE))
+    if consultation is None or db.session.scalar(
+            select(Proposal.id).where(Proposal.consultation_id == consultation.id)):
+        return
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for login, title, category, site, cost, supporters in OPEN_PROPOSALS:
+        proposal = Proposal(consultation_id=consultation.id, author_id=users[login].id,
+                            title=title, category=category, site=site,
+                            estimated_cost=Decimal(cost), status="evaluating",
+                            description="", submitted_at=now - timedelta(days=2))
+        db.session.add(proposal)
+        db.session.flush()
+        db.session.add_all(Support(proposal_id=proposal.id, user_id=users[s].id)
+                           for s in supporters)

@@ -7,7 +7,7 @@ from participation.accounts.models import User
 from participation.communities.models import Community, Household, Membership
 from participation.extensions import db
 from participation.policy import Role
-from tests.conftest import login
+from tests.conftest import comment, login, post
 
 
 def counts(app) -> tuple[int, ...]:
@@ -60,22 +60,39 @@ def test_create_admin_refuses_a_malformed_login(app, runner):
     assert counts(app)[2] == 0
 
 
-def test_demo_has_a_vote_open_to_residents(app, runner):
+def test_the_demo_shows_every_flow_to_a_demo_resident(app, runner):
+    """Out of the box a newcomer can comment, support, vote, and read a finished vote."""
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert runner.invoke(args=["demo"]).exit_code == 0
+    from participation.discussions.models import Topic
     from proposals.ballots.models import Ballot
+    from proposals.models import Proposal
 
     with app.app_context():
-        ballots = db.session.scalars(select(Ballot)).all()
-        assert len(ballots) == 1 and len(ballots[0].options) == 3
-        lin = db.session.scalar(select(User).where(User.phone == "13900000001"))
-        db.session.expunge(lin)
-        url = f"/c/{ballots[0].consultation.community_id}/ballots/{ballots[0].id}"
+        community = db.session.scalar(select(Community))
+        zheng = db.session.scalar(select(User).where(User.phone == "13900000003"))
+        db.session.expunge(zheng)
+        topic = db.session.scalar(select(Topic))
+        open_proposal = db.session.scalar(select(Proposal).where(
+            Proposal.status == "evaluating", Proposal.author_id != zheng.id))
+        ballots = {b.title: (b.id, len(b.options)) for b in db.session.scalars(select(Ballot))}
+    assert len(ballots) == 2
     client = app.test_client()
-    login(client, lin, "linli-demo-2026")
-    page = client.get(url).get_data(as_text=True)
-    assert "投票" in page and 'name="option"' in page  # she can vote now
-    assert client.get(url + "/results").status_code == 200  # results are shown live
+    login(client, zheng, "linli-demo-2026")
+    base = f"/c/{community.id}"
+    # A topic open for discussion.
+    assert comment(client, community, topic.id, "我也赞成，周末可以开放。").status_code == 303
+    # A proposal she can still support.
+    page = f"{base}/proposals/{open_proposal.id}"
+    assert post(client, f"{page}/support", page=page).status_code in (200, 303)
+    assert "2 人支持" in client.get(page).get_data(as_text=True)
+    # A vote open now, with its choices.
+    open_vote = f"{base}/ballots/{ballots['3号楼后空地：选出最多两项'][0]}"
+    assert 'name="option"' in client.get(open_vote).get_data(as_text=True)
+    # A finished vote with its results: three online ballots and fifty on paper.
+    finished = f"{base}/ballots/{ballots['东门自行车棚：选一个方案'][0]}/results"
+    results = client.get(finished).get_data(as_text=True)
+    assert "53" in results and "加顶棚和照明" in results and "初步" not in results
 
 
 def test_prune_uploads_deletes_only_old_pictures_nothing_refers_to(app, runner, factory):
