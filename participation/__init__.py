@@ -25,7 +25,7 @@ from . import (
 )
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from .i18n import TRANSLATIONS, compile_catalogs, select_locale
+from .i18n import TRANSLATIONS, compile_catalogs, format_moment, select_locale
 from .registries import community_tabs
 from .sanitize import render_markdown
 from .web import external_url
@@ -71,7 +71,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     # Locale-aware formatting in templates, under the names the templates read best with.
     app.jinja_env.filters.update(
         format_date=flask_babel.format_date,
-        format_datetime=flask_babel.format_datetime,
+        format_datetime=format_moment,
         format_number=flask_babel.format_number,
         format_decimal=flask_babel.format_decimal,
         format_percent=flask_babel.format_percent,

@@ -102,3 +102,13 @@ def to_stored(dt):
 def to_shown(dt):
     """A stored time (naive UTC) in the community's timezone, as a form shows it."""
     return flask_babel.to_user_timezone(dt).replace(tzinfo=None)
+
+
+def format_moment(value, _format=None) -> str:
+    """A date and time in the one style every page uses: the locale's date as in a letter and
+    the time without seconds (2026年12月2日 18:29; Dec 2, 2026, 6:29 PM), in the community's
+    timezone. Templates reach it as the `format_datetime` filter, whatever format they name."""
+    if value is None:
+        return ""
+    return " ".join((flask_babel.format_date(value, "medium"),
+                     flask_babel.format_time(value, "short")))

@@ -142,7 +142,7 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     page.wait_for_url(re.compile(rf"/c/{community.id}$"))
     assert page.locator("h1").inner_text() == "金榜社区"
     assert "已认证居民" in page.inner_text("main")
-    assert "2号楼-1单元-301" in page.inner_text("main")
+    assert "2号楼1单元301室" in page.inner_text("main")
 
     page.click("button[name=locale][value=en]")
     page.wait_for_load_state()
@@ -652,7 +652,7 @@ def test_budget_ballot_shows_a_running_total(app, live_server, new_page, factory
     assert total.inner_text() == "已选：9,000 元 / 预算 10,000 元"
     page.click("main form button.primary")
     page.wait_for_selector(".flash-success")
-    assert "秘密投票一经投出不能更改" in page.inner_text("main")
+    assert "无记名投票一经投出不能更改" in page.inner_text("main")
     check_page(page, "budget ballot voted")
 
 

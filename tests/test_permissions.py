@@ -245,10 +245,12 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
     allowed = role in ALLOWED[endpoint]
     if allowed:
         # A page, a redirect after a POST, or the "link no longer valid" page of a fake token.
-        # An empty ballot or paper entry is answered with what to correct.
+        # An empty ballot, paper entry or form is answered with what to correct.
         expected = {"accounts.reset_password": {200, 303, 404}, "favicon": {301},
                     "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
-                    "ballots.paper": {200, 422}, "ballots.add_to_register": {422}}.get(
+                    "ballots.paper": {200, 422}, "ballots.add_to_register": {422},
+                    "meetings.edit_meeting": {200, 422},
+                    "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
     elif role == "anonymous":

@@ -62,7 +62,11 @@ class Household(db.Model):
 
     @property
     def address(self) -> str:
-        return f"{self.building}-{self.unit}-{self.room}"
+        """As residents write it: 3号楼2单元502室, whether or not the roster typed the suffixes."""
+        building = self.building + ("号楼" if self.building.isdigit() else "")
+        unit = self.unit + ("单元" if self.unit.isdigit() else "")
+        room = self.room + ("" if self.room.endswith(("室", "号")) else "室")
+        return building + unit + room
 
     @classmethod
     def address_order(cls) -> tuple:

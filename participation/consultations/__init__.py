@@ -56,7 +56,7 @@ def consultation_running(ctx: Context) -> bool:
 def closed_because(consultation, feature: str) -> str | None:
     """Why `feature` is not open in the consultation now, in words: it has not opened yet, or
     the phase that opened it has ended (and when)."""
-    from flask_babel import format_datetime
+    from participation.i18n import format_moment
 
     now = clock.now()
     if phase_allows(consultation.active_phase(now), feature):
@@ -65,12 +65,11 @@ def closed_because(consultation, feature: str) -> str | None:
     later = [p for p in opening if p.starts_at > now]
     if later:
         return _("This opens in the “%(phase)s” phase, from %(date)s.",
-                 phase=phase_label(later[0].kind), date=format_datetime(later[0].starts_at,
-                                                                         "short"))
+                 phase=phase_label(later[0].kind), date=format_moment(later[0].starts_at))
     if opening:
         return _("This closed when the “%(phase)s” phase ended on %(date)s.",
                  phase=phase_label(opening[-1].kind),
-                 date=format_datetime(opening[-1].ends_at, "short"))
+                 date=format_moment(opening[-1].ends_at))
     return _("This consultation has no phase for it.")
 
 

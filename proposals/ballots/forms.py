@@ -55,10 +55,15 @@ class BallotForm(FlaskForm):
         SelectChoice("advisory", _l("Simple consultation: a ranking that advises, no quorum")),
         SelectChoice("residents_meeting", _l("Residents' meeting: more than half take part, a proposal "
                                  "passes with more than half of those voting")),
-        SelectChoice("civil_ordinary", _l("Owners' common matter (Civil Code art. 278): 2/3 of owners and "
-                              "of floor area take part, more than half of both agree")),
-        SelectChoice("civil_major", _l("Owners' major matter (Civil Code art. 278): 2/3 take part, at "
-                           "least 3/4 of participating owners and floor area agree")),
+        SelectChoice("civil_ordinary", _l(
+            "Owners' decision under Civil Code art. 278, items 1-5 and 9: owners holding 2/3 of "
+            "the exclusive floor area and 2/3 of all owners take part in the vote; more than "
+            "half of the participating area and of the participating owners agree")),
+        SelectChoice("civil_major", _l(
+            "Owners' decision under Civil Code art. 278, items 6-8 (raising maintenance funds; "
+            "rebuilding the building or its facilities; changing the use of common parts or "
+            "running a business in them): the same participation; at least 3/4 of the "
+            "participating area and of the participating owners agree")),
         SelectChoice("custom", _l("Custom quorum and threshold")),
     ], default="advisory", validators=[InputRequired(message=_l("Choose a decision rule."))])
     quorum_pct = DecimalField(_l("Quorum: share of those eligible who must take part (%)"),

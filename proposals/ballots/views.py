@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, request, url_for
-from flask_babel import format_date, format_datetime, format_decimal, ngettext
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from participation.consultations.models import Consultation, Phase
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
+from participation.i18n import format_moment
 from participation.policy import can, membership_of, require
 from participation.web import paginate, parse_ids, render, see_other
 from proposals.models import Proposal
@@ -208,7 +209,7 @@ def results(community_id: int, ballot_id: int):
         opens = ballot.phase.starts_at if ballot.results_live and not ballot.secret \
             else ops.results_from(ballot)
         flash(_("The results are published on %(date)s.",
-                date=format_datetime(opens, "short")), "info")
+                date=format_moment(opens)), "info")
         return see_other(ballot_url(ballot))
     require("ballot.results", community, ballot)
     now, paper_until = clock.now(), ops.paper_until(ballot)

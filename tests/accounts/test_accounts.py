@@ -78,7 +78,7 @@ def test_login_failure_does_not_reveal_whether_account_exists(client, factory):
                           page="/login").get_data(as_text=True)
     no_account = post(client, "/login", {"login": "13000000000", "password": "nope nope nope"},
                       page="/login").get_data(as_text=True)
-    message = "账户或密码不正确"
+    message = "账号或密码不正确"
     assert message in wrong_password and message in no_account
 
 

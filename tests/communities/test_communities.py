@@ -391,3 +391,15 @@ def test_slips_use_the_configured_public_address_and_warn_about_a_local_one(app,
     app.config["BASE_URL"] = "https://linli.siming.gov.cn"
     public = client.get(sheet).get_data(as_text=True)
     assert "只有这台电脑能打开" not in public and "https://linli.siming.gov.cn/" in public
+
+
+def test_addresses_read_as_residents_write_them(app, factory):
+    community = factory.community()
+    typed_bare = factory.household(community, building="3", unit="2", room="502")
+    typed_full = factory.household(community, building="5号楼", unit="1单元", room="101室")
+    lin = factory.user(community, Role.VERIFIED, household=typed_bare)
+    wang = factory.user(community, Role.VERIFIED, household=typed_full)
+    for user, address in ((lin, "3号楼2单元502室"), (wang, "5号楼1单元101室")):
+        client = app.test_client()
+        login(client, user)
+        assert address in client.get(f"/c/{community.id}").get_data(as_text=True)

@@ -160,7 +160,7 @@ def test_rules_are_checked_and_the_form_keeps_what_was_typed(app, factory):
     assert "《民法典》第二百七十八条" in page  # art. 278 needs open, per household
     form.update(budget="5000", preset="advisory")
     page = post(planner, v.new_url, form, page=v.new_url).get_data(as_text=True)
-    assert "每个提案都需要填写费用" in page and 'value="5000' in page
+    assert "每个提议都需要填写费用" in page and 'value="5000' in page
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Ballot)) == 0
 
@@ -173,7 +173,7 @@ def test_secret_ballot_keeps_no_link_between_voter_and_choice(app, factory):
         assert v.vote(client, choice).status_code == 303
     again = v.vote(clients[0], 2)
     assert again.status_code == 422
-    assert "秘密投票一经投出不能更改" in again.get_data(as_text=True)
+    assert "无记名投票一经投出不能更改" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BallotVoter)) == 3
         papers = db.session.execute(select(BallotPaper)).scalars().all()
@@ -499,7 +499,7 @@ def test_planner_mistakes_are_answered_in_the_form(app, factory):
         assert "请以元为单位填写每项费用" in response.get_data(as_text=True), cost
     page = post(planner, edit, {**base, "phase_id": str(v.phase_id), "secrecy": "secret",
                                 "results_live": "y"}, page=edit).get_data(as_text=True)
-    assert "秘密投票只在投票结束时公布结果" in page
+    assert "无记名投票只在投票结束时公布结果" in page
     page = post(planner, edit, {**base, "phase_id": str(v.phase_id), "method": "budget",
                                 "budget": "9000"}, page=edit).get_data(as_text=True)
     assert "超过全部预算" in page  # 凉亭 costs 30,000
