@@ -127,3 +127,31 @@ def test_an_empty_field_is_named_in_one_wording_everywhere(app, factory):
     words = catalog("zh_CN").get("This field is required.").string
     html = empty_number.get_data(as_text=True)
     assert words in html and "该字段是必填字段" not in html
+
+
+HALF_WIDTH_NEXT_TO_CHINESE = re.compile(r"[\u4e00-\u9fff][ ]?[:(]|[)][ ]?[\u4e00-\u9fff]|[:]\s*$")
+
+
+def visible_text(html: str) -> list[str]:
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return [line.strip() for line in re.split(r"<[^>]+>", html) if line.strip()]
+
+
+def test_chinese_pages_use_full_width_punctuation(app, client, factory):
+    """'议题 (3)' and '支持: 1' are English punctuation on a Chinese page; the patterns carry
+    their punctuation so each language writes its own."""
+    from participation.policy import Role
+
+    community = factory.community()
+    resident = factory.user(community, Role.VERIFIED)
+    consultation = factory.consultation(community, sites="3号楼后面的空地")
+    topic = factory.topic(consultation, resident)
+    login(client, resident)
+    post(client, f"/c/{community.id}/topics/{topic.id}/comments",
+         {"body": "同意", "stance": "support", "parent_id": ""},
+         page=f"/c/{community.id}/topics/{topic.id}")
+    pages = [f"/c/{community.id}", f"/c/{community.id}/consultations/{consultation.id}",
+             f"/c/{community.id}/topics/{topic.id}", f"/c/{community.id}/no-such-page"]
+    for url in pages:
+        for text in visible_text(client.get(url).get_data(as_text=True)):
+            assert not HALF_WIDTH_NEXT_TO_CHINESE.search(text), f"{url}: {text!r}"

@@ -52,7 +52,7 @@ def test_stances_replies_edits_and_tombstones(app, place, at):
         assert (depths[first], depths[level1], depths[level2], depths[level3]) == (0, 1, 2, 2)
         assert db.session.get(Comment, level3).parent_id == level1  # joins the deepest level
     page = lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
-    assert "支持: 1" in page.replace("：", ":") and "反对: 1" in page.replace("：", ":")
+    assert "支持：1" in page and "反对：1" in page
 
     edit = f"/c/{community.id}/comments/{first}/edit"
     assert post(lin, edit, {"body": "多放几张带靠背的长椅", "stance": "support"},
