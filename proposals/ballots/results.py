@@ -237,6 +237,19 @@ class EqualShares:
     def cost(self) -> Decimal:
         return sum((o.cost for o in self.funded), ZERO)
 
+    @property
+    def start(self) -> Decimal:
+        """Each voter's plain share, in yuan to the fen."""
+        return _yuan(self.share)
+
+    @property
+    def end(self) -> Decimal:
+        return _yuan(self.final_share)
+
+
+def _yuan(amount: Fraction) -> Decimal:
+    return (Decimal(amount.numerator) / Decimal(amount.denominator)).quantize(Decimal("0.01"))
+
 
 # Relative tolerance of the budget methods' comparisons: amounts are floats, and two that agree
 # to nine digits are equal (a tie), as they are in exact arithmetic on real money.
