@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, func, literal, select
 
@@ -320,12 +321,33 @@ def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
     fits the budget, stopping once nothing more that anyone chose would fit. Whatever is then
     left goes to the other proposals, most votes first, as the greedy column does.
 
-    `patterns` is (pattern, number of voters) with bit i for the option at position i."""
+    `patterns` is (pattern, number of voters) with bit i for the option at position i. A large
+    vote takes a second or two to count, so the outcome of a profile is remembered (a closed
+    ballot's results are then read many times for free)."""
+    by_id = {o.id: o for o in options}
+    funded, completed, plain, voters, share, final, done = _equal_shares(
+        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget)
+    pick = lambda ids: [by_id[i] for i in ids]  # noqa: E731
+    return EqualShares(pick(funded), pick(completed), pick(plain), voters, share, final,
+                       sum((by_id[i].cost for i in plain), ZERO), done)
+
+
+@dataclass(frozen=True)
+class _Option:
+    id: int
+    cost: Decimal
+    position: int
+
+
+@lru_cache(maxsize=64)
+def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
+                  patterns: tuple[tuple[int, int], ...], budget: Decimal) -> tuple:
+    options = [_Option(*o) for o in options]
     groups = [(p, n) for p, n in patterns if n]
     voters = sum(n for _p, n in groups)
     votes = {o.id: sum(n for p, n in groups if p >> o.position & 1) for o in options}
     if not voters:
-        return EqualShares([], [], [], 0, Fraction(0), Fraction(0), ZERO, True)
+        return (), (), (), 0, Fraction(0), Fraction(0), True
     share = Fraction(budget) / voters
     chosen = [o for o in options if votes[o.id]]
     supporters = {o.id: [g for g, (pattern, _n) in enumerate(groups)
@@ -343,8 +365,8 @@ def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
             break
         funded, final = more, final + 1
     completed = greedy(options, votes, budget, funded)
-    return EqualShares(funded + completed, completed, plain, voters, share, final,
-                       sum((o.cost for o in plain), ZERO), done)
+    ids = lambda chosen: tuple(o.id for o in chosen)  # noqa: E731
+    return ids(funded + completed), ids(completed), ids(plain), voters, share, final, done
 
 
 def _budget(results: Results) -> None:
