@@ -95,6 +95,27 @@ def test_what_equal_shares_leaves_goes_by_votes_and_nothing_overspends(election)
     assert (ours.final_share - ours.share).denominator == 1  # whole yuan raises
 
 
+@st.composite
+def large_elections(draw):
+    # Real amounts: up to millions of yuan to the fen, and more voters.
+    budget = Decimal(draw(st.integers(10_000_00, 5_000_000_00))) / 100
+    options = [Option(i + 1, Decimal(c) / 100, i) for i, c in enumerate(draw(st.lists(
+        st.sampled_from([1_000_00, 33_333_33, 250_000_00, 1_234_567_89, 2_000_000_00]) |
+        st.integers(1_00, 6_000_000_00), min_size=1, max_size=8)))]
+    ballots = draw(st.lists(st.sets(st.integers(0, len(options) - 1)), min_size=1,
+                            max_size=40))
+    patterns = list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+    return options, patterns, budget
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(large_elections())
+def test_equal_shares_agrees_with_pabutools_on_real_amounts(election):
+    options, patterns, budget = election
+    assert equal_shares(options, patterns, budget).plain == pabutools_mes(
+        options, patterns, budget, add1=False)
+
+
 def test_a_three_way_tie_across_ids_99_to_101_goes_the_same_way_in_both_columns():
     # Three proposals with the same cost and the same six voters, listed on the ballot as ids
     # 101, 100, 99: text order would fund "100", number order 99; the rule funds the one listed
