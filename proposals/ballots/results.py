@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, func, literal, select
 
@@ -56,7 +57,7 @@ class Results:
     quorum_met: bool | None = None
     uses_area: bool = False
     greedy: list[BallotOption] = field(default_factory=list)
-    mes: list[BallotOption] = field(default_factory=list)
+    mes: EqualShares | None = None
 
     @property
     def valid(self) -> bool:
@@ -194,40 +195,178 @@ def profile(ballot: Ballot) -> list[tuple[int, int]]:
         select(per_paper.c.pattern, func.count()).group_by(per_paper.c.pattern))]
 
 
-def greedy(options: list[BallotOption], votes: dict[int, int], budget: Decimal) -> list:
-    """Most votes first, skipping what no longer fits: what most cities do."""
-    chosen, left = [], budget
-    for option in sorted(options, key=lambda o: (-votes.get(o.id, 0), o.cost, o.position)):
-        if votes.get(option.id, 0) and option.cost <= left:
+def tie_order(votes: dict[int, int]):
+    """The one tie rule of both budget methods: where two proposals are level, the one with more
+    votes goes first, then the cheaper one, then the one listed first on the ballot."""
+    return lambda o: (-votes.get(o.id, 0), o.cost, o.position)
+
+
+def greedy(options: list[BallotOption], votes: dict[int, int], budget: Decimal,
+           funded: list | tuple = ()) -> list:
+    """Most votes first, skipping what no longer fits: what most cities do. Given projects
+    already funded, it spends only what they leave."""
+    chosen, left = [], budget - sum((o.cost for o in funded), ZERO)
+    for option in sorted(options, key=tie_order(votes)):
+        if option not in funded and votes.get(option.id, 0) and option.cost <= left:
             chosen.append(option)
             left -= option.cost
     return chosen
 
 
-def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
-                 budget: Decimal) -> list[BallotOption]:
-    """The Method of Equal Shares (cost utilities, as equalshares.net explains it), by pabutools:
-    the budget is split equally among the voters, and a project is funded only by the shares of
-    the voters who chose it."""
-    from pabutools.election import (
-        ApprovalMultiProfile,
-        Cost_Sat,
-        FrozenApprovalBallot,
-        Instance,
-        Project,
-    )
-    from pabutools.rules import method_of_equal_shares
+@dataclass
+class EqualShares:
+    """What the Method of Equal Shares funds, and how its completion went."""
+    funded: list  # in the order funded: the method's own, then those from what it left
+    completed: list  # funded from what the method left, most votes first
+    plain: list  # what the method funds with the plain share, before any completion
+    voters: int
+    share: Fraction  # each voter's share of the budget: budget / voters
+    final_share: Fraction  # the share after the "add 1" completion raised it
+    plain_cost: Decimal  # what the method spends with the plain share
+    exhausted: bool  # the raise stopped because nothing more would fit, not by overspending
 
-    projects = {o.position: Project(str(o.id), Fraction(o.cost)) for o in options}
-    instance = Instance(projects.values(), budget_limit=Fraction(budget))
-    voters = ApprovalMultiProfile(instance=instance)
-    for pattern, count in patterns:
-        voters[FrozenApprovalBallot(
-            [p for pos, p in projects.items() if pattern >> pos & 1])] = count
-    by_name = {str(o.id): o for o in options}
-    # In the order the method funds them.
-    return [by_name[p.name]
-            for p in method_of_equal_shares(instance, voters, sat_class=Cost_Sat)]
+    @property
+    def by_method(self) -> list:
+        """What the method itself funds, with the share as the completion raised it."""
+        return self.funded[:len(self.funded) - len(self.completed)]
+
+    @property
+    def raised(self) -> bool:
+        return self.final_share != self.share
+
+    @property
+    def cost(self) -> Decimal:
+        return sum((o.cost for o in self.funded), ZERO)
+
+    @property
+    def start(self) -> Decimal:
+        """Each voter's plain share, in yuan to the fen."""
+        return _yuan(self.share)
+
+    @property
+    def end(self) -> Decimal:
+        return _yuan(self.final_share)
+
+
+def _yuan(amount: Fraction) -> Decimal:
+    return (Decimal(amount.numerator) / Decimal(amount.denominator)).quantize(Decimal("0.01"))
+
+
+# Relative tolerance of the budget methods' comparisons: amounts are floats, and two that agree
+# to nine digits are equal (a tie), as they are in exact arithmetic on real money.
+EPS = 1e-9
+
+
+def _equal_shares_run(options: list, groups: list[tuple[int, int]], votes: dict[int, int],
+                      share: float, supporters: dict[int, list[int]]) -> list:
+    """One run of the Method of Equal Shares with cost utilities. Each group of voters who chose
+    the same proposals starts with `share` each. A proposal can be bought when its supporters can
+    pay its cost together, each paying an equal part, or all they have left if that is less; the
+    proposal whose supporters pay the least per yuan of its cost (the largest payment divided by
+    the cost) goes first, ties as `tie_order` says."""
+    money = [share] * len(groups)
+    cost = {o.id: float(o.cost) for o in options}
+    order = tie_order(votes)
+    keys = {o.id: order(o) for o in options}
+    key = lambda o: keys[o.id]  # noqa: E731
+    live = {o for o in options if votes.get(o.id, 0)}
+    # A proposal's price per yuan only grows as voters spend: the last one seen is a lower bound.
+    bound = {o.id: 1 / votes[o.id] for o in live}
+    funded = []
+    while live:
+        best = None
+        for option in sorted(live, key=lambda o: (bound[o.id], key(o))):
+            if best is not None and bound[option.id] > best[0] * (1 + EPS):
+                break
+            rho = _price(cost[option.id], supporters[option.id], groups, money,
+                         votes[option.id])
+            if rho is None:  # its supporters can no longer pay for it
+                live.discard(option)
+                continue
+            ratio = bound[option.id] = rho / cost[option.id]
+            if best is None or ratio < best[0] * (1 - EPS) or (
+                    ratio <= best[0] * (1 + EPS) and key(option) < key(best[1])):
+                best = (ratio, option, rho)
+        if best is None:
+            break
+        _ratio, option, rho = best
+        funded.append(option)
+        live.discard(option)
+        for g in supporters[option.id]:
+            money[g] = max(money[g] - rho, 0.0) if money[g] > rho * (1 + EPS) else 0.0
+    return funded
+
+
+def _price(cost: float, supporters: list[int], groups: list[tuple[int, int]],
+           money: list[float], count: int) -> float | None:
+    """The most any supporter pays when the cost is split equally, those with less paying all
+    they have; None when together they cannot pay it."""
+    if sum(money[g] * groups[g][1] for g in supporters) < cost * (1 - EPS):
+        return None
+    left = cost
+    for g in sorted(supporters, key=money.__getitem__):
+        if money[g] * count >= left * (1 - EPS):
+            return left / count
+        left -= money[g] * groups[g][1]
+        count -= groups[g][1]
+    return money[g]  # what is left is within rounding of nothing: all pay what they have
+
+
+def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
+                 budget: Decimal) -> EqualShares:
+    """The Method of Equal Shares with the completion equalshares.net recommends: the budget is
+    split equally among the voters (those who chose nothing too), and a project is funded only
+    by the shares of the voters who chose it. The plain method often leaves money unspent, so
+    each voter's share is raised by 1 yuan at a time ("add 1") while what the method buys still
+    fits the budget, stopping once nothing more that anyone chose would fit. Whatever is then
+    left goes to the other proposals, most votes first, as the greedy column does.
+
+    `patterns` is (pattern, number of voters) with bit i for the option at position i. A large
+    vote takes a second or two to count, so the outcome of a profile is remembered (a closed
+    ballot's results are then read many times for free)."""
+    by_id = {o.id: o for o in options}
+    funded, completed, plain, voters, share, final, done = _equal_shares(
+        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget)
+    pick = lambda ids: [by_id[i] for i in ids]  # noqa: E731
+    return EqualShares(pick(funded), pick(completed), pick(plain), voters, share, final,
+                       sum((by_id[i].cost for i in plain), ZERO), done)
+
+
+@dataclass(frozen=True)
+class _Option:
+    id: int
+    cost: Decimal
+    position: int
+
+
+@lru_cache(maxsize=64)
+def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
+                  patterns: tuple[tuple[int, int], ...], budget: Decimal) -> tuple:
+    options = [_Option(*o) for o in options]
+    groups = [(p, n) for p, n in patterns if n]
+    voters = sum(n for _p, n in groups)
+    votes = {o.id: sum(n for p, n in groups if p >> o.position & 1) for o in options}
+    if not voters:
+        return (), (), (), 0, Fraction(0), Fraction(0), True
+    share = Fraction(budget) / voters
+    chosen = [o for o in options if votes[o.id]]
+    supporters = {o.id: [g for g, (pattern, _n) in enumerate(groups)
+                         if pattern >> o.position & 1] for o in options}
+
+    def exhausted(funded: list) -> bool:
+        left = budget - sum((o.cost for o in funded), ZERO)
+        return not any(o.cost <= left for o in chosen if o not in funded)
+
+    funded = _equal_shares_run(options, groups, votes, float(share), supporters)
+    plain, final = funded, share
+    while not (done := exhausted(funded)):
+        more = _equal_shares_run(options, groups, votes, float(final + 1), supporters)
+        if sum((o.cost for o in more), ZERO) > budget:
+            break
+        funded, final = more, final + 1
+    completed = greedy(options, votes, budget, funded)
+    ids = lambda chosen: tuple(o.id for o in chosen)  # noqa: E731
+    return ids(funded + completed), ids(completed), ids(plain), voters, share, final, done
 
 
 def _budget(results: Results) -> None:

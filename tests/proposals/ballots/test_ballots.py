@@ -300,6 +300,81 @@ def test_budget_ballot_greedy_and_equal_shares_on_the_published_example(app, fac
     assert row(page, "自行车道")[0] == "7" and row(page, "儿童图书角")[0] == "3"
 
 
+def english(v: Vote):
+    """The planner reads the results in English."""
+    with v.app.app_context():
+        db.session.get(User, v.planner.id).locale = "en"
+        db.session.commit()
+
+
+def budget_text(page: str) -> str:
+    section = page[page.index('<h2>What the budget funds</h2>'):]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+
+
+def test_budget_results_state_the_tie_rule_what_is_left_and_that_no_completion_ran(app,
+                                                                                   factory):
+    projects = [("自行车道", 700), ("健身角", 400), ("小公园", 250), ("儿童游乐场", 200),
+                ("儿童图书角", 100)]
+    v = Vote(app, factory, households=11, titles=projects)
+    v.setup(method="approval", max_choices="5", budget="1100")
+    approvals = [{0, 1}, {0, 1, 2}, {0, 1}, {0, 1, 2}, {0, 1, 2}, {0, 1}, {2, 3, 4}, {3},
+                 {3, 4}, {2, 3, 4}, {0}]
+    for voter, chosen in zip(v.voters, approvals, strict=True):
+        assert v.vote(v.client(voter), *sorted(chosen)).status_code == 303
+    english(v)
+    text = budget_text(v.results())
+    assert "the one with more votes goes first, then the cheaper one, then the one listed " \
+        "first on the ballot. Both ways break ties by this one rule." in text
+    # Greedy spends 1,100, equal shares 1,000 (see the published example).
+    assert text.count("Left unspent: 0 yuan") == 1 and "Left unspent: 100 yuan" in text
+    assert "each voter's share stayed at 100 yuan. Nothing more that anyone chose would fit " \
+        "in what the method left, so no completion was needed." in text
+
+
+def test_budget_results_say_how_far_the_shares_were_raised(app, factory):
+    v = Vote(app, factory, titles=[("健身步道", 600), ("遮阳棚", 500), ("宠物角", 300)])
+    v.setup(method="approval", max_choices="3", budget="1000")
+    for voter in v.voters[:3]:
+        assert v.vote(v.client(voter), 0).status_code == 303
+    assert v.vote(v.client(v.voters[3]), 1, 2).status_code == 303
+    english(v)
+    page = v.results()
+    text = budget_text(page)
+    mes = re.search(r'id="mes-h".*?<ul>(.*?)</ul>', page, re.S).group(1)
+    # With 250 yuan each, the lone voter cannot buy the 300 yuan corner; with 300 they can.
+    assert re.findall(r"<li>(\S+) ·", mes) == ["健身步道", "宠物角"]
+    assert "each voter's share was raised from 250 to 300 yuan; with the plain share the " \
+        "method would have spent 600 yuan. Nothing more that anyone chose would fit in what " \
+        "was left, so the raising stopped there." in text
+    assert "Left unspent: 100 yuan" in text
+
+
+def test_budget_results_spend_what_equal_shares_leaves_by_votes(app, factory):
+    v = Vote(app, factory, households=2, titles=[("健身步道", 700), ("遮阳棚", 700)])
+    v.setup(method="approval", max_choices="2", budget="1000")
+    assert v.vote(v.client(v.voters[0]), 0).status_code == 303
+    assert v.vote(v.client(v.voters[1]), 1).status_code == 303
+    with app.app_context():
+        first = min(db.session.get(Ballot, v.ballot_id).options, key=lambda o: o.position)
+        title = first.proposal.title
+    english(v)
+    page = v.results()
+    text = budget_text(page)
+    # At 700 yuan each both voters could buy their project: 1,400 yuan, over the budget. The
+    # share stops at 699, which buys nothing; the tie of votes and cost goes to the one listed
+    # first, as in the greedy column.
+    assert "raised from 500 to 699 yuan; with the plain share the method would have " \
+        "spent 0 yuan. One yuan more for each voter would have bought more than the budget. " \
+        "What was still left went to the proposals marked “from what was left”, most votes " \
+        "first." in text
+    mes = re.search(r'id="mes-h".*?<ul>(.*?)</ul>', page, re.S).group(1)
+    greedy = re.search(r'id="greedy-h".*?<ul>(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(\S+) ·", mes) == re.findall(r"<li>(\S+) ·", greedy) == [title]
+    assert "(from what was left, by votes)" in mes
+    assert text.count("Left unspent: 300 yuan") == 2
+
+
 def test_budget_ballot_keeps_each_voter_within_the_budget(app, factory):
     v = Vote(app, factory)  # 长椅 8,000, 凉亭 30,000, 花坛 5,000 yuan
     v.setup(method="budget", budget="35000")
