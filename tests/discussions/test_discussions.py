@@ -224,7 +224,8 @@ def test_moderation_is_in_the_committees_audit_log_in_plain_words(app, place, at
          page=f"/c/{community.id}/moderation")
     committee = client_for(app, factory.user(community, Role.COMMITTEE))
     log = committee.get(f"/c/{community.id}/audit").get_data(as_text=True)
-    assert "举报了内容" in log and "隐藏了一条评论" in log and "商业广告" in log
+    assert "举报了“座椅太少”中的一条评论" in re.sub(r"<[^>]+>", "", log)
+    assert "隐藏了" in log and "商业广告" in log
     assert "comment.hide" not in log
 
 
