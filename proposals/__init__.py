@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from participation import notifications
+from participation import audit, notifications
 from participation.consultations import phase_open
 from participation.phases import add_feature
 from participation.policy import (
@@ -81,6 +81,21 @@ def _photo_files() -> set[str]:
     return names
 
 
+def _proposals(ids: set[int]) -> dict:
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from participation.extensions import db
+
+    from .models import Proposal
+    from .views import proposal_url
+
+    return {p.id: (_("the proposal “%(title)s”", title=p.title), proposal_url(p))
+            for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(ids))
+                                        .options(joinedload(Proposal.consultation)))}
+
+
 def init_app(app: Flask) -> None:
     from . import demo, operations
     from .views import bp
@@ -96,3 +111,14 @@ def init_app(app: Flask) -> None:
     notifications.register("proposal.answered", _answered)
     add_agenda_link(AgendaLink("proposal", _l("Linked proposal"), operations.agenda_choices,
                                operations.agenda_load, operations.agenda_save))
+    audit.describe({
+        "proposal.submit": _l("Submitted %(object)s"),
+        "proposal.review": _l("Answered %(object)s: %(status)s"),
+        "proposal.merge": _l("Merged %(object)s into %(into)s"),
+    }, details={"status": _l("Answer"), "into": _l("Merged into"),
+                "moved": _l("Supports moved over")},
+        values={"status": {"evaluating": _l("being evaluated"),
+                           "accepted": _l("shortlisted for the vote"),
+                           "rejected": _l("not taken up")}},
+        objects={"into": "proposal"})
+    audit.name_objects("proposal", _proposals, _l("a deleted proposal"))

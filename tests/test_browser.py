@@ -318,6 +318,12 @@ def test_consultation_discussion_and_moderation_in_the_browser(app, live_server,
     log_in(m, live_server, mod.login)
     m.goto(f"{live_server}/c/{community.id}/moderation")
     check_page(m, "moderation")
+    # One card for the reported comment, leading to it in its thread.
+    assert m.locator("main .moderation-cards > li").count() == 1
+    m.click("main .moderation-cards .card-title a")
+    assert m.url.startswith(topic_url) and "#comment-" in m.url
+    assert m.locator(m.url[m.url.index("#"):]).is_visible()
+    m.go_back()
     m.fill("main input[name=reason]", "与本话题无关")
     m.click("main button.danger")
     r.goto(topic_url)

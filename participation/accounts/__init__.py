@@ -20,6 +20,15 @@ def _load_user(user_id: str):
     return db.session.get(User, int(user_id))
 
 
+def _users(ids: set[int]) -> dict:
+    from sqlalchemy import select
+
+    from .models import User
+
+    return {u.id: (u.display_name, None)
+            for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
 def init_app(app: Flask) -> None:
     from .views import bp
 
@@ -27,8 +36,9 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
     login_manager.login_view = "accounts.login"
     audit.describe({
-        "user.register": _l("Registered"),
-        "user.password_changed": _l("Changed password"),
-        "user.password_reset_requested": _l("Asked for a password reset"),
-        "user.made_admin": _l("Made a platform admin"),
-    })
+        "user.register": _l("Registered an account"),
+        "user.password_changed": _l("Changed their password"),
+        "user.password_reset_requested": _l("Asked for a link to reset their password"),
+        "user.made_admin": _l("Made %(object)s a platform admin"),
+    }, details={"via": _l("Via")}, values={"via": {"console": _l("the server console")}})
+    audit.name_objects("user", _users, _l("a former member"))

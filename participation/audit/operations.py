@@ -20,7 +20,7 @@ def record(action: str, *, actor: User | None, community: Community | None = Non
         actor_id=actor.id if actor else None,
         community_id=community.id if community else None,
         target=target,
-        details=details,
+        details={key: value for key, value in details.items() if value is not None},
     )
     db.session.add(event)
     return event

@@ -3,6 +3,7 @@ memberships and roles, and the audit log page."""
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -58,19 +59,39 @@ def active_membership(user, community):
     )
 
 
+def _communities(ids: set[int]) -> dict:
+    from flask import url_for
+
+    from .models import Community
+
+    return {c.id: (_("the community “%(name)s”", name=c.name),
+                   url_for("communities.community", community_id=c.id))
+            for c in db.session.scalars(select(Community).where(Community.id.in_(ids)))}
+
+
 def init_app(app: Flask) -> None:
-    from .views import bp, community_context
+    from .views import bp, community_context, role_label
 
     plug_in(app, bp, RULES)
     policy.set_membership_loader(active_membership)
     app.context_processor(community_context)
     audit.describe({
-        "community.create": _l("Created the community"),
-        "membership.assign_role": _l("Assigned a role"),
+        "community.create": _l("Created %(object)s"),
+        "membership.assign_role": _l("Gave %(object)s the role %(role)s"),
         "membership.join": _l("Joined the community"),
-        "membership.verify": _l("Verified a resident in person"),
-        "membership.revoke": _l("Revoked a membership"),
-        "household.import": _l("Imported households"),
+        "membership.verify": _l("Verified %(object)s as a resident in person"),
+        "membership.revoke": _l("Revoked the membership of %(object)s"),
+        "household.import": _l("Imported households into the roster"),
         "invite.issue": _l("Issued invite codes"),
-        "invite.redeem": _l("Redeemed an invite code"),
-    })
+        "invite.redeem": _l("Joined with an invite code"),
+    }, details={
+        "member": _l("Member"),
+        "household": _l("Household"),
+        "households": _l("Households"),
+        "role": _l("Role"),
+        "method": _l("How"),
+        "days": _l("Valid for (days)"),
+        "added": _l("Added"),
+        "skipped": _l("Already in the roster"),
+    }, values={"role": role_label, "method": {"in_person": _l("in person")}})
+    audit.name_objects("community", _communities, _l("a former community"))

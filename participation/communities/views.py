@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from participation.accounts.operations import find_user
-from participation.audit import action_label
+from participation.audit import present
 from participation.audit.models import AuditEvent
 from participation.errors import OperationError
 from participation.extensions import db, limiter
@@ -338,7 +338,8 @@ def audit(community_id: int):
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     )
-    return render("communities/audit.html", community=community, page=page)
+    return render("communities/audit.html", community=community, page=page,
+                  entries=present(page.items))
 
 
 # --- platform admin ---------------------------------------------------------------------------
@@ -404,31 +405,5 @@ def role_label(role: str) -> str:
     }.get(role, role)
 
 
-def audit_details(details: dict | None) -> list[tuple[str, str]]:
-    """An audit event's details as translated (label, value) pairs."""
-    labels = {
-        "member": _("Member"),
-        "household": _("Household"),
-        "households": _("Households"),
-        "role": _("Role"),
-        "reason": _("Reason"),
-        "method": _("How"),
-        "days": _("Valid for (days)"),
-        "added": _("Added"),
-        "skipped": _("Already in the roster"),
-        "title": _("Title"),
-        "phases": _("Phases"),
-        "via": _("Via"),
-    }
-    values = {"in_person": _("in person"), "console": _("the server console")}
-    pairs = []
-    for key, value in (details or {}).items():
-        if key == "role":
-            value = role_label(value)
-        pairs.append((labels.get(key, key), values.get(value, value)
-                      if isinstance(value, str) else str(value)))
-    return pairs
-
-
 def community_context() -> dict:
-    return {"role_label": role_label, "audit_label": action_label, "audit_details": audit_details}
+    return {"role_label": role_label}

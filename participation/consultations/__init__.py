@@ -94,6 +94,17 @@ def _cover_files() -> set[str]:
         select(Consultation.cover).where(Consultation.cover.is_not(None))))
 
 
+def _consultations(ids: set[int]) -> dict:
+    from flask import url_for
+
+    from .models import Consultation
+
+    return {c.id: (_("the consultation “%(title)s”", title=c.title),
+                   url_for("consultations.consultation", community_id=c.community_id,
+                           consultation_id=c.id))
+            for c in db.session.scalars(select(Consultation).where(Consultation.id.in_(ids)))}
+
+
 def init_app(app: Flask) -> None:
     from .views import bp, community_consultations
 
@@ -108,7 +119,8 @@ def init_app(app: Flask) -> None:
         "“%(title)s” has entered a new phase: %(phase)s", title=p.get("title"),
         phase=phase_label(p.get("phase", ""))))
     audit.describe({
-        "consultation.create": _l("Created a consultation"),
-        "consultation.edit": _l("Edited a consultation"),
-        "consultation.phases": _l("Changed the phases of a consultation"),
-    })
+        "consultation.create": _l("Created %(object)s"),
+        "consultation.edit": _l("Edited %(object)s"),
+        "consultation.phases": _l("Changed the phases of %(object)s"),
+    }, details={"phases": _l("Number of phases")})
+    audit.name_objects("consultation", _consultations, _l("a deleted consultation"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from participation import audit, notifications
 from participation.communities import targets_other_resident
@@ -58,6 +59,43 @@ def stance_label(stance: str) -> str:
         stance, stance)
 
 
+def _hidden_notice(p: dict) -> str:
+    if p.get("reports"):
+        return ngettext("Something you wrote was hidden after %(num)d report; a moderator will "
+                        "look at it.", "Something you wrote was hidden after %(num)d reports; "
+                        "a moderator will look at it.", p["reports"])
+    return _("A moderator hid something you wrote: %(reason)s", reason=p.get("reason"))
+
+
+def _topics(ids: set[int]) -> dict:
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from participation.extensions import db
+
+    from .models import Topic
+    from .views import topic_url
+
+    return {t.id: (_("the topic “%(title)s”", title=t.title), topic_url(t))
+            for t in db.session.scalars(select(Topic).where(Topic.id.in_(ids))
+                                        .options(joinedload(Topic.consultation)))}
+
+
+def _comments(ids: set[int]) -> dict:
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from participation.extensions import db
+
+    from .models import Comment, Topic
+    from .views import comment_url
+
+    return {c.id: (_("a comment in “%(title)s”", title=c.topic.title), comment_url(c))
+            for c in db.session.scalars(
+                select(Comment).where(Comment.id.in_(ids))
+                .options(joinedload(Comment.topic).joinedload(Topic.consultation)))}
+
+
 def init_app(app: Flask) -> None:
     from .views import bp, consultation_topics
 
@@ -70,8 +108,7 @@ def init_app(app: Flask) -> None:
         topic=p.get("topic")))
     notifications.register("comment.answer", lambda p: _(
         "The responsible planner answered your topic “%(topic)s”.", topic=p.get("topic")))
-    notifications.register("content.hidden", lambda p: _(
-        "A moderator hid something you wrote: %(reason)s", reason=p.get("reason")))
+    notifications.register("content.hidden", _hidden_notice)
     notifications.register("content.restored", lambda p: _(
         "A moderator restored something you wrote: %(reason)s", reason=p.get("reason")))
     notifications.register("member.blocked", lambda p: _(
@@ -81,15 +118,23 @@ def init_app(app: Flask) -> None:
         "%(name)s commented on your topic “%(topic)s”.", name=p.get("name"),
         topic=p.get("topic")))
     audit.describe({
-        "comment.answer": _l("Posted an official answer"),
-        "comment.pin": _l("Pinned a comment"),
-        "comment.unpin": _l("Unpinned a comment"),
-        "comment.delete": _l("Deleted someone's comment"),
-        "content.report": _l("Reported content"),
-        "topic.hide": _l("Hid a topic"),
-        "topic.restore": _l("Restored a topic"),
-        "comment.hide": _l("Hid a comment"),
-        "comment.restore": _l("Restored a comment"),
-        "membership.block": _l("Blocked a member from posting"),
-        "membership.unblock": _l("Let a member post again"),
-    })
+        "comment.answer": _l("Published an official answer: %(object)s"),
+        "comment.pin": _l("Pinned %(object)s"),
+        "comment.unpin": _l("Unpinned %(object)s"),
+        "comment.delete": _l("Deleted %(object)s, written by someone else"),
+        "content.report": _l("Reported %(object)s"),
+        "topic.hide": _l("Hid %(object)s"),
+        "comment.hide": _l("Hid %(object)s"),
+        "topic.hidden_by_reports": _l("Hid %(object)s automatically after reports"),
+        "comment.hidden_by_reports": _l("Hid %(object)s automatically after reports"),
+        "topic.keep_hidden": _l("Kept %(object)s hidden after reports"),
+        "comment.keep_hidden": _l("Kept %(object)s hidden after reports"),
+        "topic.dismiss_reports": _l("Dismissed the reports on %(object)s"),
+        "comment.dismiss_reports": _l("Dismissed the reports on %(object)s"),
+        "topic.restore": _l("Showed %(object)s again"),
+        "comment.restore": _l("Showed %(object)s again"),
+        "membership.block": _l("Stopped %(object)s from posting"),
+        "membership.unblock": _l("Let %(object)s post again"),
+    }, details={"reports": _l("Reports"), "restored": _l("Shown again"), "member": _l("Member")})
+    audit.name_objects("topic", _topics, _l("a deleted topic"))
+    audit.name_objects("comment", _comments, _l("a deleted comment"))

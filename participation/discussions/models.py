@@ -39,6 +39,9 @@ class Topic(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime)
     hidden_reason: Mapped[str | None] = mapped_column(String(200))
+    # Set while the topic is hidden automatically by this many reports, waiting for a
+    # moderator; None when a moderator hid it (or it is not hidden).
+    hidden_after_reports: Mapped[int | None] = mapped_column(Integer)
 
     consultation: Mapped[Consultation] = relationship()
     author: Mapped[User | None] = relationship()
@@ -77,6 +80,8 @@ class Comment(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     hidden_at: Mapped[datetime | None] = mapped_column(DateTime)
     hidden_reason: Mapped[str | None] = mapped_column(String(200))
+    # As on Topic: hidden automatically after this many reports, until a moderator decides.
+    hidden_after_reports: Mapped[int | None] = mapped_column(Integer)
 
     topic: Mapped[Topic] = relationship()
     author: Mapped[User | None] = relationship()
@@ -104,6 +109,8 @@ class Report(db.Model):
         # One report per person per piece of content (NULLs never collide, so one each).
         UniqueConstraint("reporter_id", "topic_id", name="uq_report_topic_once"),
         UniqueConstraint("reporter_id", "comment_id", name="uq_report_comment_once"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('kept', 'dismissed')",
+                        name="outcome_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,7 +127,11 @@ class Report(db.Model):
     reason: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # How a moderator settled it: the content kept hidden, or the reports dismissed; and why.
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    resolution_reason: Mapped[str | None] = mapped_column(String(200))
 
-    reporter: Mapped[User] = relationship()
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id])
     topic: Mapped[Topic | None] = relationship()
     comment: Mapped[Comment | None] = relationship()

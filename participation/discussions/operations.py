@@ -143,42 +143,78 @@ def report_content(user: User, community: Community, target, reason: str, url: s
     threshold = current_app.config["REPORTS_TO_HIDE"]
     official = getattr(target, "is_official", False)
     if target.hidden_at is None and not official and open_reports >= threshold:
-        _hide(None, community, target,
-              _("Hidden automatically after %(n)d reports, until a moderator looks at it.",
-                n=threshold), url)
+        # Hidden by the reports, not by anyone: it says so, and waits for a moderator.
+        target.hidden_at = utcnow()
+        target.hidden_reason = None
+        target.hidden_after_reports = open_reports
+        record(f"{kind}.hidden_by_reports", actor=None, community=community,
+               target=f"{kind}:{target.id}", reports=open_reports)
+        if target.author_id:
+            notify([target.author_id], "content.hidden", url, reports=open_reports)
     return True
 
 
-def _hide(actor: User | None, community: Community, target, reason: str, url: str) -> None:
-    target.hidden_at = utcnow()
+def _kind(target) -> str:
+    return "topic" if isinstance(target, Topic) else "comment"
+
+
+def hide_content(moderator: User, community: Community, target, reason: str, url: str) -> None:
+    """Hide content, or keep hidden what reports hid: either way a moderator's decision now,
+    with the reason the author is told; the open reports are settled as kept."""
+    reason = reason.strip()
+    kind = _kind(target)
+    kept = target.hidden_at is not None
+    if not kept:
+        target.hidden_at = utcnow()
     target.hidden_reason = reason
-    kind = "topic" if isinstance(target, Topic) else "comment"
-    record(f"{kind}.hide", actor=actor, community=community, target=f"{kind}:{target.id}",
-           reason=reason)
+    target.hidden_after_reports = None
+    reports = _resolve_reports(target, moderator, "kept", reason)
+    record(f"{kind}.keep_hidden" if kept else f"{kind}.hide", actor=moderator,
+           community=community, target=f"{kind}:{target.id}", reason=reason,
+           reports=reports or None)
     if target.author_id:
         notify([target.author_id], "content.hidden", url, reason=reason)
 
 
-def hide_content(moderator: User, community: Community, target, reason: str, url: str) -> None:
-    _hide(moderator, community, target, reason.strip(), url)
-    _resolve_reports(target)
+def dismiss_reports(moderator: User, community: Community, target, reason: str,
+                    url: str) -> None:
+    """The reports do not hold: settle them as dismissed, and show the content again if it was
+    hidden (its author is told why)."""
+    reason = reason.strip()
+    kind = _kind(target)
+    reports = _resolve_reports(target, moderator, "dismissed", reason)
+    restored = target.hidden_at is not None
+    if restored:
+        _show_again(target, url, reason)
+    record(f"{kind}.dismiss_reports", actor=moderator, community=community,
+           target=f"{kind}:{target.id}", reason=reason, reports=reports, restored=restored)
 
 
 def restore_content(moderator: User, community: Community, target, reason: str,
                     url: str) -> None:
+    """Show hidden content again (any reports on it are dismissed with the same reason)."""
+    reason = reason.strip()
+    _resolve_reports(target, moderator, "dismissed", reason)
+    _show_again(target, url, reason)
+    kind = _kind(target)
+    record(f"{kind}.restore", actor=moderator, community=community,
+           target=f"{kind}:{target.id}", reason=reason)
+
+
+def _show_again(target, url: str, reason: str) -> None:
     target.hidden_at = None
     target.hidden_reason = None
-    _resolve_reports(target)
-    kind = "topic" if isinstance(target, Topic) else "comment"
-    record(f"{kind}.restore", actor=moderator, community=community,
-           target=f"{kind}:{target.id}", reason=reason.strip())
+    target.hidden_after_reports = None
     if target.author_id:
-        notify([target.author_id], "content.restored", url, reason=reason.strip())
+        notify([target.author_id], "content.restored", url, reason=reason)
 
 
-def _resolve_reports(target) -> None:
-    db.session.execute(update(Report).where(_target_filter(target), Report.resolved_at.is_(None))
-                       .values(resolved_at=utcnow()))
+def _resolve_reports(target, moderator: User, outcome: str, reason: str) -> int:
+    """Settle the open reports of the content; how many there were."""
+    return db.session.execute(
+        update(Report).where(_target_filter(target), Report.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=moderator.id, outcome=outcome,
+                resolution_reason=reason)).rowcount
 
 
 def block_member(moderator: User, m: Membership, reason: str, url: str) -> None:

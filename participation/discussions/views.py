@@ -1,6 +1,8 @@
 """Pages of discussions: topics, comments, answers, reports and moderation."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     abort,
@@ -12,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from participation.communities.models import Community, Membership
@@ -27,6 +29,7 @@ from participation.policy import can, membership_of, require
 from participation.web import (
     field_error,
     paginate,
+    paginate_rows,
     parse_id,
     render,
     see_other,
@@ -312,29 +315,63 @@ def report(community_id: int, kind: str, item_id: int):
     return render("discussions/report.html", community=community, target=target, form=form)
 
 
+@dataclass
+class ReportedItem:
+    """One reported topic or comment on the moderation page, with its open reports."""
+
+    kind: str
+    target: Topic | Comment
+    reports: list[Report]
+
+    @property
+    def url(self) -> str:
+        return _content_url(self.target)
+
+
 @bp.get("/c/<int:community_id>/moderation")
 def moderation(community_id: int):
     community = db.get_or_404(Community, community_id)
     require("moderation.manage", community)
-    page = paginate(
-        select(Report).where(Report.community_id == community.id, Report.resolved_at.is_(None))
+    open_here = (Report.community_id == community.id, Report.resolved_at.is_(None))
+    # One card per reported item, the most recently reported first.
+    latest = func.max(Report.created_at)
+    page = paginate_rows(
+        select(Report.topic_id, Report.comment_id).where(*open_here)
+        .group_by(Report.topic_id, Report.comment_id)
+        .order_by(latest.desc(), func.max(Report.id).desc()))
+    topic_ids = [row.topic_id for row in page.items if row.topic_id]
+    comment_ids = [row.comment_id for row in page.items if row.comment_id]
+    reports = db.session.scalars(
+        select(Report).where(*open_here, or_(Report.topic_id.in_(topic_ids),
+                                             Report.comment_id.in_(comment_ids)))
         .options(joinedload(Report.reporter),
                  joinedload(Report.topic).joinedload(Topic.author),
-                 joinedload(Report.comment).joinedload(Comment.author))
-        .order_by(Report.created_at.desc(), Report.id.desc()))
+                 joinedload(Report.comment).options(joinedload(Comment.author),
+                                                    joinedload(Comment.topic)))
+        .order_by(Report.created_at, Report.id)).all()
+    grouped: dict[tuple, list[Report]] = {}
+    for r in reports:
+        grouped.setdefault((r.topic_id, r.comment_id), []).append(r)
+    items = [ReportedItem("topic" if row.topic_id else "comment",
+                          grouped[key][0].topic or grouped[key][0].comment, grouped[key])
+             for row in page.items if (key := (row.topic_id, row.comment_id)) in grouped]
+    page.items = items
     in_community = Consultation.community_id == community.id
+    # Reported hidden content is handled in its card above; this lists the rest.
     hidden_topics = db.session.scalars(
-        select(Topic).join(Consultation).where(in_community, Topic.hidden_at.is_not(None))
+        select(Topic).join(Consultation).where(in_community, Topic.hidden_at.is_not(None),
+                                               Topic.id.not_in(topic_ids))
         .options(joinedload(Topic.author)).order_by(Topic.hidden_at.desc()).limit(50)).all()
     hidden_comments = db.session.scalars(
         select(Comment).join(Topic).join(Consultation)
-        .where(in_community, Comment.hidden_at.is_not(None))
-        .options(joinedload(Comment.author)).order_by(Comment.hidden_at.desc()).limit(50)).all()
+        .where(in_community, Comment.hidden_at.is_not(None), Comment.id.not_in(comment_ids))
+        .options(joinedload(Comment.author), joinedload(Comment.topic))
+        .order_by(Comment.hidden_at.desc()).limit(50)).all()
     blocked = db.session.scalars(
         select(Membership).where(Membership.community_id == community.id,
                                  Membership.blocked_at.is_not(None))
         .options(joinedload(Membership.user)).order_by(Membership.blocked_at.desc())).all()
-    authors = {(r.topic or r.comment).author_id for r in page.items}
+    authors = {item.target.author_id for item in items}
     memberships = {m.user_id: m for m in db.session.scalars(
         select(Membership).where(Membership.community_id == community.id,
                                  Membership.user_id.in_(authors)))}
@@ -344,17 +381,26 @@ def moderation(community_id: int):
 
 
 @bp.post("/c/<int:community_id>/moderation/<any(topic, comment):kind>/<int:item_id>/"
-         "<any(hide, restore):action>")
+         "<any(hide, keep, dismiss, restore):action>")
 def moderate(community_id: int, kind: str, item_id: int, action: str):
+    """Decide on content: hide it (or keep hidden what reports hid), dismiss its reports (showing
+    it again if it was hidden), or restore it; always with a reason, which is kept."""
     community = db.get_or_404(Community, community_id)
     require("moderation.manage", community)
     target = _content(community, kind, item_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(_("Give a reason: the author will see it."), "error")
-    elif action == "hide":
+        flash(_("Give a reason: it is kept with the decision, and the author sees it."),
+              "error")
+    elif action in ("hide", "keep"):
         ops.hide_content(current_user, community, target, form.reason.data, _content_url(target))
         flash(_("Hidden. The author has been told why."), "success")
+    elif action == "dismiss":
+        shown_again = target.hidden_at is not None
+        ops.dismiss_reports(current_user, community, target, form.reason.data,
+                            _content_url(target))
+        flash(_("The reports are dismissed and it is shown again. The author has been told "
+                "why.") if shown_again else _("The reports are dismissed."), "success")
     else:
         ops.restore_content(current_user, community, target, form.reason.data,
                             _content_url(target))

@@ -26,6 +26,16 @@ def _photo_files() -> set[str]:
     return set(db.session.scalars(select(MeetingPhoto.filename)))
 
 
+def _meetings(ids: set[int]) -> dict:
+    from flask import url_for
+
+    from .models import Meeting
+
+    return {m.id: (_("the meeting “%(title)s”", title=m.title),
+                   url_for("meetings.meeting", community_id=m.community_id, meeting_id=m.id))
+            for m in db.session.scalars(select(Meeting).where(Meeting.id.in_(ids)))}
+
+
 def init_app(app: Flask) -> None:
     from .views import bp
 
@@ -33,4 +43,5 @@ def init_app(app: Flask) -> None:
     add_references("meetings", _photo_files)
     notifications.register("meeting.published", lambda p: _(
         "The record of the meeting “%(title)s” is published.", title=p.get("title")))
-    audit.describe({"meeting.save": _l("Saved a meeting record")})
+    audit.describe({"meeting.save": _l("Saved the record of %(object)s")})
+    audit.name_objects("meeting", _meetings, _l("a deleted meeting"))

@@ -102,3 +102,67 @@ def init_app(app: Flask) -> None:
     add_phase_guard(operations.ballot_phase_guard)
     if operations.on_a_ballot_with_votes not in answer_locks:
         answer_locks.append(operations.on_a_ballot_with_votes)
+    _describe_audit()
+
+
+def _choices(field) -> dict:
+    return {c.value: c.label for c in field.kwargs["choices"]}
+
+
+def _date(value: str) -> str:
+    from datetime import date
+
+    from flask_babel import format_date
+
+    try:
+        return format_date(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _ballots(ids: set[int]) -> dict:
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from participation.extensions import db
+
+    from .models import Ballot
+    from .views import ballot_url
+
+    return {b.id: (_("the vote “%(title)s”", title=b.title), ballot_url(b))
+            for b in db.session.scalars(select(Ballot).where(Ballot.id.in_(ids))
+                                        .options(joinedload(Ballot.consultation)))}
+
+
+def _describe_audit() -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from participation import audit
+
+    from .forms import BallotForm
+
+    audit.describe({
+        "ballot.save": _l("Saved the settings of %(object)s"),
+        "ballot.paper_batch": _l("Recorded a batch of paper ballots for %(object)s"),
+        "ballot.register_add": _l("Added a late-verified household to the register of "
+                                  "%(object)s"),
+        "ballot.paper_entry": _l("Entered a paper ballot for %(object)s"),
+        "ballot.paper_removed": _l("Took back a paper ballot entered for %(object)s"),
+    }, details={
+        "method": _l("How people vote"),
+        "eligibility": _l("Who votes"),
+        "secrecy": _l("Open or secret"),
+        "preset": _l("Decision rule"),
+        "batch": _l("Batch of paper ballots"),
+        "household": _l("Household"),
+        "collected_by": _l("Collected by"),
+        "collected_on": _l("Collected on"),
+    }, values={
+        "method": {"single": _l("single choice"), "approval": _l("multiple choice"),
+                   "budget": _l("budget vote")},
+        "secrecy": {"open": _l("open ballot"), "secret": _l("secret ballot")},
+        **{name: _choices(getattr(BallotForm, name)) for name in ("eligibility", "preset")},
+        "collected_on": _date,
+    })
+    audit.name_objects("ballot", _ballots, _l("a deleted vote"))

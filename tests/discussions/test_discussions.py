@@ -165,6 +165,85 @@ def test_reports_hide_content_and_moderators_decide(app, place, at, factory):
     assert comment(wang, community, topic_id, "我又来了").status_code == 403
 
 
+def test_moderators_decide_on_each_reported_item_once_with_a_reason(app, place, at, factory):
+    """One card per reported item, its reports grouped, a link to it in its thread; content the
+    reports hid says so until a moderator keeps it hidden or dismisses the reports, each with a
+    reason that is kept and audited."""
+    from participation.audit.models import AuditEvent
+    from participation.discussions.models import Report, Topic
+
+    community, people, consultation_id = place
+    app.config["REPORTS_TO_HIDE"] = 2
+    at(START + timedelta(days=1))
+    wang, lin = client_for(app, people["wang"]), client_for(app, people["lin"])
+    third_user = factory.user(community, Role.VERIFIED, display_name="赵大姐")
+    third = client_for(app, third_user)
+    topic_id = open_topic(wang, community, consultation_id, "停车问题")
+    rude = comment_id(comment(wang, community, topic_id, "骂人的话", "oppose"))
+    harsh = comment_id(comment(wang, community, topic_id, "语气很冲的话", "oppose"))
+    for client, reason in ((lin, "人身攻击"), (third, "不文明用语")):
+        for cid in (rude, harsh):
+            report = f"/c/{community.id}/report/comment/{cid}"
+            post(client, report, {"reason": reason}, page=report)
+    report = f"/c/{community.id}/report/topic/{topic_id}"
+    post(lin, report, {"reason": "重复话题"}, page=report)
+
+    thread = f"/c/{community.id}/topics/{topic_id}"
+    seen = lin.get(thread).get_data(as_text=True)
+    assert "骂人的话" not in seen
+    assert "这条评论已在 2 次举报后隐藏，等待内容管理员处理。" in seen
+    assert "已被内容管理员隐藏" not in seen  # nobody decided yet
+    assert "已在 2 次举报后隐藏，等待内容管理员处理" in wang.get(thread).get_data(as_text=True)
+    assert "2 次举报后已被隐藏" in wang.get("/notifications").get_data(as_text=True)
+
+    mod = client_for(app, people["mod"])
+    queue = f"/c/{community.id}/moderation"
+    html = mod.get(queue).get_data(as_text=True)
+    assert html.count(f'id="reported-comment-{rude}"') == 1  # one card, not one per report
+    card = html.split(f'id="reported-comment-{rude}"')[1].split('<li class="card"')[0]
+    assert "2 次举报" in card and "人身攻击" in card and "不文明用语" in card
+    assert "林阿婆" in card and "赵大姐" in card
+    assert f'href="{thread}#comment-{rude}"' in card  # straight to the comment in its thread
+    assert "已在 2 次举报后隐藏" in card and "继续隐藏" in card and "驳回举报并恢复显示" in card
+    topic_card = html.split(f'id="reported-topic-{topic_id}"')[1].split('<li class="card"')[0]
+    assert "1 次举报" in topic_card and "目前仍对所有人显示" in topic_card
+
+    keep = f"{queue}/comment/{rude}/keep"
+    post(mod, keep, {"reason": ""}, page=queue)  # a decision needs its reason
+    assert "这条评论已在 2 次举报后隐藏" in lin.get(thread).get_data(as_text=True)
+    post(mod, keep, {"reason": "违反社区公约第三条"}, page=queue)
+    seen = lin.get(thread).get_data(as_text=True)
+    assert "这条评论已被内容管理员隐藏。" in seen and "骂人的话" not in seen
+    assert "违反社区公约第三条" in wang.get(thread).get_data(as_text=True)
+    post(mod, f"{queue}/comment/{harsh}/dismiss", {"reason": "语气重，但没有违规"}, page=queue)
+    assert "语气很冲的话" in lin.get(thread).get_data(as_text=True)  # shown again
+    assert "语气重，但没有违规" in wang.get("/notifications").get_data(as_text=True)
+    post(mod, f"{queue}/topic/{topic_id}/dismiss", {"reason": "不重复"}, page=queue)
+    html = mod.get(queue).get_data(as_text=True)
+    assert "reported-" not in html and "人身攻击" not in html  # every card handled
+
+    with app.app_context():
+        settled = {(r.comment_id or r.topic_id, r.outcome, r.resolution_reason, r.resolved_by_id)
+                   for r in db.session.scalars(select(Report))}
+        mod_id = people["mod"].id
+        assert settled == {(rude, "kept", "违反社区公约第三条", mod_id),
+                           (harsh, "dismissed", "语气重，但没有违规", mod_id),
+                           (topic_id, "dismissed", "不重复", mod_id)}
+        assert db.session.get(Topic, topic_id).hidden_at is None
+        assert db.session.get(Comment, rude).hidden_after_reports is None
+        actions = {(e.action, e.target, e.details.get("reason")) for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.actor_id == mod_id))}
+        assert actions == {("comment.keep_hidden", f"comment:{rude}", "违反社区公约第三条"),
+                           ("comment.dismiss_reports", f"comment:{harsh}", "语气重，但没有违规"),
+                           ("topic.dismiss_reports", f"topic:{topic_id}", "不重复")}
+    log = client_for(app, factory.user(community, Role.COMMITTEE)).get(
+        f"/c/{community.id}/audit").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", "", log)
+    assert "因多次举报自动隐藏了“停车问题”中的一条评论" in text
+    assert "处理举报后继续隐藏“停车问题”中的一条评论" in text
+    assert "驳回了对话题“停车问题”的举报" in text
+
+
 def test_stored_xss_payloads_are_defused_everywhere(app, place, at):
     community, people, consultation_id = place
     app.config["REPORTS_TO_HIDE"] = 99
@@ -224,7 +303,8 @@ def test_moderation_is_in_the_committees_audit_log_in_plain_words(app, place, at
          page=f"/c/{community.id}/moderation")
     committee = client_for(app, factory.user(community, Role.COMMITTEE))
     log = committee.get(f"/c/{community.id}/audit").get_data(as_text=True)
-    assert "举报了内容" in log and "隐藏了一条评论" in log and "商业广告" in log
+    assert "举报了“座椅太少”中的一条评论" in re.sub(r"<[^>]+>", "", log)
+    assert "隐藏了" in log and "商业广告" in log
     assert "comment.hide" not in log
 
 
