@@ -713,3 +713,86 @@ def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
             check_page(page, f"{mode} results with a vote")
             if mode == "en":
                 assert "headcount only" in page.inner_text("main")
+
+
+def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, factory):
+    """Keyboard only: posting a comment, a reply, an upvote and a support each change the page in
+    place; focus lands on the new content instead of falling to <body>, the polite live region
+    says what happened, and the topic's comment count follows."""
+    from proposals.models import Proposal
+
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    consultation = factory.consultation(community)
+    topic = factory.topic(consultation, lin)
+    with app.app_context():
+        proposal = Proposal(consultation_id=consultation.id, author_id=lin.id, title="加长椅",
+                            category="other", site="空地", status="evaluating",
+                            submitted_at=utcnow())
+        db.session.add(proposal)
+        db.session.commit()
+        proposal_url = f"{live_server}/c/{community.id}/proposals/{proposal.id}"
+    topic_url = f"{live_server}/c/{community.id}/topics/{topic.id}"
+    focused = "document.activeElement.closest('[id]') && document.activeElement.closest('[id]').id"
+    live = "#live-status"
+
+    page = new_page()
+    log_in(page, live_server, lin.login)
+    switch_mode(page, "en")  # the messages are new: their Chinese comes with the catalog
+    page.goto(topic_url)
+    assert page.inner_text("#comments-title") == "0 comments"
+    assert page.get_attribute(live, "aria-live") == "polite"
+    page.focus("#comment-body")
+    page.keyboard.type("More benches")
+    page.keyboard.press("Tab")  # into the stance radios
+    page.keyboard.press("Space")
+    while page.evaluate("document.activeElement.type") != "submit":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#comment-list .comment")
+    page.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert page.inner_text(live) == "Your comment is posted."
+    assert page.evaluate("document.activeElement.tagName") == "ARTICLE"
+    assert page.evaluate(focused).startswith("comment-")
+    assert "More benches" in page.evaluate("document.activeElement.innerText")
+    assert page.inner_text("#comments-title") == "1 comment"
+    check_page(page, "topic after an htmx comment")
+
+    other = new_page()
+    log_in(other, live_server, wang.login)
+    switch_mode(other, "en")
+    other.goto(topic_url)
+    other.focus("#comment-list .upvote button")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-list .upvotes")
+    other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert other.inner_text(live) == "Your upvote is counted: 1 upvote in all."
+    assert other.evaluate("document.activeElement.className") == "upvotes"
+    other.focus("#comment-list details.reply summary")
+    other.keyboard.press("Enter")
+    other.keyboard.press("Tab")
+    assert other.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    other.keyboard.type("Agreed")
+    other.keyboard.press("Tab")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-list .replies .comment")
+    other.wait_for_function("document.querySelector('#live-status').innerText.includes('reply')")
+    assert other.inner_text(live) == "Your reply is posted."
+    assert "Agreed" in other.evaluate("document.activeElement.innerText")
+    assert other.inner_text("#comments-title") == "2 comments"
+    # A refused comment (empty) leaves focus in the field that says why.
+    other.focus("#comment-form button[type=submit]")
+    other.evaluate("document.querySelector('#comment-body').removeAttribute('required')")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-form .error")
+    assert other.evaluate("document.activeElement.id") == "comment-body"
+
+    other.goto(proposal_url)
+    other.focus("#support-form button")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#support-form .badge")
+    other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert other.inner_text(live) == "Your support is counted: 1 support in all."
+    assert other.evaluate("document.activeElement.className") == "badge"
+    check_page(other, "proposal after an htmx support")
