@@ -92,8 +92,18 @@ def check_page(page, label: str) -> None:
         assert small == [], f"{label} {page.url}: ticks or radios of {small} px"
 
 
+def open_menu(page) -> None:
+    """On a phone the header's links sit behind its Menu button: open it (a wide screen shows
+    them without)."""
+    summary = page.locator("details.site-menu > summary")
+    if summary.is_visible() and page.locator("details.site-menu[open]").count() == 0:
+        summary.click()
+
+
 def switch_mode(page, mode: str) -> None:
     """Switch the page to English ("en") or large text ("large"); "zh" stays as it is."""
+    if mode != "zh":
+        open_menu(page)
     if mode == "en":
         page.click("button[name=locale][value=en]")
     elif mode == "large":
@@ -125,6 +135,7 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     page = new_page()
     page.goto(live_server)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    open_menu(page)
     page.click("text=注册")
     page.fill("input[name=display_name]", "林阿婆")
     page.fill("input[name=login]", "13912345678")
@@ -144,10 +155,12 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     assert "已认证居民" in page.inner_text("main")
     assert "2号楼1单元301室" in page.inner_text("main")
 
+    open_menu(page)
     page.click("button[name=locale][value=en]")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Verified resident" in page.inner_text("main")
+    open_menu(page)
     page.click("text=Large text")
     page.wait_for_load_state()
     assert "large-text" in (page.locator("html").get_attribute("class") or "")
@@ -796,3 +809,42 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     assert other.inner_text(live) == "Your support is counted: 1 support in all."
     assert other.evaluate("document.activeElement.className") == "badge"
     check_page(other, "proposal after an htmx support")
+
+
+@pytest.mark.parametrize("mode", ["zh", "en", "large"])
+def test_the_header_folds_on_a_phone_and_opens_by_keyboard(app, live_server, new_page, factory,
+                                                          mode):
+    """At 360 px the page's heading starts near the top (the header took 250 to 640 px before
+    the first heading); the menu opens and closes from the keyboard, and works without
+    JavaScript. A wide screen shows every link at once. (Axe checks the folded header on every
+    page in test_every_page_passes_axe.)"""
+    community = factory.community()
+    committee = factory.user(community, Role.COMMITTEE)
+    members = f"{live_server}/c/{community.id}/members"
+    for javascript in (True, False):
+        page = new_page(javascript=javascript)
+        log_in(page, live_server, committee.login)
+        switch_mode(page, mode)
+        page.goto(members)
+        top = page.evaluate("document.querySelector('h1').getBoundingClientRect().top")
+        assert top <= 130, f"{mode}: the first heading starts {top:.0f}px down"
+        assert not page.locator(".community-nav").is_visible()
+        page.focus("details.site-menu > summary")
+        page.keyboard.press("Enter")
+        assert page.locator(".community-nav a[aria-current=page]").is_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{mode}: the open menu scrolls sideways by {overflow}px"
+        if javascript:
+            page.keyboard.press("Escape")
+            assert not page.locator(".community-nav").is_visible()
+            assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+        else:
+            page.click(".community-nav a[href$='/audit']")
+            page.wait_for_url(re.compile(r"/audit$"))
+    wide = new_page(width=1280)
+    log_in(wide, live_server, committee.login)
+    wide.goto(members)
+    assert not wide.locator("details.site-menu > summary").is_visible()
+    for link in (".user-nav a[href$='/account']", ".community-nav a[href$='/audit']",
+                 "button[name=locale][value=en]"):
+        assert wide.locator(link).is_visible(), link

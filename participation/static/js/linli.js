@@ -86,3 +86,19 @@ document.addEventListener("htmx:afterSettle", () => {
     if (refused) refused.focus();
   }
 });
+
+// The header's menu: Escape closes it and gives focus back to its button. A wide screen whose
+// browser cannot show a closed disclosure's content (the stylesheet does that elsewhere) opens it.
+document.addEventListener("DOMContentLoaded", () => {
+  const menu = document.querySelector("details.site-menu");
+  if (!menu) return;
+  if (!CSS.supports("selector(::details-content)") && window.matchMedia("(min-width: 48rem)").matches) {
+    menu.open = true;
+  }
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.open && getComputedStyle(menu.querySelector("summary")).display !== "none") {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+});
