@@ -848,3 +848,77 @@ def test_the_header_folds_on_a_phone_and_opens_by_keyboard(app, live_server, new
     for link in (".user-nav a[href$='/account']", ".community-nav a[href$='/audit']",
                  "button[name=locale][value=en]"):
         assert wide.locator(link).is_visible(), link
+
+
+def test_wide_tables_fit_at_1280_and_stack_on_a_phone(app, live_server, new_page, factory):
+    """The results table used to run 814 px wide in a 570 px column, hiding its decision column;
+    on a phone the members, households, audit and results tables showed one column with their
+    actions out of sight. Now every column is in view at 1280 px, and at 360 px each row is a
+    card naming each value; the chart is an SVG with a title and a description of its numbers."""
+    from decimal import Decimal
+
+    from participation.consultations.models import Consultation, Phase
+    from proposals.ballots.models import Ballot, BallotOption
+    from proposals.models import Proposal
+
+    community = factory.community()
+    house = factory.household(community, floor_area=88)
+    voter = factory.user(community, Role.VERIFIED, household=house)
+    committee = factory.user(community, Role.COMMITTEE)
+    factory.user(community, Role.RESIDENT, display_name="新来的居民")
+    now = utcnow()
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园")
+        c.phases.append(Phase(kind="vote", starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=5)))
+        db.session.add(c)
+        db.session.flush()
+        ballot = Ballot(consultation_id=c.id, phase_id=c.phases[0].id, title="业主表决",
+                        method="approval", max_choices=2, eligibility="household",
+                        secrecy="open", preset="civil_ordinary", results_live=True)
+        for i, title in enumerate(["3号楼后空地加装带靠背的长椅和遮阳棚", "花坛"]):
+            proposal = Proposal(consultation_id=c.id, author_id=voter.id, title=title,
+                                category="other", site="空地", status="accepted",
+                                submitted_at=now)
+            db.session.add(proposal)
+            db.session.flush()
+            ballot.options.append(BallotOption(proposal_id=proposal.id, position=i))
+        db.session.add(ballot)
+        from participation.audit.models import AuditEvent
+        db.session.add(AuditEvent(action="ballot.save", actor_id=committee.id,
+                                  community_id=community.id, target=f"ballot:{ballot.id}",
+                                  details={"title": "业主表决"}))
+        db.session.commit()
+        results = f"/c/{community.id}/ballots/{ballot.id}/results"
+    base = f"/c/{community.id}"
+    fits = """[...document.querySelectorAll('main table')].map(t => {
+        const wrap = t.closest('.table-wrap');
+        return t.getBoundingClientRect().right <= wrap.getBoundingClientRect().right + 1; })"""
+    cells_in_view = """[...document.querySelectorAll('main table tbody tr > *')]
+        .filter(c => c.getBoundingClientRect().right > window.innerWidth + 1
+                     || c.getBoundingClientRect().width < 1).length"""
+
+    wide = new_page(width=1280)
+    log_in(wide, live_server, committee.login)
+    for url in (results, f"{base}/members", f"{base}/households", f"{base}/audit"):
+        wide.goto(live_server + url)
+        assert all(wide.evaluate(fits)), url
+    wide.goto(live_server + results)
+    assert wide.locator("td[data-label]").last.is_visible()
+    svg = wide.locator("svg[role=img]")
+    assert "花坛" in svg.locator("desc").text_content()
+    assert svg.get_attribute("aria-describedby") == svg.locator("desc").get_attribute("id")
+
+    phone = new_page()
+    log_in(phone, live_server, committee.login)
+    for url in (results, f"{base}/members", f"{base}/households", f"{base}/audit"):
+        phone.goto(live_server + url)
+        assert phone.evaluate(cells_in_view) == 0, f"{url}: cells out of sight at 360 px"
+        label = phone.evaluate("""getComputedStyle(document.querySelector(
+            'main tbody [data-label]'), '::before').content""")
+        assert label not in ("none", "normal", '""'), url
+        check_page(phone, f"stacked {url}")
+    phone.goto(live_server + f"{base}/members")
+    revoke = phone.locator("main a[href$='/revoke']").first
+    box = revoke.bounding_box()
+    assert box and box["x"] + box["width"] <= 360  # the actions are in reach
