@@ -766,7 +766,7 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     page.wait_for_selector("#comment-list .comment")
     page.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
     assert page.inner_text(live) == "Your comment is posted."
-    assert page.evaluate("document.activeElement.tagName") == "ARTICLE"
+    page.wait_for_function("document.activeElement.tagName === 'ARTICLE'")
     assert page.evaluate(focused).startswith("comment-")
     assert "More benches" in page.evaluate("document.activeElement.innerText")
     assert page.inner_text("#comments-title") == "1 comment"
@@ -781,7 +781,7 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     other.wait_for_selector("#comment-list .upvotes")
     other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
     assert other.inner_text(live) == "Your upvote is counted: 1 upvote in all."
-    assert other.evaluate("document.activeElement.className") == "upvotes"
+    other.wait_for_function("document.activeElement.className === 'upvotes'")
     other.focus("#comment-list details.reply summary")
     other.keyboard.press("Enter")
     other.keyboard.press("Tab")
@@ -792,14 +792,14 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     other.wait_for_selector("#comment-list .replies .comment")
     other.wait_for_function("document.querySelector('#live-status').innerText.includes('reply')")
     assert other.inner_text(live) == "Your reply is posted."
-    assert "Agreed" in other.evaluate("document.activeElement.innerText")
+    other.wait_for_function("document.activeElement.innerText.includes('Agreed')")
     assert other.inner_text("#comments-title") == "2 comments"
     # A refused comment (empty) leaves focus in the field that says why.
     other.focus("#comment-form button[type=submit]")
     other.evaluate("document.querySelector('#comment-body').removeAttribute('required')")
     other.keyboard.press("Enter")
     other.wait_for_selector("#comment-form .error")
-    assert other.evaluate("document.activeElement.id") == "comment-body"
+    other.wait_for_function("document.activeElement.id === 'comment-body'")
 
     other.goto(proposal_url)
     other.focus("#support-form button")
@@ -807,7 +807,7 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     other.wait_for_selector("#support-form .badge")
     other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
     assert other.inner_text(live) == "Your support is counted: 1 support in all."
-    assert other.evaluate("document.activeElement.className") == "badge"
+    other.wait_for_function("document.activeElement.className === 'badge'")
     check_page(other, "proposal after an htmx support")
 
 

@@ -74,7 +74,7 @@ document.addEventListener("DOMContentLoaded", () => {
 // After an in-place change (htmx), keyboard focus would fall to <body> with the control it was
 // on (WCAG 2.4.3): move it to what the answer marked (the new comment, the new count), or to the
 // first field it refuses. What happened is read out by the live region the answer fills.
-document.addEventListener("htmx:afterSettle", () => {
+document.addEventListener("htmx:afterSwap", () => {
   const marked = document.querySelector("[data-focus-here]");
   if (marked) {
     marked.removeAttribute("data-focus-here");
