@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
 from sqlalchemy import func, select
 from werkzeug.datastructures import ImmutableMultiDict
@@ -186,7 +186,16 @@ def _compressed(response):
     return response
 
 
+def uses_htmx() -> str:
+    """Called by every template part that carries hx-* attributes: the page then loads htmx
+    (at the end of the body, so the parts above can still ask for it). Pages without such
+    parts load no htmx at all."""
+    g.uses_htmx = True
+    return ""
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
+    app.jinja_env.globals["uses_htmx"] = uses_htmx
     app.before_request(_without_control_characters)
     app.after_request(_compressed)

@@ -226,7 +226,7 @@ def support(community_id: int, proposal_id: int):
         supports = db.session.scalar(select(func.count()).select_from(Support)
                                      .where(Support.proposal_id == proposal.id))
         return render("proposals/_support.html", community=community, proposal=proposal,
-                      supports=supports, supported=True)
+                      supports=supports, supported=True, announce=True)
     return see_other(proposal_url(proposal))
 
 

@@ -92,8 +92,18 @@ def check_page(page, label: str) -> None:
         assert small == [], f"{label} {page.url}: ticks or radios of {small} px"
 
 
+def open_menu(page) -> None:
+    """On a phone the header's links sit behind its Menu button: open it (a wide screen shows
+    them without)."""
+    summary = page.locator("details.site-menu > summary")
+    if summary.is_visible() and page.locator("details.site-menu[open]").count() == 0:
+        summary.click()
+
+
 def switch_mode(page, mode: str) -> None:
     """Switch the page to English ("en") or large text ("large"); "zh" stays as it is."""
+    if mode != "zh":
+        open_menu(page)
     if mode == "en":
         page.click("button[name=locale][value=en]")
     elif mode == "large":
@@ -125,6 +135,7 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     page = new_page()
     page.goto(live_server)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+    open_menu(page)
     page.click("text=注册")
     page.fill("input[name=display_name]", "林阿婆")
     page.fill("input[name=login]", "13912345678")
@@ -144,10 +155,12 @@ def test_newcomer_registers_redeems_and_switches_language(app, live_server, new_
     assert "已认证居民" in page.inner_text("main")
     assert "2号楼1单元301室" in page.inner_text("main")
 
+    open_menu(page)
     page.click("button[name=locale][value=en]")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert "Verified resident" in page.inner_text("main")
+    open_menu(page)
     page.click("text=Large text")
     page.wait_for_load_state()
     assert "large-text" in (page.locator("html").get_attribute("class") or "")
@@ -719,3 +732,199 @@ def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
             check_page(page, f"{mode} results with a vote")
             if mode == "en":
                 assert "headcount only" in page.inner_text("main")
+
+
+def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, factory):
+    """Keyboard only: posting a comment, a reply, an upvote and a support each change the page in
+    place; focus lands on the new content instead of falling to <body>, the polite live region
+    says what happened, and the topic's comment count follows."""
+    from proposals.models import Proposal
+
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    consultation = factory.consultation(community)
+    topic = factory.topic(consultation, lin)
+    with app.app_context():
+        proposal = Proposal(consultation_id=consultation.id, author_id=lin.id, title="加长椅",
+                            category="other", site="空地", status="evaluating",
+                            submitted_at=utcnow())
+        db.session.add(proposal)
+        db.session.commit()
+        proposal_url = f"{live_server}/c/{community.id}/proposals/{proposal.id}"
+    topic_url = f"{live_server}/c/{community.id}/topics/{topic.id}"
+    focused = "document.activeElement.closest('[id]') && document.activeElement.closest('[id]').id"
+    live = "#live-status"
+
+    page = new_page()
+    log_in(page, live_server, lin.login)
+    switch_mode(page, "en")  # the messages are new: their Chinese comes with the catalog
+    page.goto(topic_url)
+    assert page.inner_text("#comments-title") == "0 comments"
+    assert page.get_attribute(live, "aria-live") == "polite"
+    page.focus("#comment-body")
+    page.keyboard.type("More benches")
+    page.keyboard.press("Tab")  # into the stance radios
+    page.keyboard.press("Space")
+    while page.evaluate("document.activeElement.type") != "submit":
+        page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#comment-list .comment")
+    page.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert page.inner_text(live) == "Your comment is posted."
+    page.wait_for_function("document.activeElement.tagName === 'ARTICLE'")
+    assert page.evaluate(focused).startswith("comment-")
+    assert "More benches" in page.evaluate("document.activeElement.innerText")
+    assert page.inner_text("#comments-title") == "1 comment"
+    check_page(page, "topic after an htmx comment")
+
+    other = new_page()
+    log_in(other, live_server, wang.login)
+    switch_mode(other, "en")
+    other.goto(topic_url)
+    other.focus("#comment-list .upvote button")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-list .upvotes")
+    other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert other.inner_text(live) == "Your upvote is counted: 1 upvote in all."
+    other.wait_for_function("document.activeElement.className === 'upvotes'")
+    other.focus("#comment-list details.reply summary")
+    other.keyboard.press("Enter")
+    other.keyboard.press("Tab")
+    assert other.evaluate("document.activeElement.tagName") == "TEXTAREA"
+    other.keyboard.type("Agreed")
+    other.keyboard.press("Tab")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-list .replies .comment")
+    other.wait_for_function("document.querySelector('#live-status').innerText.includes('reply')")
+    assert other.inner_text(live) == "Your reply is posted."
+    other.wait_for_function("document.activeElement.innerText.includes('Agreed')")
+    assert other.inner_text("#comments-title") == "2 comments"
+    # A refused comment (empty) leaves focus in the field that says why.
+    other.focus("#comment-form button[type=submit]")
+    other.evaluate("document.querySelector('#comment-body').removeAttribute('required')")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#comment-form .error")
+    other.wait_for_function("document.activeElement.id === 'comment-body'")
+
+    other.goto(proposal_url)
+    other.focus("#support-form button")
+    other.keyboard.press("Enter")
+    other.wait_for_selector("#support-form .badge")
+    other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    assert other.inner_text(live) == "Your support is counted: 1 support in all."
+    other.wait_for_function("document.activeElement.className === 'badge'")
+    check_page(other, "proposal after an htmx support")
+
+
+@pytest.mark.parametrize("mode", ["zh", "en", "large"])
+def test_the_header_folds_on_a_phone_and_opens_by_keyboard(app, live_server, new_page, factory,
+                                                          mode):
+    """At 360 px the page's heading starts near the top (the header took 250 to 640 px before
+    the first heading); the menu opens and closes from the keyboard, and works without
+    JavaScript. A wide screen shows every link at once. (Axe checks the folded header on every
+    page in test_every_page_passes_axe.)"""
+    community = factory.community()
+    committee = factory.user(community, Role.COMMITTEE)
+    members = f"{live_server}/c/{community.id}/members"
+    for javascript in (True, False):
+        page = new_page(javascript=javascript)
+        log_in(page, live_server, committee.login)
+        switch_mode(page, mode)
+        page.goto(members)
+        top = page.evaluate("document.querySelector('h1').getBoundingClientRect().top")
+        assert top <= 130, f"{mode}: the first heading starts {top:.0f}px down"
+        assert not page.locator(".community-nav").is_visible()
+        page.focus("details.site-menu > summary")
+        page.keyboard.press("Enter")
+        assert page.locator(".community-nav a[aria-current=page]").is_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{mode}: the open menu scrolls sideways by {overflow}px"
+        if javascript:
+            page.keyboard.press("Escape")
+            assert not page.locator(".community-nav").is_visible()
+            assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+        else:
+            page.click(".community-nav a[href$='/audit']")
+            page.wait_for_url(re.compile(r"/audit$"))
+    wide = new_page(width=1280)
+    log_in(wide, live_server, committee.login)
+    wide.goto(members)
+    assert not wide.locator("details.site-menu > summary").is_visible()
+    for link in (".user-nav a[href$='/account']", ".community-nav a[href$='/audit']",
+                 "button[name=locale][value=en]"):
+        assert wide.locator(link).is_visible(), link
+
+
+def test_wide_tables_fit_at_1280_and_stack_on_a_phone(app, live_server, new_page, factory):
+    """The results table used to run 814 px wide in a 570 px column, hiding its decision column;
+    on a phone the members, households, audit and results tables showed one column with their
+    actions out of sight. Now every column is in view at 1280 px, and at 360 px each row is a
+    card naming each value; the chart is an SVG with a title and a description of its numbers."""
+    from decimal import Decimal
+
+    from participation.consultations.models import Consultation, Phase
+    from proposals.ballots.models import Ballot, BallotOption
+    from proposals.models import Proposal
+
+    community = factory.community()
+    house = factory.household(community, floor_area=88)
+    voter = factory.user(community, Role.VERIFIED, household=house)
+    committee = factory.user(community, Role.COMMITTEE)
+    factory.user(community, Role.RESIDENT, display_name="新来的居民")
+    now = utcnow()
+    with app.app_context():
+        c = Consultation(community_id=community.id, template="micro_space", title="口袋公园")
+        c.phases.append(Phase(kind="vote", starts_at=now - timedelta(days=1),
+                              ends_at=now + timedelta(days=5)))
+        db.session.add(c)
+        db.session.flush()
+        ballot = Ballot(consultation_id=c.id, phase_id=c.phases[0].id, title="业主表决",
+                        method="approval", max_choices=2, eligibility="household",
+                        secrecy="open", preset="civil_ordinary", results_live=True)
+        for i, title in enumerate(["3号楼后空地加装带靠背的长椅和遮阳棚", "花坛"]):
+            proposal = Proposal(consultation_id=c.id, author_id=voter.id, title=title,
+                                category="other", site="空地", status="accepted",
+                                submitted_at=now)
+            db.session.add(proposal)
+            db.session.flush()
+            ballot.options.append(BallotOption(proposal_id=proposal.id, position=i))
+        db.session.add(ballot)
+        from participation.audit.models import AuditEvent
+        db.session.add(AuditEvent(action="ballot.save", actor_id=committee.id,
+                                  community_id=community.id, target=f"ballot:{ballot.id}",
+                                  details={"title": "业主表决"}))
+        db.session.commit()
+        results = f"/c/{community.id}/ballots/{ballot.id}/results"
+    base = f"/c/{community.id}"
+    fits = """[...document.querySelectorAll('main table')].map(t => {
+        const wrap = t.closest('.table-wrap');
+        return t.getBoundingClientRect().right <= wrap.getBoundingClientRect().right + 1; })"""
+    cells_in_view = """[...document.querySelectorAll('main table tbody tr > *')]
+        .filter(c => c.getBoundingClientRect().right > window.innerWidth + 1
+                     || c.getBoundingClientRect().width < 1).length"""
+
+    wide = new_page(width=1280)
+    log_in(wide, live_server, committee.login)
+    for url in (results, f"{base}/members", f"{base}/households", f"{base}/audit"):
+        wide.goto(live_server + url)
+        assert all(wide.evaluate(fits)), url
+    wide.goto(live_server + results)
+    assert wide.locator("td[data-label]").last.is_visible()
+    svg = wide.locator("svg[role=img]")
+    assert "花坛" in svg.locator("desc").text_content()
+    assert svg.get_attribute("aria-describedby") == svg.locator("desc").get_attribute("id")
+
+    phone = new_page()
+    log_in(phone, live_server, committee.login)
+    for url in (results, f"{base}/members", f"{base}/households", f"{base}/audit"):
+        phone.goto(live_server + url)
+        assert phone.evaluate(cells_in_view) == 0, f"{url}: cells out of sight at 360 px"
+        label = phone.evaluate("""getComputedStyle(document.querySelector(
+            'main tbody [data-label]'), '::before').content""")
+        assert label not in ("none", "normal", '""'), url
+        check_page(phone, f"stacked {url}")
+    phone.goto(live_server + f"{base}/members")
+    revoke = phone.locator("main a[href$='/revoke']").first
+    box = revoke.bounding_box()
+    assert box and box["x"] + box["width"] <= 360  # the actions are in reach

@@ -18,3 +18,24 @@ def test_area_landing_pages_for_a_member(client, factory):
     for path in (f"/c/{community.id}/proposals", f"/c/{community.id}/surveys"):
         response = client.get(path)
         assert response.status_code == 200, path
+
+
+def test_htmx_loads_only_on_pages_that_use_it(client, factory):
+    """A page without hx-* controls spares the phone htmx's 50 KB; a page with them gets it, from
+    this server."""
+    community = factory.community()
+    user = factory.user(community, Role.VERIFIED)
+    topic = factory.topic(factory.consultation(community), user)
+    plain = ["/", "/login", "/register", f"/c/{community.id}/proposals", "/account"]
+    with_htmx = ["/redeem", f"/c/{community.id}/topics/{topic.id}"]
+    script = '<script src="/static/vendor/htmx/htmx.min.js" defer></script>'
+    for path in plain[:3]:
+        html = client.get(path).get_data(as_text=True)
+        assert "hx-post" not in html and script not in html, path
+    login(client, user)
+    for path in plain[3:]:
+        html = client.get(path).get_data(as_text=True)
+        assert "hx-post" not in html and script not in html, path
+    for path in with_htmx:
+        html = client.get(path).get_data(as_text=True)
+        assert "hx-post" in html and html.count(script) == 1, path

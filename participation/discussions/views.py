@@ -133,10 +133,12 @@ def _thread_page(topic: Topic, thread: int | None = None):
     return roots, children, votes, mine, _stance_counts(topic)
 
 
-def _stance_counts(topic: Topic) -> dict[str, int]:
+def _stance_counts(topic: Topic) -> dict[str | None, int]:
+    """Visible comments by stance; None counts those without one (replies among them), so the
+    values add up to the topic's comment count."""
     return dict(db.session.execute(
         select(Comment.stance, func.count()).where(
-            Comment.topic_id == topic.id, Comment.stance.is_not(None),
+            Comment.topic_id == topic.id,
             Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
         .group_by(Comment.stance)).all())
 
@@ -251,7 +253,7 @@ def upvote(community_id: int, comment_id: int):
         count = db.session.scalar(select(func.count()).select_from(CommentVote)
                                   .where(CommentVote.comment_id == comment.id))
         return render("discussions/_upvote.html", comment=comment, community=community,
-                      count=count, voted=True)
+                      count=count, voted=True, announce=True)
     return see_other(comment_url(comment))
 
 

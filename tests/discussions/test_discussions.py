@@ -87,6 +87,24 @@ def test_comment_with_htmx_returns_the_fragment(app, place, at):
     assert "必填" in empty.get_data(as_text=True)
 
 
+def test_an_htmx_comment_updates_the_count_and_says_it_was_posted(app, place, at):
+    community, people, consultation_id = place
+    at(START + timedelta(days=1))
+    lin = client_for(app, people["lin"])
+    topic_id = open_topic(lin, community, consultation_id)
+    first = comment(lin, community, topic_id, "同意", "support", headers={"HX-Request": "true"})
+    html = first.get_data(as_text=True)
+    assert re.search(r'<h2 id="comments-title" hx-swap-oob="true">1 条评论</h2>', html)
+    assert re.search(r'<div id="live-status" hx-swap-oob="innerHTML">[^<]+</div>', html)
+    first_id = int(re.search(r'id="comment-(\d+)"', html).group(1))
+    reply = comment(lin, community, topic_id, "补充", parent=first_id,
+                    headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert re.search(r'<h2 id="comments-title" hx-swap-oob="true">2 条评论</h2>', reply)
+    page = lin.get(f"/c/{community.id}/topics/{topic_id}").get_data(as_text=True)
+    assert re.search(r'<h2 id="comments-title">2 条评论</h2>', page)
+    assert 'id="live-status"' in page and "hx-swap-oob" not in page
+
+
 def test_comments_close_with_the_phase(app, place, at):
     community, people, consultation_id = place
     at(START + timedelta(days=1))

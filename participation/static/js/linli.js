@@ -70,3 +70,35 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// After an in-place change (htmx), keyboard focus would fall to <body> with the control it was
+// on (WCAG 2.4.3): move it to what the answer marked (the new comment, the new count), or to the
+// first field it refuses. What happened is read out by the live region the answer fills.
+document.addEventListener("htmx:afterSwap", () => {
+  const marked = document.querySelector("[data-focus-here]");
+  if (marked) {
+    marked.removeAttribute("data-focus-here");
+    marked.focus();
+    return;
+  }
+  if (document.activeElement === document.body || !document.activeElement) {
+    const refused = document.querySelector("[aria-invalid=true]");
+    if (refused) refused.focus();
+  }
+});
+
+// The header's menu: Escape closes it and gives focus back to its button. A wide screen whose
+// browser cannot show a closed disclosure's content (the stylesheet does that elsewhere) opens it.
+document.addEventListener("DOMContentLoaded", () => {
+  const menu = document.querySelector("details.site-menu");
+  if (!menu) return;
+  if (!CSS.supports("selector(::details-content)") && window.matchMedia("(min-width: 48rem)").matches) {
+    menu.open = true;
+  }
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.open && getComputedStyle(menu.querySelector("summary")).display !== "none") {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+});
