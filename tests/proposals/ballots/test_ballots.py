@@ -100,7 +100,7 @@ class Vote:
 
 def row(page: str, title: str) -> list[str]:
     """The cells of a results table row, as text."""
-    match = re.search(r"<tr><th scope=\"row\"><a [^>]+>" + re.escape(title) + r"</a></th>(.*?)</tr>",
+    match = re.search(r"<tr><th scope=\"row\"[^>]*><a [^>]+>" + re.escape(title) + r"</a></th>(.*?)</tr>",
                       page, re.S)
     assert match, title
     return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
