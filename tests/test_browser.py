@@ -206,14 +206,16 @@ def _pages(app, factory):
     mid = factory.membership_id(newcomer, community)
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
-               "/password/reset/spent", "/no-such-page"],
+               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
-                          f"{c}/members/{mid}/revoke", f"{c}/audit"],
+                          f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings"],
         admin.login: ["/admin/communities", "/admin/communities/new",
-                      f"/admin/communities/{community.id}"],
+                      f"/admin/communities/{community.id}",
+                      f"/admin/communities/{community.id}/members/"
+                      f"{factory.membership_id(committee, community)}/remove-role"],
     }, community
 
 

@@ -3,12 +3,23 @@ from __future__ import annotations
 
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 
 from participation import audit, policy
 from participation.extensions import db, login_manager
 from participation.registries import plug_in
 
 RULES = {"account.use": policy.is_authenticated}
+
+
+class Visitor(AnonymousUserMixin):
+    """Someone reading without logging in: published pages are public, so the views and
+    templates may ask a visitor what they ask a user, and get "nobody" back."""
+
+    id = None
+    is_admin = False
+    memberships: tuple = ()
+    current_community_id = None
 
 
 def _load_user(user_id: str):
@@ -26,6 +37,7 @@ def init_app(app: Flask) -> None:
     plug_in(app, bp, RULES)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "accounts.login"
+    login_manager.anonymous_user = Visitor
     audit.describe({
         "user.register": _l("Registered"),
         "user.password_changed": _l("Changed password"),

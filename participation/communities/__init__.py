@@ -34,15 +34,30 @@ def targets_other_resident(ctx: Context) -> bool:
     )
 
 
+def targets_staff(ctx: Context) -> bool:
+    """The object is a planner's, committee member's or moderator's membership here."""
+    from .models import Membership
+
+    m = ctx.obj
+    return (isinstance(m, Membership) and ctx.community is not None
+            and m.community_id == ctx.community.id
+            and m.role in (Role.PLANNER.value, Role.COMMITTEE.value, Role.MODERATOR.value))
+
+
 RULES = {
     "community.join": policy.is_authenticated,
-    "community.view": any_of(is_member, is_admin),
+    # A community's page is public; acting in it takes membership.
+    "community.view": policy.anyone,
+    "community.switch": any_of(is_member, is_admin),
+    "community.manage_settings": any_of(is_committee, is_admin),
     "community.manage_households": any_of(is_committee, is_admin),
     "community.issue_invites": any_of(is_committee, is_admin),
     "community.manage_members": any_of(is_committee, is_admin),
     "membership.manage": any_of(is_admin, policy.all_of(is_committee, targets_other_resident)),
     "community.read_audit": any_of(is_committee, is_admin),
     "platform.manage_communities": is_admin,
+    # Staff roles are the platform admin's to give and to take back.
+    "membership.remove_role": policy.all_of(is_admin, targets_staff),
 }
 
 
@@ -66,7 +81,9 @@ def init_app(app: Flask) -> None:
     app.context_processor(community_context)
     audit.describe({
         "community.create": _l("Created the community"),
+        "community.settings": _l("Changed the community's settings"),
         "membership.assign_role": _l("Assigned a role"),
+        "membership.remove_role": _l("Removed a role"),
         "membership.join": _l("Joined the community"),
         "membership.verify": _l("Verified a resident in person"),
         "membership.revoke": _l("Revoked a membership"),
