@@ -62,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "communities.members": COMMITTEE,
     "communities.verify_member": COMMITTEE,
     "communities.revoke_member": COMMITTEE,
+    "communities.reset_member_password": COMMITTEE,
     "communities.audit": COMMITTEE,
     "consultations.new_consultation": {"planner", "admin"},
     "consultations.consultation": EVERYONE,

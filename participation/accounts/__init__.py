@@ -42,5 +42,6 @@ def init_app(app: Flask) -> None:
         "user.register": _l("Registered"),
         "user.password_changed": _l("Changed password"),
         "user.password_reset_requested": _l("Asked for a password reset"),
+        "user.password_reset_in_person": _l("Gave a resident a password reset code in person"),
         "user.made_admin": _l("Made a platform admin"),
     })

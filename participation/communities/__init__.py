@@ -44,6 +44,12 @@ def targets_staff(ctx: Context) -> bool:
             and m.role in (Role.PLANNER.value, Role.COMMITTEE.value, Role.MODERATOR.value))
 
 
+def targets_phone_account(ctx: Context) -> bool:
+    """The object's account logs in with a mobile number (and so gets no reset e-mail)."""
+    user = getattr(ctx.obj, "user", None)
+    return user is not None and user.phone is not None
+
+
 RULES = {
     "community.join": policy.is_authenticated,
     # A community's page is public; acting in it takes membership.
@@ -58,6 +64,10 @@ RULES = {
     "platform.manage_communities": is_admin,
     # Staff roles are the platform admin's to give and to take back.
     "membership.remove_role": policy.all_of(is_admin, targets_staff),
+    # A committee member resets a resident's password in person (the admin anyone's).
+    "membership.reset_password": policy.all_of(
+        targets_phone_account,
+        any_of(is_admin, policy.all_of(is_committee, targets_other_resident))),
 }
 
 

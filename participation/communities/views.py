@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from participation.accounts.operations import find_user
+from participation.accounts.operations import find_user, format_reset_code, reset_in_person
 from participation.audit import action_label
 from participation.audit.models import AuditEvent
 from participation.errors import OperationError
@@ -26,6 +26,7 @@ from participation.forms import EmptyForm
 from participation.policy import Role, can, membership_of, require
 from participation.registries import community_sections
 from participation.web import (
+    external_url,
     field_error,
     paginate,
     public_address_is_local,
@@ -345,6 +346,25 @@ def revoke_member(community_id: int, membership_id: int):
               "success")
         return see_other(url_for("communities.members", community_id=community.id))
     return render("communities/revoke.html", community=community, member=m, form=form)
+
+
+@bp.route("/c/<int:community_id>/members/<int:membership_id>/reset-password",
+          methods=["GET", "POST"])
+def reset_member_password(community_id: int, membership_id: int):
+    community = db.get_or_404(Community, community_id)
+    require("community.manage_members", community)
+    m = member_or_404(community, membership_id)
+    require("membership.reset_password", community, m)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        code = reset_in_person(current_user, m.user, community)
+        response = render("communities/reset_password_code.html", community=community, member=m,
+                          code=format_reset_code(code),
+                          link=external_url("accounts.reset_password", token=code),
+                          hours=current_app.config["PASSWORD_RESET_HOURS"])
+        # Shown once: never kept by a browser or proxy cache.
+        return response[0], response[1], {"Cache-Control": "no-store"}
+    return render("communities/reset_password.html", community=community, member=m, form=form)
 
 
 @bp.get("/c/<int:community_id>/audit")
