@@ -715,3 +715,54 @@ def test_ballot_pages_pass_axe(app, live_server, new_page, factory, mode):
             check_page(page, f"{mode} results with a vote")
             if mode == "en":
                 assert "headcount only" in page.inner_text("main")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_anyone_reads_published_pages_at_360_px(app, live_server, new_page, factory,
+                                                javascript):
+    from tests.communities.test_public import published_world
+
+    community, consultation, topic, ids = published_world(app, factory)
+    c = f"{live_server}/c/{community.id}"
+    page = new_page(javascript=javascript)
+    for url, text in ((c, community.name),
+                      (f"{c}/consultations/{consultation.id}", "口袋公园改造"),
+                      (f"{c}/topics/{topic.id}", "老人没地方坐"),
+                      (f"{c}/proposals/{ids['submitted']}", "加长椅"),
+                      (f"{c}/meetings/{ids['meeting']}", "三月议事会")):
+        page.goto(url)
+        assert "/login" not in page.url and text in page.content(), url
+        if javascript:  # axe runs as a script in the page
+            check_page(page, "anonymous")
+    # Instead of the actions, a way in that leads back here.
+    page.goto(f"{c}/topics/{topic.id}")
+    assert page.locator(".take-part").is_visible()
+    assert page.locator("textarea[name=body]").count() == 0
+    page.locator(".take-part a").first.click()
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("input[name=login]", factory.user(community, Role.VERIFIED).login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/c/{community.id}/topics/{topic.id}$"))
+    assert page.locator("textarea[name=body]").count() >= 1  # the comment form
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_support_is_withdrawn_in_the_browser(app, live_server, new_page, factory, javascript):
+    from tests.communities.test_public import published_world
+
+    community, consultation, topic, ids = published_world(app, factory)
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    page = new_page(javascript=javascript)
+    log_in(page, live_server, wang.login)
+    page.goto(f"{live_server}/c/{community.id}/proposals/{ids['submitted']}")
+    form = page.locator("#support-form")
+    form.locator("button").click()
+    page.wait_for_selector("#support-form .badge")
+    assert "/support/withdraw" in (form.get_attribute("action") or "")
+    if javascript:  # axe runs as a script in the page
+        check_page(page, "supported")
+    form.locator("button").click()
+    page.locator('#support-form[action$="/support"]').wait_for()
+    assert page.locator("#support-form .badge").count() == 0
+    assert "0" in page.locator("#support-form .supports").inner_text()
