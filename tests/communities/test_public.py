@@ -158,3 +158,9 @@ def test_a_revoked_member_is_still_told_why(app, factory):
     login(client, user)
     response = client.get(f"/c/{community.id}")
     assert response.status_code == 403 and "重复账号" in response.get_data(as_text=True)
+
+
+def test_the_home_page_links_every_community_for_anyone(app, factory):
+    community = factory.community()
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert f'href="/c/{community.id}"' in html
