@@ -77,6 +77,21 @@ def is_member(ctx: Context) -> bool:
     return ctx.membership is not None
 
 
+def anyone(ctx: Context) -> bool:
+    """Published content is public: anyone may read it, logged in or not."""
+    return True
+
+
+def is_verified_or_staff(ctx: Context) -> bool:
+    """A member whose place in the community is known: verified, or holding a staff role."""
+    return ctx.membership is not None and ctx.membership.role != Role.RESIDENT.value
+
+
+def community_lets_unverified_post(ctx: Context) -> bool:
+    """The community lets members not yet verified comment (its setting, off by default)."""
+    return bool(getattr(ctx.community, "unverified_may_comment", False))
+
+
 def has_role(*roles: Role) -> Predicate:
     wanted = {r.value for r in roles}
 
@@ -131,6 +146,12 @@ is_planner = has_role(Role.PLANNER)
 is_moderator = has_role(Role.MODERATOR)
 
 
+def may_post(ctx: Context) -> bool:
+    """May write in the community's discussions: a member not blocked by a moderator, and,
+    while not yet verified, only where the community allows it."""
+    return not_blocked(ctx) and (is_verified_or_staff(ctx) or community_lets_unverified_post(ctx))
+
+
 # --- asking -----------------------------------------------------------------------------------
 
 
@@ -146,7 +167,7 @@ def set_membership_loader(loader: Callable[[User, Community], Membership | None]
 
 def membership_of(user: User | None, community: Community | None) -> Membership | None:
     """The user's active membership in a community, loaded once per request."""
-    if user is None or community is None:
+    if user is None or community is None or not user.is_authenticated:
         return None
     cache = g.setdefault("_memberships", {})
     key = (user.id, community.id)

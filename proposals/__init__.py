@@ -14,10 +14,10 @@ from participation.policy import (
     Role,
     all_of,
     any_of,
+    anyone,
     has_role,
     is_admin,
     is_author,
-    is_member,
     is_planner,
     not_blocked,
 )
@@ -43,7 +43,8 @@ def _draft(ctx: Context) -> bool:
 
 
 RULES = {
-    "proposals.view": any_of(is_member, is_admin),
+    # Submitted proposals are public; a draft only its author sees (the views check it).
+    "proposals.view": anyone,
     # A verified resident proposes while the consultation collects ideas.
     "proposal.submit": all_of(has_role(Role.VERIFIED), not_blocked,
                               phase_open("proposal.submit")),

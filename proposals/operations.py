@@ -64,6 +64,12 @@ def support(user: User, proposal: Proposal) -> bool:
     return insert_unless_exists(Support(proposal_id=proposal.id, user_id=user.id))
 
 
+def withdraw_support(user: User, proposal: Proposal) -> bool:
+    """Take the user's support back; False when there was none (a double click)."""
+    return db.session.execute(delete(Support).where(
+        Support.proposal_id == proposal.id, Support.user_id == user.id)).rowcount > 0
+
+
 def review(planner: User, proposal: Proposal, status: str, reason: str | None, url: str) -> None:
     """The planner's answer: evaluating, accepted (shortlisted) or rejected with a public reason."""
     if status not in ANSWERS:

@@ -49,7 +49,9 @@ def _proposal(community: Community, proposal_id: int) -> Proposal:
                  joinedload(Proposal.merged_into)))
     if proposal is None or proposal.consultation.community_id != community.id:
         abort(404)
-    if proposal.status == "draft" and proposal.author_id != current_user.id:
+    # A draft is its author's alone (an author gone leaves it nobody's).
+    if proposal.status == "draft" and not (current_user.is_authenticated
+                                           and proposal.author_id == current_user.id):
         abort(404)
     return proposal
 
@@ -118,7 +120,7 @@ def index(community_id: int):
     drafts = db.session.scalars(
         select(Proposal).join(Consultation).where(
             Consultation.community_id == community.id, Proposal.status == "draft",
-            Proposal.author_id == current_user.id)).all()
+            Proposal.author_id == current_user.id)).all() if current_user.is_authenticated else []
     return render("proposals/index.html", community=community, page=page,
                   membership=membership_of(current_user, community),
                   categories=category_choices(select_locale()), statuses=STATUSES[1:],
@@ -216,17 +218,33 @@ def show(community_id: int, proposal_id: int):
 
 @bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support")
 def support(community_id: int, proposal_id: int):
+    return _set_support(community_id, proposal_id, True)
+
+
+@bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support/withdraw")
+def withdraw_support(community_id: int, proposal_id: int):
+    return _set_support(community_id, proposal_id, False)
+
+
+def _set_support(community_id: int, proposal_id: int, wanted: bool):
+    """Support, or take a support back, while the phase allows. Two routes, not a toggle: a
+    double click leaves the state the resident asked for."""
     community = _community(community_id)
     require("proposals.view", community)
     proposal = _proposal(community, proposal_id)
     require("proposal.support", community, proposal)
     if EmptyForm().validate_on_submit():
-        ops.support(current_user, proposal)
+        if wanted:
+            ops.support(current_user, proposal)
+        else:
+            ops.withdraw_support(current_user, proposal)
     if htmx:
         supports = db.session.scalar(select(func.count()).select_from(Support)
                                      .where(Support.proposal_id == proposal.id))
         return render("proposals/_support.html", community=community, proposal=proposal,
-                      supports=supports, supported=True, announce=True)
+                      supports=supports, supported=wanted, announce=True)
+    if not wanted:
+        flash(_("Your support is withdrawn."), "success")
     return see_other(proposal_url(proposal))
 
 

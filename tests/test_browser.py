@@ -219,14 +219,16 @@ def _pages(app, factory):
     mid = factory.membership_id(newcomer, community)
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
-               "/password/reset/spent", "/no-such-page"],
+               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
-                          f"{c}/members/{mid}/revoke", f"{c}/audit"],
+                          f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings"],
         admin.login: ["/admin/communities", "/admin/communities/new",
-                      f"/admin/communities/{community.id}"],
+                      f"/admin/communities/{community.id}",
+                      f"/admin/communities/{community.id}/members/"
+                      f"{factory.membership_id(committee, community)}/remove-role"],
     }, community
 
 
@@ -928,3 +930,54 @@ def test_wide_tables_fit_at_1280_and_stack_on_a_phone(app, live_server, new_page
     revoke = phone.locator("main a[href$='/revoke']").first
     box = revoke.bounding_box()
     assert box and box["x"] + box["width"] <= 360  # the actions are in reach
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_anyone_reads_published_pages_at_360_px(app, live_server, new_page, factory,
+                                                javascript):
+    from tests.communities.test_public import published_world
+
+    community, consultation, topic, ids = published_world(app, factory)
+    c = f"{live_server}/c/{community.id}"
+    page = new_page(javascript=javascript)
+    for url, text in ((c, community.name),
+                      (f"{c}/consultations/{consultation.id}", "口袋公园改造"),
+                      (f"{c}/topics/{topic.id}", "老人没地方坐"),
+                      (f"{c}/proposals/{ids['submitted']}", "加长椅"),
+                      (f"{c}/meetings/{ids['meeting']}", "三月议事会")):
+        page.goto(url)
+        assert "/login" not in page.url and text in page.content(), url
+        if javascript:  # axe runs as a script in the page
+            check_page(page, "anonymous")
+    # Instead of the actions, a way in that leads back here.
+    page.goto(f"{c}/topics/{topic.id}")
+    assert page.locator(".take-part").is_visible()
+    assert page.locator("textarea[name=body]").count() == 0
+    page.locator(".take-part a").first.click()
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill("input[name=login]", factory.user(community, Role.VERIFIED).login)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/c/{community.id}/topics/{topic.id}$"))
+    assert page.locator("textarea[name=body]").count() >= 1  # the comment form
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_support_is_withdrawn_in_the_browser(app, live_server, new_page, factory, javascript):
+    from tests.communities.test_public import published_world
+
+    community, consultation, topic, ids = published_world(app, factory)
+    wang = factory.user(community, Role.VERIFIED, display_name="王师傅")
+    page = new_page(javascript=javascript)
+    log_in(page, live_server, wang.login)
+    page.goto(f"{live_server}/c/{community.id}/proposals/{ids['submitted']}")
+    form = page.locator("#support-form")
+    form.locator("button").click()
+    page.wait_for_selector("#support-form .badge")
+    assert "/support/withdraw" in (form.get_attribute("action") or "")
+    if javascript:  # axe runs as a script in the page
+        check_page(page, "supported")
+    form.locator("button").click()
+    page.locator('#support-form[action$="/support"]').wait_for()
+    assert page.locator("#support-form .badge").count() == 0
+    assert "0" in page.locator("#support-form .supports").inner_text()

@@ -3,12 +3,23 @@ from __future__ import annotations
 
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
+from flask_login import AnonymousUserMixin
 
 from participation import audit, policy
 from participation.extensions import db, login_manager
 from participation.registries import plug_in
 
 RULES = {"account.use": policy.is_authenticated}
+
+
+class Visitor(AnonymousUserMixin):
+    """Someone reading without logging in: published pages are public, so the views and
+    templates may ask a visitor what they ask a user, and get "nobody" back."""
+
+    id = None
+    is_admin = False
+    memberships: tuple = ()
+    current_community_id = None
 
 
 def _load_user(user_id: str):
@@ -35,10 +46,13 @@ def init_app(app: Flask) -> None:
     plug_in(app, bp, RULES)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "accounts.login"
+    login_manager.anonymous_user = Visitor
     audit.describe({
         "user.register": _l("Registered an account"),
         "user.password_changed": _l("Changed their password"),
         "user.password_reset_requested": _l("Asked for a link to reset their password"),
+        "user.password_reset_in_person": _l("Gave %(object)s a password reset code in person"),
         "user.made_admin": _l("Made %(object)s a platform admin"),
-    }, details={"via": _l("Via")}, values={"via": {"console": _l("the server console")}})
+    }, details={"via": _l("Via"), "method": _l("How")},
+        values={"via": {"console": _l("the server console")}, "method": {"in_person": _l("in person")}})
     audit.name_objects("user", _users, _l("a former member"))

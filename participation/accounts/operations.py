@@ -7,7 +7,9 @@ cannot happen; nothing has been written when they do.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app, session
 from flask_babel import force_locale, ngettext
@@ -31,7 +33,15 @@ from participation.security import (
 
 from .models import PasswordResetToken, User, UserSession
 
+if TYPE_CHECKING:
+    from participation.communities.models import Community
+
 log = logging.getLogger(__name__)
+
+# A code read out or typed on a phone: no 0/O, 1/I/L; 12 characters are about 59 bits, against
+# a rate-limited reset page and a life of an hour.
+RESET_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+RESET_CODE_LENGTH = 12
 
 
 def normalise_login(value: str) -> tuple[str, str]:
@@ -185,6 +195,32 @@ def request_password_reset(login: str, reset_url) -> None:
         # No mail server (a community centre laptop): the operator reads the link from the log.
         log.warning("password reset link for user %s (no mail server configured): %s",
                     user.id, url)
+
+
+def reset_in_person(actor: User, user: User, community: Community) -> str:
+    """A committee member, with the resident in front of them, gives a one-time reset code
+    (for accounts registered with a mobile number, which get no e-mail). Like a link asked for
+    by e-mail, it voids every earlier one; it is audited, and only its hash is kept."""
+    void_reset_links(user)
+    code = "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_LENGTH))
+    db.session.add(PasswordResetToken(
+        user_id=user.id, token_hash=token_hash(code),
+        expires_at=utcnow() + timedelta(hours=current_app.config["PASSWORD_RESET_HOURS"]),
+    ))
+    record("user.password_reset_in_person", actor=actor, community=community,
+           target=f"user:{user.id}", member=user.display_name, method="in_person")
+    return code
+
+
+def normalise_reset_code(code: str) -> str:
+    """A code as typed (lower case, spaces, dashes, full-width characters) as it was issued."""
+    import unicodedata
+
+    return "".join(ch for ch in unicodedata.normalize("NFKC", code).upper() if ch.isalnum())
+
+
+def format_reset_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
 def void_reset_links(user: User) -> None:

@@ -114,6 +114,11 @@ def logout():
 @limiter.limit(lambda: current_app.config["RATELIMIT_ACCOUNT"], methods=["POST"],
                key_func=_account_key)
 def forgot_password():
+    code = request.args.get("code", "")
+    if code.strip():
+        # The one-time code a committee member gave in person opens the same reset page.
+        return see_other(url_for("accounts.reset_password",
+                                 token=ops.normalise_reset_code(code) or "-"))
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ops.request_password_reset(

@@ -35,15 +35,40 @@ def targets_other_resident(ctx: Context) -> bool:
     )
 
 
+def targets_staff(ctx: Context) -> bool:
+    """The object is a planner's, committee member's or moderator's membership here."""
+    from .models import Membership
+
+    m = ctx.obj
+    return (isinstance(m, Membership) and ctx.community is not None
+            and m.community_id == ctx.community.id
+            and m.role in (Role.PLANNER.value, Role.COMMITTEE.value, Role.MODERATOR.value))
+
+
+def targets_phone_account(ctx: Context) -> bool:
+    """The object's account logs in with a mobile number (and so gets no reset e-mail)."""
+    user = getattr(ctx.obj, "user", None)
+    return user is not None and user.phone is not None
+
+
 RULES = {
     "community.join": policy.is_authenticated,
-    "community.view": any_of(is_member, is_admin),
+    # A community's page is public; acting in it takes membership.
+    "community.view": policy.anyone,
+    "community.switch": any_of(is_member, is_admin),
+    "community.manage_settings": any_of(is_committee, is_admin),
     "community.manage_households": any_of(is_committee, is_admin),
     "community.issue_invites": any_of(is_committee, is_admin),
     "community.manage_members": any_of(is_committee, is_admin),
     "membership.manage": any_of(is_admin, policy.all_of(is_committee, targets_other_resident)),
     "community.read_audit": any_of(is_committee, is_admin),
     "platform.manage_communities": is_admin,
+    # Staff roles are the platform admin's to give and to take back.
+    "membership.remove_role": policy.all_of(is_admin, targets_staff),
+    # A committee member resets a resident's password in person (the admin anyone's).
+    "membership.reset_password": policy.all_of(
+        targets_phone_account,
+        any_of(is_admin, policy.all_of(is_committee, targets_other_resident))),
 }
 
 
@@ -77,7 +102,9 @@ def init_app(app: Flask) -> None:
     app.context_processor(community_context)
     audit.describe({
         "community.create": _l("Created %(object)s"),
+        "community.settings": _l("Changed the settings of %(object)s"),
         "membership.assign_role": _l("Gave %(object)s the role %(role)s"),
+        "membership.remove_role": _l("Took the role %(role)s from %(object)s"),
         "membership.join": _l("Joined the community"),
         "membership.verify": _l("Verified %(object)s as a resident in person"),
         "membership.revoke": _l("Revoked the membership of %(object)s"),
@@ -93,5 +120,7 @@ def init_app(app: Flask) -> None:
         "days": _l("Valid for (days)"),
         "added": _l("Added"),
         "skipped": _l("Already in the roster"),
-    }, values={"role": role_label, "method": {"in_person": _l("in person")}})
+        "unverified_may_comment": _l("Members not yet verified may comment"),
+    }, values={"role": role_label, "method": {"in_person": _l("in person")},
+               "unverified_may_comment": {"yes": _l("yes"), "no": _l("no")}})
     audit.name_objects("community", _communities, _l("a former community"))

@@ -35,6 +35,15 @@ class CommunityForm(FlaskForm):
     )
 
 
+class CommunitySettingsForm(FlaskForm):
+    unverified_may_comment = BooleanField(
+        _l("Members not yet verified may comment"),
+        description=_l("Anyone can read the community's published pages. Members who joined "
+                       "without an invite code can always read; tick this to let them comment "
+                       "and open topics too. Supporting and voting stay with verified "
+                       "residents."))
+
+
 class AssignRoleForm(FlaskForm):
     login = StringField(_l("Mobile number or e-mail of the user"),
                         validators=[required(), Length(max=254)])

@@ -5,6 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -36,6 +38,9 @@ class Community(db.Model):
     street: Mapped[str] = mapped_column(String(80))
     committee_name: Mapped[str] = mapped_column(String(80))
     household_count: Mapped[int | None] = mapped_column(Integer)
+    # Members not yet verified read everything; they comment only where the committee allows.
+    unverified_may_comment: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

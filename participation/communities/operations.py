@@ -52,6 +52,16 @@ def create_community(actor: User, *, name: str, district: str, street: str, comm
     return community
 
 
+def update_settings(actor: User, community: Community, *, unverified_may_comment: bool) -> None:
+    """The committee's choices for the community; audited only when something changed."""
+    if community.unverified_may_comment == unverified_may_comment:
+        return
+    community.unverified_may_comment = unverified_may_comment
+    record("community.settings", actor=actor, community=community,
+           target=f"community:{community.id}",
+           unverified_may_comment="yes" if unverified_may_comment else "no")
+
+
 def membership(user: User, community: Community) -> Membership | None:
     return db.session.scalar(
         select(Membership).where(Membership.user_id == user.id,
@@ -74,6 +84,31 @@ def assign_role(actor: User, community: Community, user: User, role: Role) -> Me
     record("membership.assign_role", actor=actor, community=community,
            target=f"user:{user.id}", member=user.display_name, role=role.value)
     return m
+
+
+STAFF_ROLES = (Role.PLANNER.value, Role.COMMITTEE.value, Role.MODERATOR.value)
+
+
+def remove_role(actor: User, m: Membership) -> None:
+    """Take a planner's, committee member's or moderator's role away (admin's action): they stay
+    a member, verified again if they were linked to a household. The residents' committee
+    runs the community (roster, invite codes, members), so its last member keeps the role
+    until someone else has it."""
+    if m.role not in STAFF_ROLES or m.revoked_at is not None:
+        return  # already removed: a repeated click changes nothing
+    # The committee's rows are locked (on PostgreSQL), so two admins removing the last two
+    # committee members at once cannot both succeed.
+    if m.role == Role.COMMITTEE.value and len(db.session.scalars(
+            select(Membership.id).where(
+                Membership.community_id == m.community_id,
+                Membership.role == Role.COMMITTEE.value,
+                Membership.revoked_at.is_(None)).with_for_update()).all()) <= 1:
+        raise OperationError(_("%(name)s is the community's last committee member. Assign the "
+                               "role to someone else first.", name=m.user.display_name))
+    removed = m.role
+    m.role = Role.VERIFIED.value if m.household_id else Role.RESIDENT.value
+    record("membership.remove_role", actor=actor, community=m.community,
+           target=f"user:{m.user_id}", member=m.user.display_name, role=removed)
 
 
 def join_community(user: User, community: Community) -> Membership:

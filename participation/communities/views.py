@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
-from participation.accounts.operations import find_user
+from participation.accounts.operations import find_user, format_reset_code, reset_in_person
 from participation.audit import present
 from participation.audit.models import AuditEvent
 from participation.errors import OperationError
@@ -26,10 +26,12 @@ from participation.forms import EmptyForm
 from participation.policy import Role, can, membership_of, require
 from participation.registries import community_sections
 from participation.web import (
+    external_url,
     field_error,
     paginate,
     public_address_is_local,
     render,
+    safe_next,
     see_other,
 )
 
@@ -37,6 +39,7 @@ from . import operations as ops
 from .forms import (
     AssignRoleForm,
     CommunityForm,
+    CommunitySettingsForm,
     IssueInvitesForm,
     RedeemForm,
     RevokeMemberForm,
@@ -74,13 +77,16 @@ def join(community_id: int):
             return see_other(url_for("communities.index"))
         flash(_("You have joined %(name)s. Redeem your household's invite code to vote.",
                 name=community.name), "success")
-    return see_other(url_for("communities.community", community_id=community.id))
+    # Joined from a page of the community: back to what the new member was reading.
+    home = url_for("communities.community", community_id=community.id)
+    back = safe_next(request.form.get("next"), home)
+    return see_other(back if back.startswith(f"/c/{community.id}/") else home)
 
 
 @bp.post("/communities/<int:community_id>/switch")
 def switch(community_id: int):
     community = db.get_or_404(Community, community_id)
-    require("community.view", community)
+    require("community.switch", community)
     if EmptyForm().validate_on_submit():
         ops.switch_community(current_user, community)
     return see_other(url_for("communities.community", community_id=community.id))
@@ -89,7 +95,7 @@ def switch(community_id: int):
 @bp.get("/c/<int:community_id>")
 def community(community_id: int):
     community = db.get_or_404(Community, community_id)
-    if current_user.is_authenticated and not can("community.view", community):
+    if current_user.is_authenticated and membership_of(current_user, community) is None:
         m = ops.membership(current_user, community)
         if m is not None and m.revoked_at is not None:
             return render("errors/error.html", status=403, code=403,
@@ -128,6 +134,19 @@ def redeem():
                     name=m.community.name), "success")
             return see_other(url_for("communities.community", community_id=m.community_id))
     return render("communities/redeem.html", "communities/_redeem_form.html", form=form)
+
+
+@bp.route("/c/<int:community_id>/settings", methods=["GET", "POST"])
+def settings(community_id: int):
+    community = db.get_or_404(Community, community_id)
+    require("community.manage_settings", community)
+    form = CommunitySettingsForm(obj=community)
+    if form.validate_on_submit():
+        ops.update_settings(current_user, community,
+                            unverified_may_comment=bool(form.unverified_may_comment.data))
+        flash(_("The community's settings are saved."), "success")
+        return see_other(url_for("communities.settings", community_id=community.id))
+    return render("communities/settings.html", community=community, form=form)
 
 
 # --- households -------------------------------------------------------------------------------
@@ -329,6 +348,25 @@ def revoke_member(community_id: int, membership_id: int):
     return render("communities/revoke.html", community=community, member=m, form=form)
 
 
+@bp.route("/c/<int:community_id>/members/<int:membership_id>/reset-password",
+          methods=["GET", "POST"])
+def reset_member_password(community_id: int, membership_id: int):
+    community = db.get_or_404(Community, community_id)
+    require("community.manage_members", community)
+    m = member_or_404(community, membership_id)
+    require("membership.reset_password", community, m)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        code = reset_in_person(current_user, m.user, community)
+        response = render("communities/reset_password_code.html", community=community, member=m,
+                          code=format_reset_code(code),
+                          link=external_url("accounts.reset_password", token=code),
+                          hours=current_app.config["PASSWORD_RESET_HOURS"])
+        # Shown once: never kept by a browser or proxy cache.
+        return response[0], response[1], {"Cache-Control": "no-store"}
+    return render("communities/reset_password.html", community=community, member=m, form=form)
+
+
 @bp.get("/c/<int:community_id>/audit")
 def audit(community_id: int):
     community = db.get_or_404(Community, community_id)
@@ -393,6 +431,31 @@ def admin_community(community_id: int):
         .options(joinedload(Membership.user)).order_by(Membership.role)
     ).all()
     return render("communities/admin_community.html", community=community, form=form, staff=staff)
+
+
+@bp.route("/admin/communities/<int:community_id>/members/<int:membership_id>/remove-role",
+          methods=["GET", "POST"])
+def remove_role(community_id: int, membership_id: int):
+    community = db.get_or_404(Community, community_id)
+    require("platform.manage_communities")
+    m = member_or_404(community, membership_id)
+    back = url_for("communities.admin_community", community_id=community.id)
+    if not can("membership.remove_role", community, m):
+        flash(_("%(name)s has no role to remove.", name=m.user.display_name), "info")
+        return see_other(back)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        role = m.role
+        try:
+            ops.remove_role(current_user, m)
+        except OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("%(name)s is no longer %(role)s.", name=m.user.display_name,
+                    role=role_label(role)), "success")
+        return see_other(back)
+    return render("communities/remove_role.html", community=community, member=m, form=form)
 
 
 def role_label(role: str) -> str:

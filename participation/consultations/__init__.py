@@ -14,8 +14,8 @@ from participation.policy import (
     Context,
     Predicate,
     any_of,
+    anyone,
     is_admin,
-    is_member,
     is_planner,
 )
 from participation.registries import CommunitySection, add_community_section, plug_in
@@ -74,7 +74,8 @@ def closed_because(consultation, feature: str) -> str | None:
 
 
 RULES = {
-    "consultation.view": any_of(is_member, is_admin),
+    # Consultations, their topics and comments are public reading.
+    "consultation.view": anyone,
     "consultation.manage": any_of(is_planner, is_admin),
 }
 

@@ -21,6 +21,7 @@ from participation.policy import (
     is_moderator,
     is_official,
     is_planner,
+    may_post,
     not_blocked,
     within_edit_window,
 )
@@ -37,11 +38,13 @@ def topic_live(ctx: Context) -> bool:
 
 
 RULES = {
+    # Anyone reads discussions; members write in them, those not yet verified only where the
+    # community allows it.
     "discussion.open_topic": all_of(
-        not_blocked, any_of(all_of(is_planner, consultation_running),
-                            phase_open("discussion.open_topic"))),
-    "discussion.comment": all_of(not_blocked, topic_live, phase_open("discussion.comment")),
-    "comment.upvote": all_of(is_member, content_live, topic_live,
+        may_post, any_of(all_of(is_planner, consultation_running),
+                         phase_open("discussion.open_topic"))),
+    "discussion.comment": all_of(may_post, topic_live, phase_open("discussion.comment")),
+    "comment.upvote": all_of(may_post, content_live, topic_live,
                              lambda ctx: not is_author(ctx), phase_open("discussion.comment")),
     "comment.edit": all_of(not_blocked, is_author, content_live, within_edit_window),
     "comment.delete": all_of(content_live, any_of(is_author, is_moderator, is_admin)),

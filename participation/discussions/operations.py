@@ -10,7 +10,7 @@ import logging
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from participation.accounts.models import User
 from participation.audit.operations import record
@@ -85,6 +85,12 @@ def delete_comment(actor: User, comment: Comment) -> None:
 def upvote(user: User, comment: Comment) -> bool:
     """Add the user's one upvote; False when it was already there (a double click)."""
     return insert_unless_exists(CommentVote(comment_id=comment.id, user_id=user.id))
+
+
+def withdraw_upvote(user: User, comment: Comment) -> bool:
+    """Take the user's upvote back; False when there was none (a double click)."""
+    return db.session.execute(delete(CommentVote).where(
+        CommentVote.comment_id == comment.id, CommentVote.user_id == user.id)).rowcount > 0
 
 
 def post_answer(planner: User, topic: Topic, body: str, answer_url) -> Comment:

@@ -148,8 +148,8 @@ def topic(community_id: int, topic_id: int):
     community = db.get_or_404(Community, community_id)
     require("consultation.view", community)
     topic = _topic(community, topic_id)
-    if topic.hidden_at and topic.author_id != current_user.id and not can(
-            "moderation.manage", community):
+    own = current_user.is_authenticated and topic.author_id == current_user.id
+    if topic.hidden_at and not own and not can("moderation.manage", community):
         # Links to it (notifications, meeting agendas) still lead somewhere that explains.
         return render("discussions/topic_hidden.html", community=community, topic=topic)
     thread = parse_id(request.args.get("thread"))
@@ -243,17 +243,31 @@ def delete_comment(community_id: int, comment_id: int):
 
 @bp.post("/c/<int:community_id>/comments/<int:comment_id>/upvote")
 def upvote(community_id: int, comment_id: int):
+    return _set_upvote(community_id, comment_id, True)
+
+
+@bp.post("/c/<int:community_id>/comments/<int:comment_id>/upvote/withdraw")
+def withdraw_upvote(community_id: int, comment_id: int):
+    return _set_upvote(community_id, comment_id, False)
+
+
+def _set_upvote(community_id: int, comment_id: int, wanted: bool):
+    """Upvote, or take an upvote back, while comments are open (two routes, so a double click
+    leaves the state asked for)."""
     community = db.get_or_404(Community, community_id)
     require("consultation.view", community)
     comment = _comment_in(community, comment_id)
     require("comment.upvote", community, comment)
     if EmptyForm().validate_on_submit():
-        ops.upvote(current_user, comment)
+        if wanted:
+            ops.upvote(current_user, comment)
+        else:
+            ops.withdraw_upvote(current_user, comment)
     if htmx:
         count = db.session.scalar(select(func.count()).select_from(CommentVote)
                                   .where(CommentVote.comment_id == comment.id))
         return render("discussions/_upvote.html", comment=comment, community=community,
-                      count=count, voted=True, announce=True)
+                      count=count, voted=wanted, announce=True)
     return see_other(comment_url(comment))
 
 

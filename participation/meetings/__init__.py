@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from participation import audit, notifications
 from participation.extensions import db
-from participation.policy import any_of, is_admin, is_committee, is_member, is_planner
+from participation.policy import any_of, anyone, is_admin, is_committee, is_planner
 from participation.registries import plug_in
 from participation.uploads import add_references
 
 RULES = {
-    "meeting.view": any_of(is_member, is_admin),
+    # Published records are public; drafts only their editors see (the views filter them).
+    "meeting.view": anyone,
     # The residents' committee convenes deliberation meetings; the planner often runs them.
     "meeting.manage": any_of(is_planner, is_committee, is_admin),
 }

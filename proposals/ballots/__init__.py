@@ -16,7 +16,6 @@ from participation.policy import (
     has_role,
     is_admin,
     is_committee,
-    is_member,
     is_planner,
 )
 from participation.registries import (
@@ -66,10 +65,11 @@ RULES = {
     "ballot.vote": all_of(has_role(Role.VERIFIED), _ballot_open),
     "ballot.paper": all_of(any_of(is_committee, is_admin), _paper_open),
     "ballot.paper_view": any_of(is_committee, is_admin),
-    # Results once voting ends; before, staff may watch an open ballot, and members too when
-    # the planner shows results live. Nobody watches a secret ballot being filled.
+    # Results are published, to anyone, once voting ends, or while it runs when the planner
+    # shows them live; before, staff may watch an open ballot. Nobody watches a secret ballot
+    # being filled.
     "ballot.results": any_of(
-        all_of(any_of(is_member, is_admin), any_of(_ballot_ended, _results_live)),
+        _ballot_ended, _results_live,
         all_of(any_of(is_planner, is_committee, is_admin), _open_ballot)),
 }
 

@@ -237,7 +237,9 @@ def test_user_in_two_communities_switches(app, client, factory):
     first, second = factory.community(), factory.community()
     user = factory.user(first, Role.VERIFIED)
     login(client, user)
-    assert client.get(f"/c/{second.id}").status_code == 403
+    # The page is public; a visitor is offered to join it.
+    assert f'action="/communities/{second.id}/join"' in client.get(
+        f"/c/{second.id}").get_data(as_text=True)
     assert post(client, f"/communities/{second.id}/join").status_code == 303
     assert client.get(f"/c/{second.id}").status_code == 200
     with app.app_context():

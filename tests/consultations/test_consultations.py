@@ -132,9 +132,10 @@ def test_cover_picture_is_reencoded_and_served_to_members(app, place, at):
     assert stored.format == "JPEG" and stored.size == (64, 48)
     assert b"GPS" not in cover.get_data()  # metadata is not passed on
     cover.close()
-    outsider = app.test_client()
-    assert outsider.get(f"/c/{community.id}/consultations/{consultation_id}/cover"
-                        ).status_code == 302
+    reader = app.test_client()  # a published consultation's cover is public, like its page
+    response = reader.get(f"/c/{community.id}/consultations/{consultation_id}/cover")
+    assert response.status_code == 200
+    response.close()
 
 
 def test_phase_start_is_announced_once_by_the_cron_command(app, place, at, runner):
