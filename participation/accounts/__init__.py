@@ -53,6 +53,6 @@ def init_app(app: Flask) -> None:
         "user.password_reset_requested": _l("Asked for a link to reset their password"),
         "user.password_reset_in_person": _l("Gave %(object)s a password reset code in person"),
         "user.made_admin": _l("Made %(object)s a platform admin"),
-    }, details={"via": _l("Via"), "method": _l("How")},
+    }, details={"via": _l("Via"), "method": _l("How"), "member": _l("Member")},
         values={"via": {"console": _l("the server console")}, "method": {"in_person": _l("in person")}})
     audit.name_objects("user", _users, _l("a former member"))

@@ -331,7 +331,7 @@ def test_households_are_listed_in_counting_order(app, client, factory):
     for building, room in (("10号楼", "101"), ("2号楼", "1001"), ("2号楼", "201"), ("1号楼", "101")):
         factory.household(community, building=building, room=room)
     html = client.get(f"/c/{community.id}/households").get_data(as_text=True)
-    rows = re.findall(r"<tr><td>(\d+号楼)</td><td>[^<]*</td><td>(\d+)</td>", html)
+    rows = re.findall(r"<tr><td[^>]*>(\d+号楼)</td><td[^>]*>[^<]*</td><td[^>]*>(\d+)</td>", html)
     assert rows == [("1号楼", "101"), ("2号楼", "201"), ("2号楼", "1001"), ("10号楼", "101")]
 
 
