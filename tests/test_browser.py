@@ -789,7 +789,8 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     other.wait_for_selector("#comment-list .upvotes")
     other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
     assert other.inner_text(live) == "Your upvote is counted: 1 upvote in all."
-    other.wait_for_function("document.activeElement.className === 'upvotes'")
+    # Focus stays on the control, which now takes the upvote back.
+    other.wait_for_function("document.activeElement.textContent.includes('Withdraw upvote')")
     other.focus("#comment-list details.reply summary")
     other.keyboard.press("Enter")
     other.keyboard.press("Tab")
@@ -815,7 +816,8 @@ def test_htmx_swaps_keep_focus_and_are_announced(app, live_server, new_page, fac
     other.wait_for_selector("#support-form .badge")
     other.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
     assert other.inner_text(live) == "Your support is counted: 1 support in all."
-    other.wait_for_function("document.activeElement.className === 'badge'")
+    # Focus stays on the control, which now takes the support back.
+    other.wait_for_function("document.activeElement.textContent.includes('Withdraw my support')")
     check_page(other, "proposal after an htmx support")
 
 
