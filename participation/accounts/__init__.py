@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
-from flask_login import AnonymousUserMixin
+from flask_login import AnonymousUserMixin, current_user
 
 from participation import audit, policy
 from participation.extensions import db, login_manager
@@ -23,12 +23,33 @@ class Visitor(AnonymousUserMixin):
 
 
 def _load_user(user_id: str):
-    from .models import User
-    from .operations import session_is_live
+    """The signed-in user, their live session and their memberships with the communities, in
+    one query: every page needs them (the header lists the communities, the policy asks the
+    membership), so no page pays for them again."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
 
-    if not user_id.isdigit() or not session_is_live(int(user_id), session.get("sid")):
+    from participation.security import token_hash
+
+    from .models import User, UserSession
+
+    token = session.get("sid")
+    if not user_id.isdigit() or not token:
         return None
-    return db.session.get(User, int(user_id))
+    # The membership class is reached through the relationship: communities sit above accounts.
+    membership = User.memberships.property.mapper.class_
+    return db.session.scalars(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == int(user_id), UserSession.token_hash == token_hash(token),
+               UserSession.revoked_at.is_(None))
+        .options(joinedload(User.memberships).joinedload(membership.community))
+    ).unique().first()
+
+
+def _load_current_user() -> None:
+    # Loaded before the view runs, so the view's own lookups of the user's communities are
+    # answered from the session's identity map instead of the database.
+    current_user._get_current_object()
 
 
 def _users(ids: set[int]) -> dict:
@@ -45,6 +66,7 @@ def init_app(app: Flask) -> None:
 
     plug_in(app, bp, RULES)
     login_manager.user_loader(_load_user)
+    app.before_request(_load_current_user)
     login_manager.login_view = "accounts.login"
     login_manager.anonymous_user = Visitor
     audit.describe({

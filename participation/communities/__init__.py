@@ -73,8 +73,20 @@ RULES = {
 
 
 def active_membership(user, community):
+    from flask import has_request_context, request
+    from sqlalchemy import inspect
+
+    from participation.database import READ_ONLY_METHODS
+
     from .models import Membership
 
+    user = getattr(user, "_get_current_object", lambda: user)()
+    # The signed-in user comes with their memberships (accounts' user loader); a reading
+    # request cannot have changed them since.
+    if (has_request_context() and request.method in READ_ONLY_METHODS
+            and "memberships" not in inspect(user).unloaded):
+        return next((m for m in user.memberships
+                     if m.community_id == community.id and m.revoked_at is None), None)
     return db.session.scalar(
         select(Membership).where(
             Membership.user_id == user.id,

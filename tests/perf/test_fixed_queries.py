@@ -1,0 +1,64 @@
+"""Every request's fixed cost: who is signed in, their session and their communities come in
+one query, however many communities they belong to."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from participation.communities.models import Membership
+from participation.extensions import db
+from participation.policy import Role
+from tests.conftest import login
+
+
+def statements(app, client, url) -> list[str]:
+    seen = []
+
+    def hit(_conn, _cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", hit)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", hit)
+    assert response.status_code == 200
+    return seen
+
+
+def test_signed_in_user_costs_one_query_whatever_their_communities(app, client, factory):
+    home = factory.community()
+    user = factory.user(home, Role.RESIDENT)
+    login(client, user)
+    url = f"/c/{home.id}"
+    one = statements(app, client, url)
+    with app.app_context():
+        for _ in range(4):
+            db.session.add(Membership(user_id=user.id, community_id=factory.community().id,
+                                      role=Role.RESIDENT.value))
+        db.session.commit()
+    five = statements(app, client, url)
+    assert len(five) == len(one) <= 8
+    # The session check, the user and their memberships with communities: one statement.
+    assert sum("user_session" in s for s in five) == 1
+    assert not any(s.lstrip().startswith("SELECT user_session") for s in five)
+    # The account page lists all five, from the same query.
+    account = statements(app, client, "/account")
+    assert len(account) <= 4
+    assert client.get("/account").get_data(as_text=True).count("测试社区") >= 5
+
+
+def test_revoked_session_signs_nobody_in(app, client, factory):
+    home = factory.community()
+    user = factory.user(home, Role.RESIDENT)
+    login(client, user)
+    from participation.accounts.models import UserSession
+    from participation.clock import utcnow
+
+    with app.app_context():
+        db.session.execute(db.update(UserSession).values(revoked_at=utcnow()))
+        db.session.commit()
+    response = client.get("/account")
+    assert response.status_code in (302, 303)
+    assert "/login" in response.headers["Location"]
