@@ -24,7 +24,7 @@ from . import (
     web,
 )
 from .config import load_config
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from .extensions import babel, cache, csrf, db, htmx, limiter, login_manager, migrate
 from .i18n import TRANSLATIONS, compile_catalogs, format_moment, select_locale
 from .registries import community_tabs
 from .sanitize import render_markdown
@@ -56,6 +56,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

@@ -54,6 +54,8 @@ class Defaults:
     THREAD_REPLIES_MAX = 1000
     UPLOAD_FOLDER = None  # where pictures are kept; by default instance/uploads
     PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
+    CACHE_TYPE = "SimpleCache"
+    CACHE_DEFAULT_TIMEOUT = 60
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False
@@ -72,6 +74,10 @@ def load_config(app: Flask, overrides: dict | None = None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+    if os.environ.get("CACHE_REDIS_URL") or app.config.get("CACHE_REDIS_URL"):
+        app.config["CACHE_REDIS_URL"] = (os.environ.get("CACHE_REDIS_URL")
+                                         or app.config["CACHE_REDIS_URL"])
+        app.config["CACHE_TYPE"] = "RedisCache"
     if overrides:
         app.config.update(overrides)
 

@@ -1,4 +1,5 @@
 """The Flask extensions, created once here and bound to the app in `create_app`."""
+from flask_caching import Cache
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,3 +33,6 @@ csrf = CSRFProtect()
 babel = LinliBabel()
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address)
+# Figures every visitor sees but that change rarely; shared between workers through Redis when
+# CACHE_REDIS_URL is set, else each worker keeps its own for CACHE_DEFAULT_TIMEOUT seconds.
+cache = Cache()

@@ -179,11 +179,28 @@ def _compressed(response):
             or "gzip" not in request.headers.get("Accept-Encoding", "")):
         return response
     data = response.get_data()
-    if len(data) < 1024:
-        return response
-    response.set_data(gzip.compress(data, compresslevel=6))
-    response.headers["Content-Encoding"] = "gzip"
+    if len(data) >= 1024:
+        # mtime=0: the same page compresses to the same bytes, so its ETag stays the same.
+        response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+        response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def _conditional(response):
+    """A page fetched again unchanged answers 304 Not Modified with no body: its ETag is the
+    hash of what was sent (after compression, so each encoding has its own). Pages are
+    revalidated every time (no-cache), never shown stale; a signed-in user's stay private."""
+    if (request.method not in ("GET", "HEAD") or response.status_code != 200
+            or response.direct_passthrough or response.is_streamed
+            or response.mimetype not in COMPRESSED_TYPES
+            or "no-store" in (response.headers.get("Cache-Control") or "")):
+        return response
+    if not response.cache_control.max_age:
+        response.cache_control.no_cache = True
+    if request.cookies:
+        response.cache_control.private = True
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def uses_htmx() -> str:
@@ -198,4 +215,6 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals["uses_htmx"] = uses_htmx
     app.before_request(_without_control_characters)
+    # after_request runs the last registered first: compress, then tag the compressed page.
+    app.after_request(_conditional)
     app.after_request(_compressed)

@@ -36,6 +36,7 @@ from participation.web import (
 )
 
 from . import operations as ops
+from .figures import figures
 from .forms import (
     AssignRoleForm,
     CommunityForm,
@@ -104,14 +105,7 @@ def community(community_id: int):
                                     "%(name)s: %(reason)s. Please contact them if this is a "
                                     "mistake.", name=community.name, reason=m.revoke_reason))
     require("community.view", community)
-    counts = dict(db.session.execute(
-        select(Membership.role, func.count())
-        .where(Membership.community_id == community.id, Membership.revoked_at.is_(None))
-        .group_by(Membership.role)
-    ).all())
-    households = db.session.scalar(
-        select(func.count()).select_from(Household).where(Household.community_id == community.id)
-    )
+    counts, households = figures(community)
     sections = [(section.template, section.load(community)) for section in community_sections]
     return render("communities/community.html", community=community, counts=counts,
                   households=households, membership=membership_of(current_user, community),

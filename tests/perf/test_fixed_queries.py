@@ -32,6 +32,7 @@ def test_signed_in_user_costs_one_query_whatever_their_communities(app, client, 
     user = factory.user(home, Role.RESIDENT)
     login(client, user)
     url = f"/c/{home.id}"
+    client.get(url)  # the community's figures are cached from here on
     one = statements(app, client, url)
     with app.app_context():
         for _ in range(4):
@@ -62,3 +63,23 @@ def test_revoked_session_signs_nobody_in(app, client, factory):
     response = client.get("/account")
     assert response.status_code in (302, 303)
     assert "/login" in response.headers["Location"]
+
+
+def test_unchanged_public_page_answers_304_and_a_change_shows(app, client, factory):
+    community = factory.community(name="筼筜社区")
+    url = f"/c/{community.id}"
+    for encoding in ("gzip", ""):
+        first = client.get(url, headers={"Accept-Encoding": encoding})
+        assert first.status_code == 200 and first.headers["ETag"]
+        assert "no-cache" in first.headers["Cache-Control"]
+        again = client.get(url, headers={"Accept-Encoding": encoding,
+                                         "If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.data == b""
+    with app.app_context():
+        from participation.communities.models import Community
+
+        db.session.get(Community, community.id).name = "筼筜新社区"
+        db.session.commit()
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert "筼筜新社区" in changed.get_data(as_text=True)
