@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,10 @@ def _begin(connection) -> None:
     # A request that may write takes the write lock when its transaction starts, so two writers
     # queue on the busy timeout instead of failing later with "database is locked" when a read
     # lock cannot be upgraded. Reads (GET) keep a deferred transaction and run concurrently.
-    if has_request_context() and request.method in READ_ONLY_METHODS:
+    # Once a request's writes are committed (see `commit_writes`), what it still reads to render
+    # its answer needs no lock either.
+    if has_request_context() and (request.method in READ_ONLY_METHODS
+                                  or g.get("linli_writes_committed")):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -60,3 +63,18 @@ def insert_unless_exists(obj) -> bool:
         return False
     return True
 
+
+
+def commit_writes() -> None:
+    """Commit a successful writing request's changes before its answer is rendered, so the
+    write lock (SQLite's, held by the whole file) is not held while the template renders.
+    The loaded objects stay as they are: rendering reads them without reloading each one."""
+    if not has_request_context() or request.method in READ_ONLY_METHODS:
+        return
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    g.linli_writes_committed = True

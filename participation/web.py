@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
+from .database import commit_writes
 from .extensions import db, htmx
 
 ID = re.compile(r"[0-9]{1,9}")
@@ -42,6 +43,8 @@ def see_other(url: str):
 def render(template: str, fragment: str | None = None, status: int = 200, **context):
     """Render the full page, or only its fragment (the same include) for an htmx request."""
     name = fragment if (fragment and htmx and not htmx.boosted) else template
+    if status < 400:
+        commit_writes()
     return render_template(name, **context), status
 
 

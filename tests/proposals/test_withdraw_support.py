@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from participation.extensions import db
@@ -78,3 +79,41 @@ def test_a_support_stays_once_the_phase_is_over(app, place, at):
     at(START + timedelta(days=2))
     assert post(other, url + "/support/withdraw", page=url).status_code == 403
     assert supports(app) == 1
+
+
+def test_the_write_lock_is_free_while_the_answer_renders(app, place, at):
+    """Another resident's vote need not wait for this answer's template: the support is
+    committed before the fragment renders."""
+    import sqlite3
+
+    from flask import before_render_template
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite's file-wide write lock")
+        path = db.engine.url.database
+    at(START + timedelta(days=2))
+    url = submitted(app, place)
+    wang = client_for(app, place[1]["wang"])
+    seen = []
+
+    def try_to_write(_app, template, context):
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            seen.append((template.name, other.execute(
+                "SELECT count(*) FROM support").fetchone()[0]))
+            other.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            seen.append((template.name, str(error)))
+        finally:
+            other.close()
+
+    before_render_template.connect(try_to_write, app)
+    try:
+        response = post(wang, url + "/support", page=url, headers={"HX-Request": "true"})
+    finally:
+        before_render_template.disconnect(try_to_write, app)
+    assert response.status_code == 200
+    # The fragment's template ran with the lock free and the support already visible.
+    assert ("proposals/_support.html", 1) in seen
