@@ -1,4 +1,5 @@
 import logging
+import re
 from logging.config import fileConfig
 
 from flask import current_app
@@ -44,6 +45,18 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+# The full-text indexes (participation/search.py) are made by the migrations alone, no model
+# stands for them: SQLite FTS5 virtual tables with their shadow tables, kept by triggers, and
+# PostgreSQL GIN indexes named ix_..._search.
+FULL_TEXT_TABLE = re.compile(r".+_fts(_(data|idx|docsize|config|content))?")
+FULL_TEXT_INDEX = re.compile(r"ix_.+_search")
+
+
+def include_name(name, type_, parent_names):
+    pattern = {"table": FULL_TEXT_TABLE, "index": FULL_TEXT_INDEX}.get(type_)
+    return not (pattern and pattern.fullmatch(name or ""))
 
 
 def run_migrations_offline():
@@ -95,6 +108,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 

@@ -132,6 +132,34 @@ def paginate_rows(stmt, per_page: int | None = None) -> RowPage:
     return RowPage(rows, page, per_page, total)
 
 
+def paginate_keys(keys, order: list[tuple], load, per_page: int | None = None) -> RowPage:
+    """A page of rows that costs the same wherever it lies in the list.
+
+    `keys` selects the rows' key alone (narrow: read from an index), `order` is the list's order
+    as (column, descending) pairs ending in a unique column, and `load(keys)` gives the full rows
+    of a page's keys, by key. A page in the second half is read from the other end in the
+    reversed order, so the last page skips no more index entries than the first.
+    """
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    page = page_number()
+    total = db.session.scalar(select(func.count()).select_from(keys.order_by(None).subquery()))
+    skip = (page - 1) * per_page
+    if skip >= total:
+        return RowPage([], page, per_page, total)
+    backwards = skip + per_page / 2 > total / 2
+    if backwards:
+        count, skip = min(per_page, total - skip), max(0, total - skip - per_page)
+    else:
+        count = per_page
+    ordered = [column.desc() if descending != backwards else column.asc()
+               for column, descending in order]
+    ids = list(db.session.scalars(keys.order_by(*ordered).limit(count).offset(skip)))
+    if backwards:
+        ids.reverse()
+    rows = load(ids) if ids else {}
+    return RowPage([rows[i] for i in ids if i in rows], page, per_page, total)
+
+
 def field_error(form_field, error) -> None:
     """Show a refused operation's message at the form field it concerns, keeping what was typed;
     the refused change is rolled back."""

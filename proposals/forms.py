@@ -7,6 +7,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DecimalField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -46,6 +47,6 @@ class ReviewForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    target_id = SelectField(_l("Merge into"), choices=[], validate_choice=False)
+    target_id = RadioField(_l("Merge into"), choices=[], validate_choice=False)
     confirm = BooleanField(_l("I understand: supports move over and this cannot be undone."),
                            validators=[DataRequired(message=_l("Tick the box to merge."))])

@@ -12,6 +12,8 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    event,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +21,7 @@ from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.consultations.models import Consultation
 from participation.extensions import db
+from participation.search import terms
 
 STATUSES = ("draft", "evaluating", "accepted", "rejected", "merged")
 
@@ -30,11 +33,24 @@ class Proposal(db.Model):
                         name="status_known"),
         CheckConstraint("estimated_cost IS NULL OR estimated_cost >= 0", name="cost_positive"),
         Index("ix_proposal_consultation_status", "consultation_id", "status"),
+        # One index per order and filter the community's list offers, each ending in what the
+        # list filters on besides, so a page is read from the index alone (web.paginate_ids).
+        Index("ix_proposal_list_new", "community_id", "submitted_at", "id", "status"),
+        Index("ix_proposal_list_supported", "community_id", "support_count", "id", "status"),
+        Index("ix_proposal_list_status_new", "community_id", "status", "submitted_at", "id"),
+        Index("ix_proposal_list_status_supported", "community_id", "status", "support_count",
+              "id"),
+        Index("ix_proposal_list_category_new", "community_id", "category", "submitted_at", "id",
+              "status"),
+        Index("ix_proposal_list_category_supported", "community_id", "category",
+              "support_count", "id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultation.id", ondelete="CASCADE"))
+    # The consultation's community, kept here so the community's lists need no join.
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"),
                                                   index=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -49,12 +65,26 @@ class Proposal(db.Model):
         ForeignKey("proposal.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Kept by the database's triggers on `support` (see the migration), so that sorting by
+    # supports reads an index and no count is taken per row.
+    support_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What the full-text index holds (participation/search.py), set from the texts on every save.
+    search_terms: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     consultation: Mapped[Consultation] = relationship()
     author: Mapped[User | None] = relationship()
     photos: Mapped[list[ProposalPhoto]] = relationship(
         order_by="ProposalPhoto.id", cascade="all, delete-orphan")
     merged_into: Mapped[Proposal | None] = relationship(remote_side=[id])
+
+
+@event.listens_for(Proposal, "before_insert")
+@event.listens_for(Proposal, "before_update")
+def _derived_columns(_mapper, connection, proposal: Proposal) -> None:
+    if proposal.community_id is None:
+        proposal.community_id = connection.scalar(
+            select(Consultation.community_id).where(Consultation.id == proposal.consultation_id))
+    proposal.search_terms = terms(proposal.title, proposal.site, proposal.description)
 
 
 class ProposalPhoto(db.Model):

@@ -5,12 +5,14 @@ import secrets
 
 from flask import Blueprint, abort, flash, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
 from participation.communities.models import Community
+from participation import search
 from participation.consultations import closed_because
 from participation.consultations.models import Consultation
 from participation.errors import OperationError
@@ -23,7 +25,7 @@ from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
 from participation.web import (
     form_status,
-    paginate_rows,
+    paginate_keys,
     parse_id,
     parse_ids,
     render,
@@ -32,7 +34,7 @@ from participation.web import (
 
 from . import operations as ops
 from .forms import MergeForm, ProposalForm, ReviewForm
-from .models import STATUSES, AgendaProposal, Proposal, Support
+from .models import STATUSES, AgendaProposal, Proposal, ProposalPhoto, Support
 
 bp = Blueprint("proposals", __name__)
 
@@ -42,11 +44,11 @@ def _community(community_id: int) -> Community:
 
 
 def _proposal(community: Community, proposal_id: int) -> Proposal:
-    proposal = db.session.scalar(
+    proposal = db.session.execute(
         select(Proposal).where(Proposal.id == proposal_id)
-        .options(joinedload(Proposal.consultation).selectinload(Consultation.phases),
+        .options(joinedload(Proposal.consultation).joinedload(Consultation.phases),
                  joinedload(Proposal.author), selectinload(Proposal.photos),
-                 joinedload(Proposal.merged_into)))
+                 joinedload(Proposal.merged_into))).unique().scalar_one_or_none()
     if proposal is None or proposal.consultation.community_id != community.id:
         abort(404)
     # A draft is its author's alone (an author gone leaves it nobody's).
@@ -86,40 +88,49 @@ SORTS = ("new", "supported", "random")
 def index(community_id: int):
     community = _community(community_id)
     require("proposals.view", community)
-    support_count = (select(func.count()).where(Support.proposal_id == Proposal.id)
-                     .correlate(Proposal).scalar_subquery().label("supports"))
-    stmt = (select(Proposal, support_count).join(Consultation)
-            .where(Consultation.community_id == community.id, Proposal.status != "draft")
-            .options(joinedload(Proposal.author), joinedload(Proposal.consultation),
-                     selectinload(Proposal.photos)))
+    keys = select(Proposal.id).where(Proposal.community_id == community.id,
+                                     Proposal.status != "draft")
     category = request.args.get("category", "")
     status = request.args.get("status", "")
     site = request.args.get("site", "").strip()
     sort = request.args.get("sort", "new")
     if category:
-        stmt = stmt.where(Proposal.category == category)
+        keys = keys.where(Proposal.category == category)
     if status in STATUSES:
-        stmt = stmt.where(Proposal.status == status)
+        keys = keys.where(Proposal.status == status)
     if site:
-        stmt = stmt.where(Proposal.site.contains(site, autoescape=True))
+        keys = keys.where(
+            search.matches(db.engine.dialect.name, Proposal.id, Proposal.search_terms,
+                           "proposal_fts", site),
+            Proposal.site.icontains(site, autoescape=True))
     if sort == "supported":
-        stmt = stmt.order_by(support_count.desc(), Proposal.id.desc())
+        order = [(Proposal.support_count, True), (Proposal.id, True)]
     elif sort == "random":
         # Seeded per visitor, so paging through a shuffled list never repeats or skips one.
         seed = session.setdefault("proposal_seed", secrets.randbelow(2_147_483_000) + 1)
         # 64-bit arithmetic: id × seed overflows PostgreSQL's integer past a few proposals.
-        stmt = stmt.order_by((cast(Proposal.id, BigInteger) * seed) % 2_147_483_647,
-                             Proposal.id)
+        order = [((cast(Proposal.id, BigInteger) * seed) % 2_147_483_647, False),
+                 (Proposal.id, False)]
     else:
-        stmt = stmt.order_by(Proposal.submitted_at.desc(), Proposal.id.desc())
-    page = paginate_rows(stmt)
+        order = [(Proposal.submitted_at, True), (Proposal.id, True)]
+
+    first_photo = (select(func.min(ProposalPhoto.id))
+                   .where(ProposalPhoto.proposal_id == Proposal.id)
+                   .correlate(Proposal).scalar_subquery())
+
+    def load(ids):
+        return {p.id: (p, photo) for p, photo in db.session.execute(
+            select(Proposal, first_photo).where(Proposal.id.in_(ids))
+            .options(joinedload(Proposal.author)))}
+
+    page = paginate_keys(keys, order, load)
     consultations = db.session.scalars(
         select(Consultation).where(Consultation.community_id == community.id)
-        .options(selectinload(Consultation.phases)).order_by(Consultation.created_at.desc())
-    ).all()
+        .options(joinedload(Consultation.phases)).order_by(Consultation.created_at.desc())
+    ).unique().all()
     drafts = db.session.scalars(
-        select(Proposal).join(Consultation).where(
-            Consultation.community_id == community.id, Proposal.status == "draft",
+        select(Proposal).where(
+            Proposal.community_id == community.id, Proposal.status == "draft",
             Proposal.author_id == current_user.id)).all() if current_user.is_authenticated else []
     return render("proposals/index.html", community=community, page=page,
                   membership=membership_of(current_user, community),
@@ -191,19 +202,13 @@ def show(community_id: int, proposal_id: int):
     community = _community(community_id)
     require("proposals.view", community)
     proposal = _proposal(community, proposal_id)
-    supports = db.session.scalar(select(func.count()).select_from(Support)
-                                 .where(Support.proposal_id == proposal.id))
-    supported = db.session.scalar(select(Support.user_id).where(
+    supported = current_user.is_authenticated and db.session.scalar(select(Support.user_id).where(
         Support.proposal_id == proposal.id, Support.user_id == current_user.id)) is not None
     review = ReviewForm(formdata=None, status=proposal.status, reason=proposal.reason)
     review.status.choices = [SelectChoice(s, status_label(s)) for s in ops.ANSWERS]
-    merge = MergeForm(formdata=None)
-    merge.target_id.choices = [SelectChoice("", _("Choose a proposal"))] + [
-        SelectChoice(str(p.id), p.title) for p in db.session.scalars(
-        select(Proposal).where(Proposal.consultation_id == proposal.consultation_id,
-                               Proposal.id != proposal.id,
-                               Proposal.status.in_(["evaluating", "accepted"]))
-        .order_by(Proposal.title))]
+    merge_q = request.args.get("merge_q", "").strip()
+    merge = _merge_form(proposal, merge_q) if can("proposal.review", community, proposal) \
+        else None
     # The published meeting records whose agenda decided on this proposal.
     meetings = db.session.execute(
         select(Meeting.id, Meeting.title, Meeting.held_at, AgendaItem.decision)
@@ -212,8 +217,56 @@ def show(community_id: int, proposal_id: int):
         .where(AgendaProposal.proposal_id == proposal.id, Meeting.published_at.is_not(None))
         .order_by(Meeting.held_at)).all()
     return render("proposals/show.html", community=community, proposal=proposal,
-                  supports=supports, supported=supported, review=review, merge=merge,
+                  supports=proposal.support_count, supported=supported, review=review,
+                  merge=merge, merge_q=merge_q,
                   membership=membership_of(current_user, community), meetings=meetings)
+
+
+MERGE_CANDIDATES = 20
+
+
+def _merge_form(proposal: Proposal, query: str) -> MergeForm:
+    """The merge form, offering the proposals that the planner's search finds: none before a
+    search, at most MERGE_CANDIDATES after one, whatever the consultation's size."""
+    form = MergeForm(formdata=None)
+    if not query:
+        return form
+    found = (select(Proposal).where(
+        Proposal.consultation_id == proposal.consultation_id, Proposal.id != proposal.id,
+        Proposal.status.in_(["evaluating", "accepted"]))
+        .order_by(Proposal.support_count.desc(), Proposal.id.desc()).limit(MERGE_CANDIDATES))
+    number = query.removeprefix("#")
+    if (target_id := parse_id(number)) is not None:
+        found = found.where(Proposal.id == target_id)
+    else:
+        found = found.where(
+            search.matches(db.engine.dialect.name, Proposal.id, Proposal.search_terms,
+                           "proposal_fts", query),
+            Proposal.title.icontains(query, autoescape=True)
+            | Proposal.site.icontains(query, autoescape=True)
+            | Proposal.description.icontains(query, autoescape=True))
+    form.target_id.choices = [
+        SelectChoice(str(p.id), _("%(title)s (%(site)s, %(supports)s)", title=p.title,
+                                  site=p.site, supports=ngettext(
+                                      "%(num)d support", "%(num)d supports", p.support_count)))
+        for p in db.session.scalars(found)]
+    return form
+
+
+@bp.get("/c/<int:community_id>/proposals/<int:proposal_id>/merge")
+def merge_candidates(community_id: int, proposal_id: int):
+    """The proposals to merge into that match the planner's search: the form's fragment for
+    htmx, the proposal page with the results without JavaScript."""
+    community = _community(community_id)
+    proposal = _proposal(community, proposal_id)
+    require("proposal.review", community, proposal)
+    merge_q = request.args.get("merge_q", "").strip()
+    if not htmx:
+        return see_other(url_for("proposals.show", community_id=community.id,
+                                 proposal_id=proposal.id, merge_q=merge_q or None,
+                                 _anchor="merge"))
+    return render("proposals/_merge.html", community=community, proposal=proposal,
+                  merge=_merge_form(proposal, merge_q), merge_q=merge_q, announce=True)
 
 
 @bp.post("/c/<int:community_id>/proposals/<int:proposal_id>/support")
@@ -239,8 +292,8 @@ def _set_support(community_id: int, proposal_id: int, wanted: bool):
         else:
             ops.withdraw_support(current_user, proposal)
     if htmx:
-        supports = db.session.scalar(select(func.count()).select_from(Support)
-                                     .where(Support.proposal_id == proposal.id))
+        supports = db.session.scalar(select(Proposal.support_count)
+                                     .where(Proposal.id == proposal.id))
         return render("proposals/_support.html", community=community, proposal=proposal,
                       supports=supports, supported=wanted, announce=True)
     if not wanted:

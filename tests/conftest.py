@@ -260,7 +260,11 @@ def count_queries(app):
 
     class Counter:
         def __init__(self):
-            self.count = 0
+            self.statements: list[str] = []
+
+        @property
+        def count(self) -> int:
+            return len(self.statements)
 
         def __enter__(self):
             with app.app_context():
@@ -271,8 +275,8 @@ def count_queries(app):
         def __exit__(self, *exc):
             event.remove(self.engine, "before_cursor_execute", self._hit)
 
-        def _hit(self, *args):
-            self.count += 1
+        def _hit(self, _conn, _cursor, statement, *args):
+            self.statements.append(statement)
 
     return Counter
 

@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "proposals.withdraw_support": {"verified"},  # nothing to take back: answered all the same
     "proposals.review": {"planner", "admin"},
     "proposals.merge": {"planner", "admin"},
+    "proposals.merge_candidates": {"planner", "admin"},
     "proposals.photo": EVERYONE,
     "ballots.ballot": EVERYONE,
     "ballots.new": {"planner", "admin"},

@@ -307,6 +307,7 @@ def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, cou
     from sqlalchemy import text
 
     from participation.clock import utcnow
+    from participation.search import terms
 
     community, people, consultation = setup(app, factory)
     lin = client_for(app, people["lin"])
@@ -331,10 +332,12 @@ def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, cou
     with app.app_context():
         db.session.execute(text(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
-            "INSERT INTO proposal (consultation_id, author_id, title, description, category, "
-            "site, status, created_at, submitted_at) "
-            "SELECT :c, :a, '提议' || i, '', 'other', '空地', 'evaluating', :t, :t FROM n"),
-            {"c": consultation.id, "a": people["wang"].id, "t": utcnow()})
+            "INSERT INTO proposal (consultation_id, community_id, author_id, title, description, "
+            "category, site, status, created_at, submitted_at, search_terms) "
+            "SELECT :c, :community, :a, '提议' || i, '', 'other', '空地', 'evaluating', :t, :t, "
+            ":terms || ' ' || i FROM n"),
+            {"c": consultation.id, "community": community.id, "a": people["wang"].id,
+             "t": utcnow(), "terms": terms("提议", "空地")})
         db.session.execute(text(
             "INSERT INTO support (proposal_id, user_id, created_at) "
             "SELECT id, :u, :t FROM proposal WHERE id % 7 = 0"),
@@ -344,6 +347,10 @@ def test_a_hundred_thousand_proposals_page_in_the_same_queries(app, factory, cou
     assert queries() == few
     pages[0] = url + "?page=1500"  # deep in the list: still one page query
     assert queries() == few
+    # The last page is read from the other end: the three oldest, the first proposals of all.
+    last = lin.get(url + "?site=空地&page=2001").get_data(as_text=True)
+    assert re.findall(r">(带照片\d|提议\d+)</a></h2>", last) == ["带照片2", "带照片1", "带照片0"]
+    assert ">提议1</a>" in lin.get(url + "?site=空地&page=2000").get_data(as_text=True)
     html = lin.get(url + "?page=1500").get_data(as_text=True)
     assert html.count('class="card"') == app.config["PAGE_SIZE"]
     assert "第 1500 页，共 2001 页" in html
