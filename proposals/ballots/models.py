@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    JSON,
     Numeric,
     String,
     UniqueConstraint,
@@ -216,3 +217,18 @@ class BallotMark(db.Model):
                                           primary_key=True)
     option_id: Mapped[int] = mapped_column(ForeignKey("ballot_option.id", ondelete="CASCADE"),
                                            primary_key=True, index=True)
+
+
+class BallotTally(db.Model):
+    """A closed ballot's counts (proposals/ballots/results.py), taken once voting and paper
+    entry are over and read back by every later view of its results."""
+
+    __tablename__ = "ballot_tally"
+
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    # The end of voting the counts were taken after: should the vote phase be moved, they are
+    # taken again.
+    closed_at: Mapped[datetime] = mapped_column(DateTime)
+    counts: Mapped[dict] = mapped_column(JSON)
+    counted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -13,8 +13,10 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, func, literal, select
+from sqlalchemy import BigInteger, delete, func, insert, literal, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from participation.clock import utcnow
 from participation.communities.models import Household, Membership
 from participation.extensions import db
 from participation.policy import Role
@@ -24,6 +26,7 @@ from .models import (
     BallotMark,
     BallotOption,
     BallotPaper,
+    BallotTally,
     BallotVoter,
     RegisterEntry,
 )
@@ -88,19 +91,45 @@ def _more_than(part, whole, fraction: Fraction) -> bool:
     return whole > 0 and Fraction(part) > fraction * Fraction(whole)
 
 
-def tally(ballot: Ballot) -> Results:
-    options = {o.id: OptionResult(o) for o in ballot.options}
-    for option_id, channel, n in db.session.execute(
-            select(BallotMark.option_id, BallotPaper.channel, func.count())
-            .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
-            .where(BallotPaper.ballot_id == ballot.id)
-            .group_by(BallotMark.option_id, BallotPaper.channel)):
-        # A secret paper says not how it came in: its marks count in the total only.
-        setattr(options[option_id], channel or "online", n)
-    turnout = dict(db.session.execute(
-        select(BallotVoter.channel, func.count()).where(BallotVoter.ballot_id == ballot.id)
-        .group_by(BallotVoter.channel)).all())
-    results = Results(ballot, [], turnout.get("online", 0), turnout.get("paper", 0), 0)
+def tally(ballot: Ballot, final: bool = False) -> Results:
+    """The ballot's results. Once they are `final` (voting and paper entry over) the counts are
+    taken once, stored, and read back by every later view: a closed ballot of any size costs one
+    query to show."""
+    if not final:
+        return results_of(ballot, count(ballot))
+    stored = db.session.get(BallotTally, ballot.id)
+    if stored is not None and stored.closed_at == ballot.phase.ends_at:
+        return results_of(ballot, stored.counts)
+    counts = count(ballot)
+    _store(ballot, counts, stale=stored is not None)
+    return results_of(ballot, counts)
+
+
+def _store(ballot: Ballot, counts: dict, stale: bool) -> None:
+    """Keep the counts, in a transaction of their own (a page that only reads commits nothing);
+    a concurrent view that stored them first, or a busy database, leaves them for next time."""
+    row = {"ballot_id": ballot.id, "closed_at": ballot.phase.ends_at, "counts": counts,
+           "counted_at": utcnow()}
+    try:
+        with db.engine.begin() as connection:
+            if stale:
+                connection.execute(delete(BallotTally).where(BallotTally.ballot_id == ballot.id))
+            connection.execute(insert(BallotTally), [row])
+    except (IntegrityError, OperationalError):
+        pass
+
+
+def count(ballot: Ballot) -> dict:
+    """Everything the results are computed from, counted by the database: plain numbers (and
+    decimals as text), so that they can be stored as they are."""
+    counts: dict = {"marks": [list(r) for r in db.session.execute(
+        select(BallotMark.option_id, BallotPaper.channel, func.count())
+        .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
+        .where(BallotPaper.ballot_id == ballot.id)
+        .group_by(BallotMark.option_id, BallotPaper.channel))]}
+    counts["turnout"] = dict(db.session.execute(
+        select(BallotVoter.channel, func.count())
+        .where(BallotVoter.ballot_id == ballot.id).group_by(BallotVoter.channel)).all())
     household = ballot.eligibility == "household"
     if ballot.register_taken_at is not None:
         # Counted against the register frozen when voting opened, never the roster of today.
@@ -115,37 +144,65 @@ def tally(ballot: Ballot) -> Results:
         voters = select(func.count(Membership.id), literal(None), literal(0)).where(
             Membership.community_id == ballot.consultation.community_id,
             Membership.revoked_at.is_(None), Membership.role == Role.VERIFIED.value)
-    count, area, with_area = db.session.execute(voters).one()
-    results.eligible = count
-    if household:
-        results.area_missing = count - with_area
+    eligible, area, with_area = db.session.execute(voters).one()
+    counts["voters"] = [eligible, _text(area), with_area]
+    if ballot.preset in ("civil_ordinary", "civil_major") and household \
+            and area is not None and eligible == with_area:
+        # Open ballots per household only (the rules refuse anything else for these presets);
+        # each household's area as the register holds it.
+        area_of = (select(RegisterEntry.voter_key, RegisterEntry.floor_area)
+                   .where(RegisterEntry.ballot_id == ballot.id).subquery())
+        counts["area"] = [[option_id, _text(area)] for option_id, area in db.session.execute(
+            select(BallotMark.option_id, func.sum(area_of.c.floor_area))
+            .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
+            .join(BallotVoter, BallotVoter.id == BallotPaper.voter_id)
+            .join(area_of, area_of.c.voter_key == BallotVoter.voter_key)
+            .where(BallotPaper.ballot_id == ballot.id)
+            .group_by(BallotMark.option_id))]
+        counts["area_voted"] = _text(db.session.scalar(
+            select(func.coalesce(func.sum(area_of.c.floor_area), 0))
+            .join(BallotVoter, BallotVoter.voter_key == area_of.c.voter_key)
+            .where(BallotVoter.ballot_id == ballot.id)))
+    if ballot.budget and all(o.cost for o in ballot.options):
+        counts["profile"] = [list(p) for p in profile(ballot)]
+    return counts
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(Decimal(value))
+
+
+def results_of(ballot: Ballot, counts: dict) -> Results:
+    """The results from the counts, as `count` gives them or as they were stored."""
+    options = {o.id: OptionResult(o) for o in ballot.options}
+    for option_id, channel, n in counts["marks"]:
+        # A secret paper says not how it came in: its marks count in the total only.
+        if option_id in options:
+            setattr(options[option_id], channel or "online", n)
+    turnout = counts["turnout"]
+    results = Results(ballot, [], turnout.get("online", 0), turnout.get("paper", 0), 0)
+    eligible, area, with_area = counts["voters"]
+    results.eligible = eligible
+    if ballot.eligibility == "household":
+        results.area_missing = eligible - with_area
         results.area_total = Decimal(area) if area is not None and not results.area_missing \
             else None
     civil = ballot.preset in ("civil_ordinary", "civil_major")
     results.uses_area = civil and results.area_total is not None
     if results.uses_area:
-        # Open ballots per household only (the rules refuse anything else for these presets);
-        # each household's area as the register holds it.
-        area_of = (select(RegisterEntry.voter_key, RegisterEntry.floor_area)
-                   .where(RegisterEntry.ballot_id == ballot.id).subquery())
-        voted_area = (select(BallotMark.option_id, func.sum(area_of.c.floor_area))
-                      .join(BallotPaper, BallotPaper.id == BallotMark.paper_id)
-                      .join(BallotVoter, BallotVoter.id == BallotPaper.voter_id)
-                      .join(area_of, area_of.c.voter_key == BallotVoter.voter_key)
-                      .where(BallotPaper.ballot_id == ballot.id)
-                      .group_by(BallotMark.option_id))
-        for option_id, area in db.session.execute(voted_area):
-            options[option_id].area = Decimal(area or 0)
-        results.area_voted = Decimal(db.session.scalar(
-            select(func.coalesce(func.sum(area_of.c.floor_area), 0))
-            .join(BallotVoter, BallotVoter.voter_key == area_of.c.voter_key)
-            .where(BallotVoter.ballot_id == ballot.id)))
         for r in options.values():
-            r.area = r.area or ZERO
+            r.area = ZERO
+        for option_id, voted in counts.get("area", []):
+            if option_id in options:
+                options[option_id].area = Decimal(voted or 0)
+        results.area_voted = Decimal(counts.get("area_voted") or 0)
     _decide(results, list(options.values()))
     results.options = sorted(options.values(), key=lambda r: (-r.votes, r.option.position))
-    if ballot.budget and all(o.cost for o in ballot.options):
-        _budget(results)
+    if "profile" in counts:
+        votes = {r.option.id: r.votes for r in results.options}
+        results.greedy = greedy(ballot.options, votes, ballot.budget)
+        results.mes = equal_shares(ballot.options, [tuple(p) for p in counts["profile"]],
+                                   ballot.budget)
     return results
 
 
@@ -367,10 +424,3 @@ def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
     completed = greedy(options, votes, budget, funded)
     ids = lambda chosen: tuple(o.id for o in chosen)  # noqa: E731
     return ids(funded + completed), ids(completed), ids(plain), voters, share, final, done
-
-
-def _budget(results: Results) -> None:
-    ballot = results.ballot
-    votes = {r.option.id: r.votes for r in results.options}
-    results.greedy = greedy(ballot.options, votes, ballot.budget)
-    results.mes = equal_shares(ballot.options, profile(ballot), ballot.budget)

@@ -214,7 +214,8 @@ def results(community_id: int, ballot_id: int):
     require("ballot.results", community, ballot)
     now, paper_until = clock.now(), ops.paper_until(ballot)
     return render("ballots/results.html", community=community, ballot=ballot,
-                  results=tally(ballot), ended=now >= ballot.phase.ends_at,
+                  results=tally(ballot, final=now >= paper_until),
+                  ended=now >= ballot.phase.ends_at,
                   paper_open=now < paper_until, paper_until=paper_until)
 
 
