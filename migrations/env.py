@@ -1,10 +1,11 @@
 import logging
-import re
 from logging.config import fileConfig
 
 from flask import current_app
 
 from alembic import context
+
+from participation.database import include_name
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -45,18 +46,6 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
-
-
-# The full-text indexes (participation/search.py) are made by the migrations alone, no model
-# stands for them: SQLite FTS5 virtual tables with their shadow tables, kept by triggers, and
-# PostgreSQL GIN indexes named ix_..._search.
-FULL_TEXT_TABLE = re.compile(r".+_fts(_(data|idx|docsize|config|content))?")
-FULL_TEXT_INDEX = re.compile(r"ix_.+_search")
-
-
-def include_name(name, type_, parent_names):
-    pattern = {"table": FULL_TEXT_TABLE, "index": FULL_TEXT_INDEX}.get(type_)
-    return not (pattern and pattern.fullmatch(name or ""))
 
 
 def run_migrations_offline():

@@ -1,6 +1,7 @@
 """SQLite connection settings: WAL, foreign keys, busy timeout and write locks taken up front."""
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from flask import g, has_request_context, request
@@ -78,3 +79,16 @@ def commit_writes() -> None:
     finally:
         session.expire_on_commit = True
     g.linli_writes_committed = True
+
+
+# The full-text indexes (participation/search.py) are made by the migrations alone, no model
+# stands for them: SQLite FTS5 virtual tables with their shadow tables, kept by triggers, and
+# PostgreSQL GIN indexes named ix_..._search.
+FULL_TEXT_TABLE = re.compile(r".+_fts(_(data|idx|docsize|config|content))?")
+FULL_TEXT_INDEX = re.compile(r"ix_.+_search")
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """What comparing the models with the database looks at (Alembic's include_name)."""
+    pattern = {"table": FULL_TEXT_TABLE, "index": FULL_TEXT_INDEX}.get(type_)
+    return not (pattern and pattern.fullmatch(name or ""))

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app import create_app
 from participation.accounts.models import User
 from participation.communities.models import Community
+from participation.database import include_name
 from participation.extensions import db
 from participation.security import hash_password
 
@@ -19,8 +20,9 @@ from participation.security import hash_password
 def test_models_match_the_migration_head(app):
     with app.app_context():
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                    db.metadata)
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name})
+            diff = compare_metadata(context, db.metadata)
     assert diff == []
 
 
