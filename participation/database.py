@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from flask import g, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -41,12 +41,44 @@ def _begin(connection) -> None:
     # queue on the busy timeout instead of failing later with "database is locked" when a read
     # lock cannot be upgraded. Reads (GET) keep a deferred transaction and run concurrently.
     # Once a request's writes are committed (see `commit_writes`), what it still reads to render
-    # its answer needs no lock either.
+    # its answer needs no lock either; a view that reads and checks first (`reads_first`) takes
+    # the lock only where its writes begin (`begin_writes`).
     if has_request_context() and (request.method in READ_ONLY_METHODS
-                                  or g.get("linli_writes_committed")):
+                                  or g.get("linli_writes_committed") or _reads_first()):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _reads_first() -> bool:
+    if g.get("linli_writing"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "linli_reads_first", False):
+        return False
+    g.linli_reading = True
+    return True
+
+
+def reads_first(view):
+    """Mark a writing view whose loading and checking come before all its writes: its
+    transaction starts without SQLite's write lock, which `begin_writes()` takes where the
+    writes begin, so other writers wait only for the writes themselves."""
+    view.linli_reads_first = True
+    return view
+
+
+def begin_writes() -> None:
+    """Where a `reads_first` view starts writing: the reading transaction ends and one holding
+    the write lock begins (waiting its turn on the busy timeout). What was loaded is read again
+    inside it, so the writes start from what is now in the database."""
+    if not (has_request_context() and g.pop("linli_reading", False)):
+        return
+    g.linli_writing = True
+    connection = db.session.connection()
+    connection.exec_driver_sql("COMMIT")
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    db.session.expire_all()
 
 
 def insert_unless_exists(obj) -> bool:

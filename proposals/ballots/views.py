@@ -15,6 +15,7 @@ from participation import clock
 from participation.communities.models import Community
 from participation.communities.operations import find_household
 from participation.consultations.models import Consultation, Phase
+from participation.database import begin_writes, reads_first
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
@@ -180,6 +181,7 @@ def ballot(community_id: int, ballot_id: int):
 
 
 @bp.post("/c/<int:community_id>/ballots/<int:ballot_id>/vote")
+@reads_first
 def vote(community_id: int, ballot_id: int):
     community = db.get_or_404(Community, community_id)
     require("proposals.view", community)
@@ -189,6 +191,7 @@ def vote(community_id: int, ballot_id: int):
     if not EmptyForm().validate_on_submit():
         return _ballot_page(community, ballot, set(marked),
                             _("The form expired; please choose again and resubmit."), 400)
+    begin_writes()
     try:
         done = ops.cast(current_user, membership_of(current_user, community), ballot, marked,
                         none=bool(request.form.get("none")))

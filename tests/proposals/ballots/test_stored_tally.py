@@ -45,3 +45,4 @@ def test_a_closed_ballot_is_counted_once_and_read_back(app, factory, at, count_q
         db.session.get(Phase, vote.phase_id).ends_at -= timedelta(hours=1)
         db.session.commit()
     assert row(vote.results(planner), "长椅")[0] == "0"
+
