@@ -266,3 +266,408 @@ def migrate(url: str) -> None:
     subprocess.run([Path(sys.executable).parent / "flask", "--app", "app", "db", "upgrade"],
                    cwd=ROOT, env={**os.environ, "DATABASE_URL": url}, check=True,
                    capture_output=True)
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn with WORKERS sync workers on a free port, stopped on leaving the block."""
+
+    def __init__(self, app: str, cwd: Path, env: dict, log: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("a")
+        self.process = subprocess.Popen(
+            [Path(sys.executable).parent / "gunicorn", "-w", str(WORKERS),
+             "-b", f"127.0.0.1:{self.port}", "--backlog", "2048", "--timeout", "120",
+             "--log-level", "warning", app],
+            cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> Server:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=2).read()
+                return self
+            except urllib.error.HTTPError:
+                return self  # it answers
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start on port {self.port}")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+    def worker_peak_mb(self) -> list[float]:
+        """Each worker's peak resident memory (VmHWM), in MB."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        peaks = []
+        for child in children:
+            status = Path(f"/proc/{child}/status").read_text()
+            kb = int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1))
+            peaks.append(round(kb / 1024, 1))
+        return peaks
+
+
+def app_env(url: str, count_queries: bool = False) -> dict:
+    env = {**os.environ, "DATABASE_URL": url, "LINLI_SECRET_KEY": SECRET_KEY,
+           # Every browser here is 127.0.0.1: this measures pages, not the login limiter.
+           "LINLI_RATELIMIT_ENABLED": "false"}
+    env.pop("LINLI_COUNT_QUERIES", None)
+    if count_queries:
+        env["LINLI_COUNT_QUERIES"] = "1"
+    return env
+
+
+# --- browsers ---------------------------------------------------------------------------------
+
+
+def anonymous() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+
+
+def cookie_header(opener: urllib.request.OpenerDirector) -> str:
+    jar = next(h.cookiejar for h in opener.handlers
+               if isinstance(h, urllib.request.HTTPCookieProcessor))
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def fetch(opener: urllib.request.OpenerDirector, url: str):
+    """GET a page to the end; returns (status, headers)."""
+    try:
+        with opener.open(url, timeout=300) as answer:
+            answer.read()
+            return answer.status, answer.headers
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return exc.code, exc.headers
+
+
+def key_pages(seeded: Seeded) -> dict[str, tuple[str, str]]:
+    """Name: (path, who asks: resident, planner or anonymous)."""
+    c, last = seeded.community, max(1, math.ceil(seeded.proposals / Defaults.PAGE_SIZE))
+    proposals = f"/c/{c}/proposals"
+    site = urllib.parse.quote("3号楼")
+    return {
+        "community_home": (f"/c/{c}", "resident"),
+        "list_page1": (proposals, "resident"),
+        "list_last_page": (f"{proposals}?page={last}", "resident"),
+        "list_sorted_supported": (f"{proposals}?sort=supported", "resident"),
+        "list_site_filter": (f"{proposals}?site={site}", "resident"),
+        "proposal_resident": (f"{proposals}/{seeded.proposal}", "resident"),
+        "proposal_planner": (f"{proposals}/{seeded.proposal}", "planner"),
+        "ballot": (f"/c/{c}/ballots/{seeded.ballot}", "resident"),
+        "ballot_results": (f"/c/{c}/ballots/{seeded.ballot}/results", "resident"),
+        "anon_community_home": (f"/c/{c}", "anonymous"),
+        "anon_list_page1": (proposals, "anonymous"),
+    }
+
+
+def time_page(opener, url: str, requests: int, budget_s: float, warmup: int = 10) -> dict:
+    """Median and p95 over up to `requests` sequential GETs, fewer when the page is so slow that
+    they would take longer than `budget_s` (at least 20)."""
+    for _ in range(warmup):
+        status, _headers = fetch(opener, url)
+        if status != 200:
+            raise RuntimeError(f"{url} answered {status}")
+    times, started = [], time.perf_counter()
+    while len(times) < requests and (len(times) < 20
+                                     or time.perf_counter() - started < budget_s):
+        t0 = time.perf_counter()
+        status, _headers = fetch(opener, url)
+        times.append((time.perf_counter() - t0) * 1000)
+        if status != 200:
+            raise RuntimeError(f"{url} answered {status}")
+    times.sort()
+    return {"median_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[max(0, math.ceil(0.95 * len(times)) - 1)], 1),
+            "requests": len(times)}
+
+
+def query_counts(base: str, browsers: dict, pages: dict) -> dict[str, int | None]:
+    """The `X-Queries` header of each page (asked twice, the second answer read), or None."""
+    counts = {}
+    for name, (path, who) in pages.items():
+        fetch(browsers[who], base + path)
+        _status, headers = fetch(browsers[who], base + path)
+        value = headers.get("X-Queries")
+        counts[name] = int(value) if value and value.strip().isdigit() else None
+    return counts
+
+
+# --- throughput -------------------------------------------------------------------------------
+
+
+def load(url: str, cookie: str | None, seconds: float, connections: int = 4) -> dict:
+    """Requests per second against one URL: wrk when installed, else Python threads."""
+    if shutil.which("wrk"):
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s"]
+        if cookie:
+            command += ["-H", f"Cookie: {cookie}"]
+        out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                           r"timeout (\d+)", out)
+        return {"rps": rps, "non_2xx": int(bad.group(1)) if bad else 0,
+                "socket_errors": sum(map(int, errors.groups())) if errors else 0}
+    return python_load(url, cookie, seconds, connections)
+
+
+def python_load(url: str, cookie: str | None, seconds: float, connections: int) -> dict:
+    """The fallback load generator: `connections` threads GETting the URL in a loop."""
+    stop = time.perf_counter() + seconds
+    counts = Counter()
+    lock = threading.Lock()
+
+    def worker():
+        request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+        while time.perf_counter() < stop:
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    answer.read()
+                    status = answer.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            with lock:
+                counts[status] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"rps": round(sum(counts.values()) / seconds, 1),
+            "non_2xx": sum(v for k, v in counts.items() if not 200 <= k < 400),
+            "socket_errors": 0}
+
+
+def throughput(targets: dict[str, tuple[str, str | None]], rounds: int, seconds: float
+               ) -> dict[str, dict]:
+    """Interleave the targets round after round (a, b, c, a, b, c...), so that a slow moment
+    of the machine falls on all of them; report the mean rps of each and its errors."""
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, (url, cookie) in targets.items():
+            runs[name].append(load(url, cookie, seconds))
+    return {name: {"rps": round(statistics.mean(r["rps"] for r in results), 1),
+                   "rounds": [r["rps"] for r in results],
+                   "errors": sum(r["non_2xx"] + r["socket_errors"] for r in results)}
+            for name, results in runs.items()}
+
+
+# --- ballots ----------------------------------------------------------------------------------
+
+
+def ballots_per_second(base: str, engine, seeded: Seeded) -> dict:
+    """Sign in the residents yet to vote, then have them all vote at once."""
+    ballot_page = f"/c/{seeded.community}/ballots/{seeded.ballot}"
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        browsers = list(pool.map(lambda phone: sign_in(base, phone, ballot_page),
+                                 seeded.voters))
+    signed_in_s = time.perf_counter() - started
+    options = seeded.options
+    jobs = [(opener, f"{base}{ballot_page}/vote", urllib.parse.urlencode(
+                [("csrf_token", token)] + [("option", options[(i + k) % len(options)])
+                                           for k in range(1 + i % MAX_CHOICES)]).encode())
+            for i, (opener, token) in enumerate(browsers)]
+    statuses, elapsed = all_at_once(jobs)
+    ids = ",".join(map(str, seeded.voter_ids))
+    with engine.connect() as conn:
+        voters = conn.execute(text(
+            f"SELECT count(*), count(DISTINCT user_id) FROM ballot_voter "
+            f"WHERE ballot_id = :b AND user_id IN ({ids})"), {"b": seeded.ballot}).one()
+        papers = conn.execute(text(
+            f"SELECT count(*) FROM ballot_paper p JOIN ballot_voter v ON v.id = p.voter_id "
+            f"WHERE v.ballot_id = :b AND v.user_id IN ({ids}) AND EXISTS "
+            f"(SELECT 1 FROM ballot_mark m WHERE m.paper_id = p.id)"), {"b": seeded.ballot}
+        ).scalar()
+    voted = len(seeded.voters)
+    return {"voters": voted, "ballots_per_s": round(voted / elapsed, 1),
+            "seconds": round(elapsed, 2), "sign_in_s": round(signed_in_s, 1),
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "errors": sum(v for k, v in statuses.items() if k != 303),
+            "votes_in_db": voters[0], "distinct_voters_in_db": voters[1],
+            "papers_with_marks": papers,
+            "one_vote_each": voters[0] == voters[1] == papers == voted,
+            "lost": voted - voters[1]}
+
+
+# --- one size ---------------------------------------------------------------------------------
+
+
+def run_size(n: int, args, tmp: Path) -> dict:
+    """Seed a database of size n and take every measurement on it."""
+    path = tmp / f"pages-{n}.sqlite"
+    url = f"sqlite:///{path}"
+    log = tmp / f"gunicorn-{n}.log"
+    migrate(url)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    seeded = seed(engine, n, args.voters)
+    seed_s = round(time.perf_counter() - started, 2)
+    print(f"\nN = {n:,}: seeded in {seed_s} s ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
+    pages = key_pages(seeded)
+    result = {"seed_s": seed_s}
+
+    with Server("app:create_app()", ROOT, app_env(url, count_queries=True), log) as server:
+        browsers = {"resident": sign_in(server.base, seeded.resident, "/")[0],
+                    "planner": sign_in(server.base, seeded.planner, "/")[0],
+                    "anonymous": anonymous()}
+        result["queries"] = query_counts(server.base, browsers, pages)
+
+    # Sessions live in the database: the browsers stay signed in on the next server.
+    with Server("app:create_app()", ROOT, app_env(url), log) as server, \
+            Server("bare:app", BENCH, app_env(url), log) as bare:
+        result["pages"] = {}
+        for name, (path_, who) in pages.items():
+            timing = time_page(browsers[who], server.base + path_, args.requests,
+                               args.budget)
+            result["pages"][name] = timing
+            print(f"  {name:24} median {timing['median_ms']:8.1f} ms   "
+                  f"p95 {timing['p95_ms']:8.1f} ms   ({timing['requests']} requests)",
+                  flush=True)
+        result["peak_rss_mb"] = max(server.worker_peak_mb())
+        result["worker_peaks_mb"] = server.worker_peak_mb()
+        c = seeded.community
+        result["throughput"] = throughput({
+            "list": (f"{server.base}/c/{c}/proposals", cookie_header(browsers["resident"])),
+            "bare": (f"{bare.base}/", None),
+            "anon_home": (f"{server.base}/c/{c}", None),
+            "anon_list": (f"{server.base}/c/{c}/proposals", None),
+        }, args.rounds, args.seconds)
+        print("  throughput: " + ", ".join(f"{k} {v['rps']} rps"
+                                           for k, v in result["throughput"].items()),
+              flush=True)
+        result["worker_peaks_after_load_mb"] = server.worker_peak_mb()
+        if seeded.voters:
+            result["ballots"] = ballots_per_second(server.base, engine, seeded)
+            b = result["ballots"]
+            print(f"  ballots: {b['voters']} at once, {b['ballots_per_s']} ballots/s, "
+                  f"errors {b['errors']}, one vote each: {b['one_vote_each']}", flush=True)
+    engine.dispose()
+    server_log = log.read_text()
+    result["server_tracebacks"] = server_log.count("Traceback")
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return result
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def commit_hash(app_only: bool = False) -> str:
+    """HEAD, or the last commit that changed the app itself (anything outside bench/)."""
+    command = ["git", "log", "-1", "--format=%h"] + (["--", ".", ":!bench"] if app_only else [])
+    try:
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> dict:
+    import sqlite3
+
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+            "sqlite": sqlite3.sqlite_version, "workers": WORKERS,
+            "load_generator": "wrk" if shutil.which("wrk") else "python threads"}
+
+
+def assemble(by_size: dict[int, dict], args) -> dict:
+    """The report: pages by name then size; the headline throughput and ballot figures of the
+    largest size, and every size's in `by_size`."""
+    names = next(iter(by_size.values()))["pages"].keys()
+    largest = by_size[max(by_size)]
+    out = {
+        "pages": {name: {str(n): {**r["pages"][name], "queries": r["queries"][name]}
+                         for n, r in by_size.items()} for name in names},
+        "list_rps": largest["throughput"]["list"]["rps"],
+        "bare_rps": largest["throughput"]["bare"]["rps"],
+        "anon_home_rps": largest["throughput"]["anon_home"]["rps"],
+        "anon_list_rps": largest["throughput"]["anon_list"]["rps"],
+        "ballots_per_s": largest.get("ballots", {}).get("ballots_per_s"),
+        "peak_rss_mb": {str(n): r["peak_rss_mb"] for n, r in by_size.items()},
+        "seed_s": {str(n): r["seed_s"] for n, r in by_size.items()},
+        "headline_size": max(by_size),
+        "by_size": {str(n): {k: r.get(k) for k in ("throughput", "ballots", "worker_peaks_mb",
+                                                   "worker_peaks_after_load_mb",
+                                                   "server_tracebacks")}
+                    for n, r in by_size.items()},
+        "commit": commit_hash(),
+        "app_commit": commit_hash(app_only=True),
+        "machine": machine(),
+        "settings": {"requests": args.requests, "budget_s": args.budget, "rounds": args.rounds,
+                     "seconds": args.seconds, "voters": args.voters,
+                     "page_size": Defaults.PAGE_SIZE,
+                     "latency_server": "started without LINLI_COUNT_QUERIES; queries come "
+                                       "from a separate pass with it"},
+    }
+    return out
+
+
+def table(out: dict) -> str:
+    sizes = list(out["seed_s"])
+    head = f"{'page':24}" + "".join(f"{'N=' + s:>26}" for s in sizes)
+    lines = [head, f"{'':24}" + "".join(f"{'median / p95 ms (queries)':>26}" for _ in sizes)]
+    for name, by_size in out["pages"].items():
+        cells = []
+        for s in sizes:
+            r = by_size[s]
+            q = "-" if r["queries"] is None else r["queries"]
+            cells.append(f"{r['median_ms']:.0f} / {r['p95_ms']:.0f} ({q})")
+        lines.append(f"{name:24}" + "".join(f"{c:>26}" for c in cells))
+    lines.append(f"{'seed s':24}" + "".join(f"{out['seed_s'][s]:>26}" for s in sizes))
+    lines.append(f"{'peak worker RSS MB':24}" + "".join(f"{out['peak_rss_mb'][s]:>26}"
+                                                       for s in sizes))
+    for key in ("list", "bare", "anon_home", "anon_list"):
+        lines.append(f"{key + ' rps':24}" + "".join(
+            f"{out['by_size'][s]['throughput'][key]['rps']:>26}" for s in sizes))
+    lines.append(f"{'ballots/s':24}" + "".join(
+        f"{(out['by_size'][s]['ballots'] or {}).get('ballots_per_s', '-'):>26}"
+        for s in sizes))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="comma-separated numbers of residents and proposals")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
+    parser.add_argument("--budget", type=float, default=20.0,
+                        help="seconds per page at most (but at least 20 requests)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per load run")
+    parser.add_argument("--voters", type=int, default=1000,
+                        help="residents who vote all at once at the end (0: skip)")
+    parser.add_argument("--keep", action="store_true", help="keep the database files")
+    args = parser.parse_args()
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
+
+    tmp = Path(tempfile.mkdtemp(prefix="linli-pages-"))
+    print(f"commit {commit_hash()} (app {commit_hash(app_only=True)}), {machine()}; "
+          f"files in {tmp}")
+    by_size = {n: run_size(n, args, tmp) for n in sizes}
+    out = assemble(by_size, args)
+    print("\n" + table(out))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        print(f"\nwritten to {args.out}")
+    tracebacks = sum(r["server_tracebacks"] for r in by_size.values())
+    if tracebacks:
+        print(f"\nthe server logged {tracebacks} tracebacks (see {tmp})")
+    return 1 if tracebacks else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
