@@ -293,6 +293,7 @@ class Server:
                 return self  # it answers
             except OSError:
                 time.sleep(0.2)
+        self.__exit__()
         raise RuntimeError(f"gunicorn did not start on port {self.port}")
 
     def __exit__(self, *exc) -> None:
@@ -515,7 +516,8 @@ def run_size(n: int, args, tmp: Path) -> dict:
     seed_s = round(time.perf_counter() - started, 2)
     print(f"\nN = {n:,}: seeded in {seed_s} s ({path.stat().st_size / 1e6:.0f} MB)", flush=True)
     pages = key_pages(seeded)
-    result = {"seed_s": seed_s}
+    # Other work on the machine shows here: the numbers are only comparable on a quiet one.
+    result = {"seed_s": seed_s, "load_average_before": os.getloadavg()[0]}
 
     with Server("app:create_app()", ROOT, app_env(url, count_queries=True), log) as server:
         browsers = {"resident": sign_in(server.base, seeded.resident, "/")[0],
@@ -553,6 +555,7 @@ def run_size(n: int, args, tmp: Path) -> dict:
             print(f"  ballots: {b['voters']} at once, {b['ballots_per_s']} ballots/s, "
                   f"errors {b['errors']}, one vote each: {b['one_vote_each']}", flush=True)
     engine.dispose()
+    result["load_average_after"] = os.getloadavg()[0]
     server_log = log.read_text()
     result["server_tracebacks"] = server_log.count("Traceback")
     if not args.keep:
@@ -600,7 +603,8 @@ def assemble(by_size: dict[int, dict], args) -> dict:
         "headline_size": max(by_size),
         "by_size": {str(n): {k: r.get(k) for k in ("throughput", "ballots", "worker_peaks_mb",
                                                    "worker_peaks_after_load_mb",
-                                                   "server_tracebacks")}
+                                                   "server_tracebacks", "load_average_before",
+                                                   "load_average_after")}
                     for n, r in by_size.items()},
         "commit": commit_hash(),
         "app_commit": commit_hash(app_only=True),
