@@ -4,8 +4,9 @@ For each size N (default 1,000, 10,000 and 100,000) the run:
 
 1. creates a fresh SQLite file, applies the migrations and seeds it in bulk (`seed`): one
    community of N verified residents (one household each), a planner, a consultation whose vote
-   runs now, N proposals (evaluating or shortlisted, about five supports each), and an open
-   approval ballot over ten shortlisted proposals in which all N residents have voted; plus
+   runs now, N proposals (evaluating or shortlisted, about five supports each), an open
+   approval ballot over ten shortlisted proposals in which all N residents have voted, the same
+   again as a closed ballot of an earlier consultation (voting and paper entry over); plus
    `--voters` residents who have not voted yet;
 2. starts gunicorn (2 workers) on it, signs in a resident and the planner, and times each key
    page over sequential requests after a warm-up (median and p95, ms). The number of SQL
@@ -22,9 +23,8 @@ For each size N (default 1,000, 10,000 and 100,000) the run:
     .venv/bin/python bench/pages.py --sizes 1000,100000 --out bench/results/FILE.json
 
 Seeding is kept in one function, `seed(engine, n)`. It reads the columns of the migrated
-tables, so it keeps working while the schema changes: `proposal.community_id` and
-`proposal.support_count` are filled when they exist, and any other new NOT NULL column needs
-a server default (or a line in `seed`; the run stops saying which column).
+tables: a new NOT NULL column needs a server default or a line in `seed` (the run stops
+saying which column).
 """
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ from concurrent_writes import NoRedirect, free_port  # noqa: E402  (same server 
 
 from participation.clock import utcnow  # noqa: E402
 from participation.config import Defaults  # noqa: E402
+from participation.search import terms  # noqa: E402
 from participation.security import hash_password  # noqa: E402
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef0123456789"
@@ -72,9 +73,8 @@ CHUNK = 10_000  # rows per executemany
 BUILDINGS = 30
 BALLOT_OPTIONS = 10
 MAX_CHOICES = 3
-# Columns the schema is gaining; filled when the migrated table has them.
-OPTIONAL_COLUMNS = {"proposal": ("community_id", "support_count")}
 
+DESCRIPTION = "现在这里没有地方坐，老人散步走累了只能站着。建议加装几张带靠背的长椅。"
 IDEAS = [
     ("在{b}号楼旁加装长椅", "{b}号楼南侧"),
     ("{b}号楼门口增设无障碍坡道", "{b}号楼门口"),
@@ -95,7 +95,8 @@ class Seeded:
     """What the measurements need to know about the seeded community."""
 
     community: int
-    ballot: int
+    ballot: int  # open, voting now, results live
+    closed_ballot: int  # voting and paper entry over, results final
     options: list[int]
     proposal: int  # a shortlisted proposal, on the ballot, with supports
     proposals: int  # visible in the list
@@ -114,9 +115,8 @@ def categories() -> list[str]:
 def bulk_insert(conn, table, rows) -> int:
     """Insert rows (dicts) with executemany, CHUNK at a time; returns how many.
 
-    Keys of OPTIONAL_COLUMNS are dropped when the migrated table lacks them, and a NOT NULL
-    column without a server default that the rows leave out stops the run, naming it."""
-    optional = [c for c in OPTIONAL_COLUMNS.get(table.name, ()) if c not in table.c]
+    A NOT NULL column without a server default that the rows leave out stops the run, naming
+    it."""
     checked, total, batch = False, 0, []
 
     def flush():
@@ -127,8 +127,6 @@ def bulk_insert(conn, table, rows) -> int:
             batch.clear()
 
     for row in rows:
-        for key in optional:
-            row.pop(key, None)
         if not checked:
             missing = [c.name for c in table.columns if not c.nullable and c.name not in row
                        and c.server_default is None]
@@ -206,11 +204,12 @@ def seed(engine, n: int, voters: int = 1000, rng_seed: int = 1) -> Seeded:
             supports[p] = backers
             idea, site = IDEAS[p % len(IDEAS)]
             b = 1 + rng.randrange(BUILDINGS)
+            title, site = f"{idea.format(b=b)} #{p}", site.format(b=b)
             proposal_rows.append({
                 "id": p, "consultation_id": consultation_id, "community_id": community_id,
-                "author_id": author, "title": f"{idea.format(b=b)} #{p}",
-                "description": "现在这里没有地方坐，老人散步走累了只能站着。建议加装几张带靠背的长椅。",
-                "category": cats[p % len(cats)], "site": site.format(b=b),
+                "author_id": author, "title": title, "description": DESCRIPTION,
+                "search_terms": terms(title, site, DESCRIPTION),
+                "category": cats[p % len(cats)], "site": site,
                 "estimated_cost": Decimal(1000 * (1 + p % 50)),
                 "status": "accepted" if p % 4 == 1 else "evaluating", "reason": None,
                 "merged_into_id": None, "created_at": now - timedelta(days=30),
@@ -223,43 +222,69 @@ def seed(engine, n: int, voters: int = 1000, rng_seed: int = 1) -> Seeded:
             for p, backers in supports.items() for uid in backers))
 
         shortlisted = list(range(1, n + 1, 4))[:BALLOT_OPTIONS]
-        bulk_insert(conn, t["ballot"], [{
-            "id": ballot_id, "consultation_id": consultation_id, "phase_id": vote_phase,
-            "title": "楼栋周边微改造：选出最多三项", "method": "approval",
-            "max_choices": MAX_CHOICES, "budget": None, "eligibility": "resident",
-            "secrecy": "open", "preset": "advisory", "quorum_pct": None,
-            "threshold_pct": None, "results_live": True, "created_by_id": planner_id,
-            "created_at": now - timedelta(days=2), "shuffled_at": None, "sealed_at": None,
-            "register_taken_at": vote_start}])
-        bulk_insert(conn, t["ballot_option"], [{
-            "id": i + 1, "ballot_id": ballot_id, "proposal_id": pid, "position": i,
-            "cost": None} for i, pid in enumerate(shortlisted)])
-        options = list(range(1, len(shortlisted) + 1))
-        # The register of voters, taken as voting opened: every verified resident.
-        bulk_insert(conn, t["ballot_register"], ({
-            "id": uid, "ballot_id": ballot_id, "voter_key": f"u{uid}", "user_id": uid,
-            "household_id": uid - 1, "floor_area": Decimal("89.50"), "added_late_by_id": None,
-            "created_at": vote_start} for uid in resident_ids))
-        # The first n residents have voted online: a voter row, a paper naming it, its marks.
         voted = list(resident_ids)[:n]
-        bulk_insert(conn, t["ballot_voter"], ({
-            "id": uid, "ballot_id": ballot_id, "voter_key": f"u{uid}", "user_id": uid,
-            "household_id": uid - 1, "channel": "online", "batch_id": None,
-            "cast_at": vote_start + timedelta(seconds=uid), "changed_at": None}
-            for uid in voted))
-        papers = {uid: f"{rng.getrandbits(128):032x}" for uid in voted}
-        bulk_insert(conn, t["ballot_paper"], ({
-            "id": papers[uid], "ballot_id": ballot_id, "secret": False, "voter_id": uid,
-            "channel": "online"} for uid in voted))
-        bulk_insert(conn, t["ballot_mark"], ({"paper_id": papers[uid], "option_id": o}
-                                             for uid in voted
-                                             for o in rng.sample(options,
-                                                                 rng.randint(1, MAX_CHOICES))))
+        # The open ballot: voting runs now, its results shown live.
+        options = seed_ballot(conn, t, rng, ballot_id, consultation_id, vote_phase, vote_start,
+                              shortlisted, resident_ids, voted, planner_id)
+        # A closed ballot: voting and paper entry ended weeks ago, its results final.
+        closed_phases = [("collect", -90, -60), ("vote", -60, -45)]
+        bulk_insert(conn, t["consultation"], [{
+            "id": consultation_id + 1, "community_id": community_id, "template": "micro_space",
+            "title": "去年的微改造投票", "description": "已结束的投票。", "sites": None,
+            "cover": None, "created_by_id": planner_id, "created_at": now - timedelta(days=90)}])
+        bulk_insert(conn, t["phase"], [{
+            "id": len(phases) + i + 1, "consultation_id": consultation_id + 1, "kind": kind,
+            "starts_at": now + timedelta(days=start), "ends_at": now + timedelta(days=end),
+            "announced_at": now + timedelta(days=start)}
+            for i, (kind, start, end) in enumerate(closed_phases)])
+        seed_ballot(conn, t, rng, ballot_id + 1, consultation_id + 1, len(phases) + 2,
+                    now - timedelta(days=60), shortlisted, resident_ids, voted, planner_id)
     yet_to_vote = list(resident_ids)[n:]
-    return Seeded(community=community_id, ballot=ballot_id, options=options,
+    return Seeded(community=community_id, ballot=ballot_id, closed_ballot=ballot_id + 1,
+                  options=options,
                   proposal=shortlisted[len(shortlisted) // 2], proposals=n,
                   resident="13600000000", planner="planner@bench.example",
                   voters=[f"136{uid - 2:08d}" for uid in yet_to_vote], voter_ids=yet_to_vote)
+
+
+def seed_ballot(conn, t, rng, ballot_id: int, consultation_id: int, phase_id: int, opened,
+                shortlisted: list[int], register: range, voted: list[int],
+                planner_id: int) -> list[int]:
+    """An approval ballot over the shortlisted proposals, its register of voters taken as
+    voting opened, and an online paper with one to MAX_CHOICES marks from each of `voted`;
+    returns the option ids. Ids are spaced per ballot so several ballots fit side by side."""
+    base = (ballot_id - 1) * (len(register) + 2)
+    bulk_insert(conn, t["ballot"], [{
+        "id": ballot_id, "consultation_id": consultation_id, "phase_id": phase_id,
+        "title": "楼栋周边微改造：选出最多三项", "method": "approval",
+        "max_choices": MAX_CHOICES, "budget": None, "eligibility": "resident",
+        "secrecy": "open", "preset": "advisory", "quorum_pct": None,
+        "threshold_pct": None, "results_live": True, "created_by_id": planner_id,
+        "created_at": opened - timedelta(days=2), "shuffled_at": None, "sealed_at": None,
+        "register_taken_at": opened}])
+    first_option = (ballot_id - 1) * BALLOT_OPTIONS + 1
+    options = list(range(first_option, first_option + len(shortlisted)))
+    bulk_insert(conn, t["ballot_option"], [{
+        "id": option, "ballot_id": ballot_id, "proposal_id": pid, "position": i,
+        "cost": None} for i, (option, pid) in enumerate(zip(options, shortlisted))])
+    bulk_insert(conn, t["ballot_register"], ({
+        "id": base + uid, "ballot_id": ballot_id, "voter_key": f"u{uid}", "user_id": uid,
+        "household_id": uid - 1, "floor_area": Decimal("89.50"), "added_late_by_id": None,
+        "created_at": opened} for uid in register))
+    bulk_insert(conn, t["ballot_voter"], ({
+        "id": base + uid, "ballot_id": ballot_id, "voter_key": f"u{uid}", "user_id": uid,
+        "household_id": uid - 1, "channel": "online", "batch_id": None,
+        "cast_at": opened + timedelta(seconds=uid % 3600), "changed_at": None}
+        for uid in voted))
+    papers = {uid: f"{rng.getrandbits(128):032x}" for uid in voted}
+    bulk_insert(conn, t["ballot_paper"], ({
+        "id": papers[uid], "ballot_id": ballot_id, "secret": False, "voter_id": base + uid,
+        "channel": "online"} for uid in voted))
+    bulk_insert(conn, t["ballot_mark"], ({"paper_id": papers[uid], "option_id": o}
+                                         for uid in voted
+                                         for o in rng.sample(options,
+                                                             rng.randint(1, MAX_CHOICES))))
+    return options
 
 
 def migrate(url: str) -> None:
@@ -358,11 +383,16 @@ def key_pages(seeded: Seeded) -> dict[str, tuple[str, str]]:
         "list_page1": (proposals, "resident"),
         "list_last_page": (f"{proposals}?page={last}", "resident"),
         "list_sorted_supported": (f"{proposals}?sort=supported", "resident"),
+        "list_sorted_supported_last_page": (f"{proposals}?sort=supported&page={last}",
+                                            "resident"),
         "list_site_filter": (f"{proposals}?site={site}", "resident"),
         "proposal_resident": (f"{proposals}/{seeded.proposal}", "resident"),
         "proposal_planner": (f"{proposals}/{seeded.proposal}", "planner"),
+        "proposal_planner_merge_search": (
+            f"{proposals}/{seeded.proposal}?merge_q={urllib.parse.quote('长椅')}", "planner"),
         "ballot": (f"/c/{c}/ballots/{seeded.ballot}", "resident"),
-        "ballot_results": (f"/c/{c}/ballots/{seeded.ballot}/results", "resident"),
+        "ballot_results_live": (f"/c/{c}/ballots/{seeded.ballot}/results", "resident"),
+        "ballot_results": (f"/c/{c}/ballots/{seeded.closed_ballot}/results", "resident"),
         "anon_community_home": (f"/c/{c}", "anonymous"),
         "anon_list_page1": (proposals, "anonymous"),
     }
@@ -390,10 +420,12 @@ def time_page(opener, url: str, requests: int, budget_s: float, warmup: int = 10
 
 
 def query_counts(base: str, browsers: dict, pages: dict) -> dict[str, int | None]:
-    """The `X-Queries` header of each page (asked twice, the second answer read), or None."""
+    """The `X-Queries` header of each page, or None: the last of five answers, when both
+    workers have filled their caches."""
     counts = {}
     for name, (path, who) in pages.items():
-        fetch(browsers[who], base + path)
+        for _ in range(4):
+            fetch(browsers[who], base + path)
         _status, headers = fetch(browsers[who], base + path)
         value = headers.get("X-Queries")
         counts[name] = int(value) if value and value.strip().isdigit() else None

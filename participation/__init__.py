@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     database,  # noqa: F401  (registers the SQLite connection settings)
+    pagecache,
     policy,
     security,
     web,
@@ -64,6 +65,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     login_manager.login_message_category = "info"
     security.init_app(app)
     web.init_app(app)
+    pagecache.init_app(app)
     if app.config["PROXY_COUNT"]:
         # Behind nginx and the like: take the client's address and scheme from the proxies' headers,
         # so rate limits count per resident, not per proxy.

@@ -56,6 +56,9 @@ class Defaults:
     PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
     CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = 60
+    # Public pages for visitors not signed in are kept this long at most (0: not kept).
+    PUBLIC_PAGE_SECONDS = 30
+    COUNT_QUERIES = False  # LINLI_COUNT_QUERIES=1: answers carry X-Queries (for benchmarks)
     MAIL_SERVER = None
     MAIL_PORT = 25
     MAIL_USE_TLS = False

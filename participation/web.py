@@ -6,12 +6,24 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_htmx.responses import HTMXResponseClientRedirect
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
+from . import pagecache
 from .database import commit_writes
 from .extensions import db, htmx
 
@@ -45,7 +57,9 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
     name = fragment if (fragment and htmx and not htmx.boosted) else template
     if status < 400:
         commit_writes()
-    return render_template(name, **context), status
+    html = render_template(name, **context)
+    pagecache.keep(html, status)
+    return html, status
 
 
 def form_status(form) -> int:
@@ -242,7 +256,22 @@ def uses_htmx() -> str:
     return ""
 
 
+def _count_queries(_conn, _cursor, _statement, *args) -> None:
+    if has_request_context():
+        g.linli_queries = g.get("linli_queries", 0) + 1
+
+
+def _queries_header(response):
+    response.headers["X-Queries"] = str(g.get("linli_queries", 0))
+    return response
+
+
 def init_app(app: Flask) -> None:
+    if app.config.get("COUNT_QUERIES"):
+        # For measuring (bench/pages.py): each answer says how many SQL statements it ran.
+        if not event.contains(Engine, "before_cursor_execute", _count_queries):
+            event.listen(Engine, "before_cursor_execute", _count_queries)
+        app.after_request(_queries_header)
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals["uses_htmx"] = uses_htmx
     app.before_request(_without_control_characters)

@@ -20,6 +20,7 @@ from participation.extensions import db, htmx
 from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.meetings.models import AgendaItem, Meeting
+from participation.pagecache import not_shared, public_page
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
@@ -85,6 +86,7 @@ SORTS = ("new", "supported", "random")
 
 
 @bp.get("/c/<int:community_id>/proposals")
+@public_page
 def index(community_id: int):
     community = _community(community_id)
     require("proposals.view", community)
@@ -106,6 +108,7 @@ def index(community_id: int):
     if sort == "supported":
         order = [(Proposal.support_count, True), (Proposal.id, True)]
     elif sort == "random":
+        not_shared()
         # Seeded per visitor, so paging through a shuffled list never repeats or skips one.
         seed = session.setdefault("proposal_seed", secrets.randbelow(2_147_483_000) + 1)
         # 64-bit arithmetic: id × seed overflows PostgreSQL's integer past a few proposals.
@@ -198,6 +201,7 @@ def edit(community_id: int, proposal_id: int):
 
 
 @bp.get("/c/<int:community_id>/proposals/<int:proposal_id>")
+@public_page
 def show(community_id: int, proposal_id: int):
     community = _community(community_id)
     require("proposals.view", community)
@@ -227,14 +231,15 @@ MERGE_CANDIDATES = 20
 
 def _merge_form(proposal: Proposal, query: str) -> MergeForm:
     """The merge form, offering the proposals that the planner's search finds: none before a
-    search, at most MERGE_CANDIDATES after one, whatever the consultation's size."""
+    search, at most MERGE_CANDIDATES after one (the newest), whatever the consultation's
+    size."""
     form = MergeForm(formdata=None)
     if not query:
         return form
     found = (select(Proposal).where(
         Proposal.consultation_id == proposal.consultation_id, Proposal.id != proposal.id,
         Proposal.status.in_(["evaluating", "accepted"]))
-        .order_by(Proposal.support_count.desc(), Proposal.id.desc()).limit(MERGE_CANDIDATES))
+        .order_by(Proposal.id.desc()).limit(MERGE_CANDIDATES))
     number = query.removeprefix("#")
     if (target_id := parse_id(number)) is not None:
         found = found.where(Proposal.id == target_id)

@@ -983,3 +983,42 @@ def test_a_support_is_withdrawn_in_the_browser(app, live_server, new_page, facto
     page.locator('#support-form[action$="/support"]').wait_for()
     assert page.locator("#support-form .badge").count() == 0
     assert "0" in page.locator("#support-form .supports").inner_text()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_planner_merges_into_a_proposal_found_by_search(app, live_server, new_page, factory,
+                                                            javascript):
+    from proposals.models import Proposal
+
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    planner = factory.user(community, Role.PLANNER, display_name="刘规划师")
+    consultation = factory.consultation(community)
+    with app.app_context():
+        made = [Proposal(consultation_id=consultation.id, author_id=lin.id, title=title,
+                         category="other", site=site, status="evaluating", submitted_at=utcnow())
+                for title, site in [("3号楼加装长椅", "3号楼"), ("长椅", "3号楼后"),
+                                    ("凉亭", "花园")]]
+        db.session.add_all(made)
+        db.session.commit()
+        ids = [p.id for p in made]
+    page = new_page(javascript=javascript)
+    log_in(page, live_server, planner.login)
+    page.goto(f"{live_server}/c/{community.id}/proposals/{ids[1]}")
+    page.fill("#merge-q", "加装长椅")
+    if javascript:  # the results come as the planner types
+        page.wait_for_selector("#merge-candidates input[name=target_id]")
+        page.wait_for_function("document.querySelector('#live-status').innerText.length > 0")
+    else:
+        page.click("form[role=search] button[type=submit]")
+        page.wait_for_load_state()
+    assert page.locator("#merge-candidates input[name=target_id]").count() == 1
+    if javascript:  # axe runs in the page
+        check_page(page, "merge search results")
+    page.check("#merge-candidates input[name=target_id]")
+    page.check("#merge-candidates input[type=checkbox]")
+    page.click("#merge-candidates button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/proposals/{ids[0]}")
+    with app.app_context():
+        assert db.session.get(Proposal, ids[1]).status == "merged"

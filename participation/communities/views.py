@@ -23,6 +23,7 @@ from participation.audit.models import AuditEvent
 from participation.errors import OperationError
 from participation.extensions import db, limiter
 from participation.forms import EmptyForm
+from participation.pagecache import public_page
 from participation.policy import Role, can, membership_of, require
 from participation.registries import community_sections
 from participation.web import (
@@ -94,6 +95,7 @@ def switch(community_id: int):
 
 
 @bp.get("/c/<int:community_id>")
+@public_page
 def community(community_id: int):
     community = db.get_or_404(Community, community_id)
     if current_user.is_authenticated and membership_of(current_user, community) is None:

@@ -21,6 +21,7 @@ from participation.communities.models import Community
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.i18n import select_locale, to_shown, to_stored
+from participation.pagecache import public_page
 from participation.phases import PHASE_KINDS, TEMPLATES
 from participation.policy import require
 from participation.registries import (
@@ -88,6 +89,7 @@ def new_consultation(community_id: int):
 
 
 @bp.get("/c/<int:community_id>/consultations/<int:consultation_id>")
+@public_page
 def consultation(community_id: int, consultation_id: int):
     community = db.get_or_404(Community, community_id)
     require("consultation.view", community)

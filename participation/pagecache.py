@@ -1,0 +1,100 @@
+"""Public pages kept in the shared cache for visitors who are not signed in.
+
+A page marked `public_page` is stored, as rendered for a visitor without an account, under its
+address, language and text size; the next such visitor gets it without the view running or the
+database being asked. The page's CSRF token (its language switch, say) is put back per visitor,
+so their forms work as on a page rendered for them. Any transaction that writes, anywhere, starts
+a new generation of keys, so a visitor never reads a page older than the last change this
+process (or, with Redis, any process) has seen; entries also expire after PUBLIC_PAGE_SECONDS.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app, g, has_app_context, request, session
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import cache, htmx
+from .i18n import select_locale
+
+TOKEN = "\x1alinli-csrf-token\x1a"  # stands for the visitor's token in a stored page
+GENERATION = "public-pages/generation"
+WROTE = "linli_wrote"
+
+
+def public_page(view):
+    """Mark a view whose page, for visitors not signed in, is the same for all of them."""
+    view.linli_public_page = True
+    return view
+
+
+def not_shared() -> None:
+    """Called by a public view whose page this time depends on the visitor (a shuffle
+    seeded per visitor, say): it is neither served from nor stored in the cache."""
+    g.linli_page_key = None
+
+
+def _key() -> str | None:
+    if (request.method != "GET" or "_user_id" in session or session.get("_flashes")
+            or not current_app.config["PUBLIC_PAGE_SECONDS"]):
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "linli_public_page", False):
+        return None
+    generation = cache.get(GENERATION) or 0
+    return "public-pages/{}/{}/{}/{}/{}".format(
+        generation, select_locale(), int(bool(session.get("large_text"))), int(bool(htmx)),
+        request.full_path)
+
+
+def _serve() -> object | None:
+    g.linli_page_key = key = _key()
+    page = cache.get(key) if key else None
+    if page is None:
+        return None
+    g.linli_page_cached = True
+    body = page.replace(TOKEN, generate_csrf()) if TOKEN in page else page
+    return current_app.response_class(body, mimetype="text/html")
+
+
+def keep(html: str, status: int) -> None:
+    """Store a page just rendered, if it is a public page for a visitor (see `render`)."""
+    key = g.get("linli_page_key")
+    if not key or status != 200 or g.get("linli_page_cached"):
+        return
+    token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    cache.set(key, html.replace(token, TOKEN) if token else html,
+              timeout=current_app.config["PUBLIC_PAGE_SECONDS"])
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, _context) -> None:
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    if session.info.pop(WROTE, False) and has_app_context():
+        _new_generation()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session) -> None:
+    session.info.pop(WROTE, None)
+
+
+def _new_generation() -> None:
+    try:
+        cache.set(GENERATION, (cache.get(GENERATION) or 0) + 1, timeout=0)
+    except Exception:  # noqa: BLE001  (a cache that is down only makes pages slower)
+        current_app.logger.warning("could not start a new generation of cached pages")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_serve)
