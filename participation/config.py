@@ -54,6 +54,8 @@ class Defaults:
     THREAD_REPLIES_MAX = 1000
     UPLOAD_FOLDER = None  # where pictures are kept; by default instance/uploads
     PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
+    # Interim results of a running vote are counted at most this often (0: at every view).
+    INTERIM_RESULTS_SECONDS = 15
     CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = 60
     # Public pages for visitors not signed in are kept this long at most (0: not kept).

@@ -59,6 +59,9 @@ def make_app(database_url: str, **extra):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SERVER_NAME": None,
         "UPLOAD_FOLDER": UPLOADS,
+        # Tests read a vote's results right after voting; tests/proposals/ballots/
+        # test_stored_tally.py turns the sharing of interim counts on.
+        "INTERIM_RESULTS_SECONDS": 0,
         **extra,
     }
     return create_app(config)

@@ -13,12 +13,13 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from flask import current_app
 from sqlalchemy import BigInteger, delete, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from participation.clock import utcnow
 from participation.communities.models import Household, Membership
-from participation.extensions import db
+from participation.extensions import cache, db
 from participation.policy import Role
 
 from .models import (
@@ -96,13 +97,27 @@ def tally(ballot: Ballot, final: bool = False) -> Results:
     taken once, stored, and read back by every later view: a closed ballot of any size costs one
     query to show."""
     if not final:
-        return results_of(ballot, count(ballot))
+        return results_of(ballot, _interim_counts(ballot))
     stored = db.session.get(BallotTally, ballot.id)
     if stored is not None and stored.closed_at == ballot.phase.ends_at:
         return results_of(ballot, stored.counts)
     counts = count(ballot)
     _store(ballot, counts, stale=stored is not None)
     return results_of(ballot, counts)
+
+
+def _interim_counts(ballot: Ballot) -> dict:
+    """While voting runs, the counts are taken at most every INTERIM_RESULTS_SECONDS and shared
+    by everyone looking in between (the page says so)."""
+    seconds = current_app.config["INTERIM_RESULTS_SECONDS"]
+    if not seconds:
+        return count(ballot)
+    key = f"ballot-counts/{ballot.id}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = count(ballot)
+        cache.set(key, counts, timeout=seconds)
+    return counts
 
 
 def _store(ballot: Ballot, counts: dict, stale: bool) -> None:

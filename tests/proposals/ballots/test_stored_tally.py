@@ -46,3 +46,21 @@ def test_a_closed_ballot_is_counted_once_and_read_back(app, factory, at, count_q
         db.session.commit()
     assert row(vote.results(planner), "长椅")[0] == "0"
 
+
+
+def test_interim_results_are_counted_at_most_every_few_seconds(app, factory, count_queries):
+    app.config["INTERIM_RESULTS_SECONDS"] = 15
+    vote = Vote(app, factory)
+    vote.setup(preset="advisory", results_live="y")
+    voters = [vote.client(v) for v in vote.voters]
+    assert vote.vote(voters[0], 0).status_code == 303
+    page = vote.results(voters[1])
+    assert row(page, "长椅")[0] == "1" and "15 秒" in page  # says how fresh it is
+    assert vote.vote(voters[1], 0).status_code == 303
+    # Within the interval everyone sees the same count, taken once.
+    with count_queries() as shared:
+        assert row(vote.results(voters[2]), "长椅")[0] == "1"
+    app.config["INTERIM_RESULTS_SECONDS"] = 0
+    with count_queries() as counting:
+        assert row(vote.results(voters[2]), "长椅")[0] == "2"
+    assert shared.count < counting.count
