@@ -70,15 +70,15 @@ def reads_first(view):
 
 def begin_writes() -> None:
     """Where a `reads_first` view starts writing: the reading transaction ends and one holding
-    the write lock begins (waiting its turn on the busy timeout). What was loaded is read again
-    inside it, so the writes start from what is now in the database."""
+    the write lock begins (waiting its turn on the busy timeout). What the view loaded before
+    may have changed since, as on PostgreSQL, where every statement sees the latest commits:
+    the operation that follows reads afresh, under its locks, whatever its writes depend on."""
     if not (has_request_context() and g.pop("linli_reading", False)):
         return
     g.linli_writing = True
     connection = db.session.connection()
     connection.exec_driver_sql("COMMIT")
     connection.exec_driver_sql("BEGIN IMMEDIATE")
-    db.session.expire_all()
 
 
 def insert_unless_exists(obj) -> bool:

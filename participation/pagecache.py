@@ -9,7 +9,15 @@ process (or, with Redis, any process) has seen; entries also expire after PUBLIC
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, g, has_app_context, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    get_flashed_messages,
+    has_app_context,
+    request,
+    session,
+)
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -34,6 +42,11 @@ def not_shared() -> None:
     g.linli_page_key = None
 
 
+def generation() -> int:
+    """The current generation of cached pages and counts: a new one after every write."""
+    return cache.get(GENERATION) or 0
+
+
 def _key() -> str | None:
     if (request.method != "GET" or "_user_id" in session or session.get("_flashes")
             or not current_app.config["PUBLIC_PAGE_SECONDS"]):
@@ -41,9 +54,8 @@ def _key() -> str | None:
     view = current_app.view_functions.get(request.endpoint or "")
     if not getattr(view, "linli_public_page", False):
         return None
-    generation = cache.get(GENERATION) or 0
     return "public-pages/{}/{}/{}/{}/{}".format(
-        generation, select_locale(), int(bool(session.get("large_text"))), int(bool(htmx)),
+        generation(), select_locale(), int(bool(session.get("large_text"))), int(bool(htmx)),
         request.full_path)
 
 
@@ -60,7 +72,8 @@ def _serve() -> object | None:
 def keep(html: str, status: int) -> None:
     """Store a page just rendered, if it is a public page for a visitor (see `render`)."""
     key = g.get("linli_page_key")
-    if not key or status != 200 or g.get("linli_page_cached"):
+    # A message shown once (flashed by this very request) is this visitor's alone.
+    if not key or status != 200 or g.get("linli_page_cached") or get_flashed_messages():
         return
     token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     cache.set(key, html.replace(token, TOKEN) if token else html,
@@ -74,7 +87,7 @@ def _flushed(session, _context) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _executed(state) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
+    if not state.is_select:  # INSERT, UPDATE, DELETE, or SQL text that may be any of them
         state.session.info[WROTE] = True
 
 

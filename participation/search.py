@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, literal_column, select, table, true
+from sqlalchemy import column, func, literal_column, select, table, true
 from sqlalchemy.sql import ColumnElement
 
 # Han ideographs (with extension A and compatibility forms), kana and hangul: scripts written
@@ -55,10 +55,31 @@ def matches(dialect: str, row_id, indexed, fts_table: str, query: str) -> Column
     if not wanted:
         return true()
     if dialect == "sqlite":
-        # Each term quoted: FTS5 would read a bare AND, OR or NEAR as an operator.
-        expression = " ".join('"' + term.replace('"', '""') + '"' for term in wanted)
         return row_id.in_(select(literal_column("rowid")).select_from(table(fts_table)).where(
-            literal_column(fts_table).op("MATCH")(expression)))
+            _fts_match(fts_table, wanted)))
+    return _tsquery_match(indexed, wanted)
+
+
+def newest_matching(dialect: str, stmt, row_id, indexed, fts_table: str, query: str):
+    """`stmt` narrowed to the rows matching `query`, highest id first. On SQLite the rows are
+    read from the full-text index in that order, so a LIMIT stops after the first few however
+    many rows match."""
+    wanted = query_terms(query)
+    if dialect != "sqlite" or not wanted:
+        return stmt.where(matches(dialect, row_id, indexed, fts_table, query)) \
+            .order_by(row_id.desc())
+    fts = table(fts_table, column("rowid"))
+    return stmt.join(fts, fts.c.rowid == row_id).where(_fts_match(fts_table, wanted)) \
+        .order_by(fts.c.rowid.desc())
+
+
+def _fts_match(fts_table: str, wanted: list[str]) -> ColumnElement[bool]:
+    # Each term quoted: FTS5 would read a bare AND, OR or NEAR as an operator.
+    expression = " ".join('"' + term.replace('"', '""') + '"' for term in wanted)
+    return literal_column(fts_table).op("MATCH")(expression)
+
+
+def _tsquery_match(indexed, wanted: list[str]) -> ColumnElement[bool]:
     # Terms are letters and digits only (see _RUNS): nothing in them needs escaping.
     lexemes = " & ".join(f"'{term}'" for term in wanted)
     # 'simple' written out, not bound: the index is on this very expression.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, request, session, url_for
+from flask import Blueprint, abort, flash, g, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -73,13 +73,21 @@ def category_choices(locale: str) -> list[SelectChoice]:
 
 
 def category_label(category: str) -> str:
-    item = item_names().get(category)
-    return item.name(select_locale()) if item else _("Other")
+    labels = g.get("linli_category_labels")
+    if labels is None:  # once per request: a list shows fifty of them
+        locale = select_locale()
+        labels = g.linli_category_labels = {i: item.name(locale)
+                                            for i, item in item_names().items()}
+    return labels.get(category) or _("Other")
 
 
 def status_label(status: str) -> str:
-    return {"draft": _("Draft"), "evaluating": _("Being evaluated"), "accepted": _("Shortlisted"),
-            "rejected": _("Not taken up"), "merged": _("Merged")}.get(status, status)
+    labels = g.get("linli_status_labels")
+    if labels is None:
+        labels = g.linli_status_labels = {
+            "draft": _("Draft"), "evaluating": _("Being evaluated"),
+            "accepted": _("Shortlisted"), "rejected": _("Not taken up"), "merged": _("Merged")}
+    return labels.get(status, status)
 
 
 SORTS = ("new", "supported", "random")
@@ -90,12 +98,14 @@ SORTS = ("new", "supported", "random")
 def index(community_id: int):
     community = _community(community_id)
     require("proposals.view", community)
-    keys = select(Proposal.id).where(Proposal.community_id == community.id,
-                                     Proposal.status != "draft")
     category = request.args.get("category", "")
     status = request.args.get("status", "")
     site = request.args.get("site", "").strip()
     sort = request.args.get("sort", "new")
+    # With a search, the rows the full-text index finds are the few to look at, not the
+    # community's every row: "+ 0" keeps SQLite from starting with the community's index.
+    in_community = (Proposal.community_id + 0 if site else Proposal.community_id) == community.id
+    keys = select(Proposal.id).where(in_community, Proposal.status != "draft")
     if category:
         keys = keys.where(Proposal.category == category)
     if status in STATUSES:
@@ -236,17 +246,16 @@ def _merge_form(proposal: Proposal, query: str) -> MergeForm:
     form = MergeForm(formdata=None)
     if not query:
         return form
-    found = (select(Proposal).where(
+    found = select(Proposal).where(
         Proposal.consultation_id == proposal.consultation_id, Proposal.id != proposal.id,
-        Proposal.status.in_(["evaluating", "accepted"]))
-        .order_by(Proposal.id.desc()).limit(MERGE_CANDIDATES))
+        Proposal.status.in_(["evaluating", "accepted"])).limit(MERGE_CANDIDATES)
     number = query.removeprefix("#")
     if (target_id := parse_id(number)) is not None:
         found = found.where(Proposal.id == target_id)
     else:
-        found = found.where(
-            search.matches(db.engine.dialect.name, Proposal.id, Proposal.search_terms,
-                           "proposal_fts", query),
+        found = search.newest_matching(
+            db.engine.dialect.name, found, Proposal.id, Proposal.search_terms, "proposal_fts",
+            query).where(
             Proposal.title.icontains(query, autoescape=True)
             | Proposal.site.icontains(query, autoescape=True)
             | Proposal.description.icontains(query, autoescape=True))

@@ -197,6 +197,7 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
     with count_queries() as few:
         lin.get(url + "?sort=supported")
     add(200, start=5)
+    lin.get(url + "?sort=supported")  # the new count taken once, as for the few
     with count_queries() as many:
         html = lin.get(url + "?sort=supported").get_data(as_text=True)
     assert many.count == few.count
