@@ -74,7 +74,9 @@ def test_the_demo_shows_every_flow_to_a_demo_resident(app, runner):
         db.session.expunge(zheng)
         topic = db.session.scalar(select(Topic))
         open_proposal = db.session.scalar(select(Proposal).where(
-            Proposal.status == "evaluating", Proposal.author_id != zheng.id))
+            Proposal.status == "evaluating", Proposal.author_id != zheng.id)
+            .order_by(Proposal.id))
+        supports_before = open_proposal.support_count
         ballots = {b.title: (b.id, len(b.options)) for b in db.session.scalars(select(Ballot))}
     assert len(ballots) == 2
     client = app.test_client()
@@ -85,7 +87,7 @@ def test_the_demo_shows_every_flow_to_a_demo_resident(app, runner):
     # A proposal she can still support.
     page = f"{base}/proposals/{open_proposal.id}"
     assert post(client, f"{page}/support", page=page).status_code in (200, 303)
-    assert "2 人支持" in client.get(page).get_data(as_text=True)
+    assert f"{supports_before + 1} 人支持" in client.get(page).get_data(as_text=True)
     # A vote open now, with its choices.
     open_vote = f"{base}/ballots/{ballots['3号楼后空地：选出最多两项'][0]}"
     assert 'name="option"' in client.get(open_vote).get_data(as_text=True)
