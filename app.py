@@ -16,10 +16,12 @@ from participation import (
     discussions,
     meetings,
     notifications,
+    plan,
 )
 
 # In dependency order: each module may use those before it.
-CORE_MODULES = (accounts, communities, notifications, consultations, discussions, meetings)
+CORE_MODULES = (accounts, communities, notifications, consultations, discussions, meetings,
+                plan)
 AREAS = (proposals, proposals.ballots, surveys)
 
 

@@ -56,6 +56,9 @@ class Defaults:
     PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
     # Interim results of a running vote are counted at most this often (0: at every view).
     INTERIM_RESULTS_SECONDS = 15
+    # The complete-community checklist a checkup follows: a YAML file like
+    # participation/data/complete-community.yaml (None: that one).
+    CHECKLIST_FILE = None
     CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = 60
     # Public pages for visitors not signed in are kept this long at most (0: not kept).

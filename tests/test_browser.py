@@ -219,12 +219,13 @@ def _pages(app, factory):
     mid = factory.membership_id(newcomer, community)
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
-               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals"],
+               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
-                          f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings"],
+                          f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",
+                          f"{c}/checkup/items/cc01"],
         admin.login: ["/admin/communities", "/admin/communities/new",
                       f"/admin/communities/{community.id}",
                       f"/admin/communities/{community.id}/members/"
@@ -1022,3 +1023,25 @@ def test_the_planner_merges_into_a_proposal_found_by_search(app, live_server, ne
     assert page.url.endswith(f"/proposals/{ids[0]}")
     with app.app_context():
         assert db.session.get(Proposal, ids[1]).status == "merged"
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_committee_records_a_checkup_finding_on_a_phone(app, live_server, new_page, factory,
+                                                             javascript):
+    community = factory.community()
+    committee = factory.user(community, Role.COMMITTEE, display_name="周主任")
+    page = new_page(javascript=javascript)
+    log_in(page, live_server, committee.login)
+    page.goto(f"{live_server}/c/{community.id}/checkup")
+    page.click("#item-cc05 a")
+    page.check("input[name=state][value=insufficient]")
+    page.fill("input[name=value]", "90")
+    page.fill("textarea[name=note]", "卫生服务站只有九十平方米")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/c/{community.id}/checkup#item-cc05")
+    row = page.inner_text("#item-cc05")
+    assert "90" in row and "卫生服务站只有九十平方米" in row and "不足" in row
+    assert "完整度：2.5%" in page.inner_text("main")
+    if javascript:
+        check_page(page, "checkup after a finding")

@@ -95,6 +95,10 @@ ALLOWED: dict[str, set[str]] = {
     "communities.admin_new_community": {"admin"},
     "communities.admin_community": {"admin"},
     "communities.remove_role": {"admin"},  # the target has no role: told so
+    "plan.checkup": EVERYONE,  # a community's checkup is public, like its plan
+    "plan.photo": EVERYONE,
+    "plan.start": {"planner", "committee", "admin"},
+    "plan.finding": {"planner", "committee", "admin"},
 }
 
 
@@ -214,13 +218,27 @@ def world(app, factory):
         db.session.commit()
         # One `batch_id` serves both the invite sheet and the paper batch routes.
         assert paper_batch.id == batch_id
+        from io import BytesIO
+
+        from participation.plan.models import Checkup, CheckupEntry
+        from participation.uploads import save_image
+        from tests.conftest import image_bytes
+
+        checkup = Checkup(community_id=community.id)
+        db.session.add(checkup)
+        db.session.flush()
+        finding = CheckupEntry(checkup_id=checkup.id, item_id="cc01", state="missing",
+                               checked_on=now.date(),
+                               photo=save_image(BytesIO(image_bytes()), "checkup"))
+        db.session.add(finding)
+        db.session.commit()
         # One `photo_id` serves both photo routes below.
         assert meeting.photos[0].id == proposal.photos[0].id
         ids = {"consultation_id": consultation.id, "topic_id": topic.id,
                "comment_id": comment.id, "item_id": comment.id, "meeting_id": meeting.id,
                "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
                "size": "thumb", "ballot_id": ballot.id,
-               "voter_id": paper_voter.id}
+               "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01"}
     return {
         "community": community,
         "users": users,
@@ -257,7 +275,7 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
         expected = {"accounts.reset_password": {200, 303, 404}, "favicon": {301},
                     "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
                     "ballots.paper": {200, 422}, "ballots.add_to_register": {422},
-                    "meetings.edit_meeting": {200, 422},
+                    "meetings.edit_meeting": {200, 422}, "plan.finding": {200, 422},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

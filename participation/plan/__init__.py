@@ -1,0 +1,39 @@
+"""The plan (一社区一方案): the community's checkup (体检) against the complete-community
+checklist, item by item from the deployment's data file, with its history. The inventory of
+sites and the project list build on it."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from participation import audit
+from participation.extensions import db
+from participation.policy import any_of, anyone, is_admin, is_committee, is_planner
+from participation.registries import CommunityTab, add_community_tab, plug_in
+from participation.uploads import add_references
+
+RULES = {
+    # A community's checkup is public, like its plan; the committee and the planner carry it out.
+    "checkup.view": anyone,
+    "checkup.edit": any_of(is_planner, is_committee, is_admin),
+}
+
+
+def _photo_files() -> set[str]:
+    from .models import CheckupEntry
+
+    return set(db.session.scalars(select(CheckupEntry.photo)
+                                  .where(CheckupEntry.photo.is_not(None))))
+
+
+def init_app(app: Flask) -> None:
+    from .views import bp
+
+    plug_in(app, bp, RULES)
+    add_references("checkup", _photo_files)
+    add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
+    audit.describe({
+        "checkup.start": _l("Started a new checkup of the community"),
+        "checkup.finding": _l("Recorded a checkup finding"),
+    })
