@@ -10,7 +10,12 @@ from sqlalchemy import select
 from participation import audit
 from participation.extensions import db
 from participation.policy import any_of, anyone, is_admin, is_committee, is_planner
-from participation.registries import CommunityTab, add_community_tab, plug_in
+from participation.registries import (
+    CommunityTab,
+    add_community_tab,
+    add_demo_seeder,
+    plug_in,
+)
 from participation.uploads import add_references
 
 RULES = {
@@ -28,9 +33,11 @@ def _photo_files() -> set[str]:
 
 
 def init_app(app: Flask) -> None:
+    from . import demo
     from .views import bp
 
     plug_in(app, bp, RULES)
+    add_demo_seeder(demo.seed)
     add_references("checkup", _photo_files)
     add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
     audit.describe({

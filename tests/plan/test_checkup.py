@@ -8,7 +8,7 @@ from io import BytesIO
 from pathlib import Path
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from participation.extensions import db
 from participation.plan.models import CheckupEntry
@@ -106,3 +106,15 @@ def test_the_checklist_comes_from_the_data_file(app, factory, tmp_path):
     app.config["CHECKLIST_FILE"] = str(copy)
     after = row(committee.get(f"/c/{community.id}/checkup").get_data(as_text=True), "cc01")
     assert "640" in after and "待核实" not in after and "达到参考值" in after
+
+
+def test_the_demo_community_has_a_checkup_with_gaps(app, runner):
+    from participation.communities.models import Community
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0  # still one checkup
+    with app.app_context():
+        community = db.session.scalar(select(Community))
+        assert db.session.scalar(select(func.count()).select_from(CheckupEntry)) == 8
+    page = app.test_client().get(f"/c/{community.id}/checkup").get_data(as_text=True)
+    assert "完整度：" in page and "缺失" in row(page, "cc03") and "650" in row(page, "cc01")
