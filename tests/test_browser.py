@@ -219,13 +219,14 @@ def _pages(app, factory):
     mid = factory.membership_id(newcomer, community)
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
-               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup"],
+               "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
+               f"{c}/sites"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
                           f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",
-                          f"{c}/checkup/items/cc01"],
+                          f"{c}/checkup/items/cc01", f"{c}/sites", f"{c}/sites/new"],
         admin.login: ["/admin/communities", "/admin/communities/new",
                       f"/admin/communities/{community.id}",
                       f"/admin/communities/{community.id}/members/"
@@ -1045,3 +1046,42 @@ def test_the_committee_records_a_checkup_finding_on_a_phone(app, live_server, ne
     assert "完整度：2.5%" in page.inner_text("main")
     if javascript:
         check_page(page, "checkup after a finding")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_planner_pins_a_site_on_the_site_plan(app, live_server, new_page, factory, tmp_path,
+                                                   javascript):
+    from PIL import Image
+
+    from participation.plan.models import Site
+
+    community = factory.community()
+    planner = factory.user(community, Role.PLANNER)
+    drawing = tmp_path / "plan.png"
+    Image.new("RGB", (1000, 500), "white").save(drawing)
+    page = new_page(javascript=javascript)
+    log_in(page, live_server, planner.login)
+    page.goto(f"{live_server}/c/{community.id}/sites")
+    page.set_input_files("input[name=image]", str(drawing))
+    page.click("form[enctype] button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/c/{community.id}/sites/new")
+    page.select_option("select[name=kind]", "idle_land")
+    page.fill("input[name=name]", "东门闲置空地")
+    if javascript:  # a click a quarter across, half way down the plan fills the coordinates
+        page.locator("svg[data-pin-picker]").scroll_into_view_if_needed()
+        box = page.locator("svg[data-pin-picker]").bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+        assert abs(float(page.input_value("input[name=x]")) - 25) < 1.5
+        assert abs(float(page.input_value("input[name=y]")) - 50) < 1.5
+        check_page(page, "site form with its plan")
+    else:
+        page.fill("input[name=x]", "25")
+        page.fill("input[name=y]", "50")
+    page.click("main form.stack button[type=submit]")
+    page.wait_for_load_state()
+    assert "东门闲置空地" in page.inner_text("h1")
+    assert page.locator(".site-plan svg circle").count() == 1
+    with app.app_context():
+        site = db.session.scalar(db.select(Site))
+        assert abs(float(site.x) - 25) < 1.5 and abs(float(site.y) - 50) < 1.5

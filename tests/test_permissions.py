@@ -99,6 +99,12 @@ ALLOWED: dict[str, set[str]] = {
     "plan.photo": EVERYONE,
     "plan.start": {"planner", "committee", "admin"},
     "plan.finding": {"planner", "committee", "admin"},
+    "plan.sites": EVERYONE,
+    "plan.site": EVERYONE,
+    "plan.site_plan_image": EVERYONE,
+    "plan.site_photo": EVERYONE,
+    "plan.site_plan": {"planner", "committee", "admin"},  # no picture sent: told so
+    "plan.edit_site": {"planner", "committee", "admin"},
 }
 
 
@@ -231,14 +237,24 @@ def world(app, factory):
                                checked_on=now.date(),
                                photo=save_image(BytesIO(image_bytes()), "checkup"))
         db.session.add(finding)
+        from participation.plan.models import Site, SitePhoto, SitePlan
+
+        db.session.add(SitePlan(community_id=community.id, width=800, height=600,
+                                image=save_image(BytesIO(image_bytes()), "sites")))
+        site = Site(community_id=community.id, kind="micro_space", name="3号楼后空地",
+                    x=50, y=50)
+        site.photos.append(SitePhoto(filename=save_image(BytesIO(image_bytes()), "sites")))
+        db.session.add(site)
         db.session.commit()
+        assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
         # One `photo_id` serves both photo routes below.
         assert meeting.photos[0].id == proposal.photos[0].id
         ids = {"consultation_id": consultation.id, "topic_id": topic.id,
                "comment_id": comment.id, "item_id": comment.id, "meeting_id": meeting.id,
                "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
                "size": "thumb", "ballot_id": ballot.id,
-               "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01"}
+               "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01",
+               "site_id": site.id}
     return {
         "community": community,
         "users": users,
@@ -276,6 +292,7 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
                     "ballots.paper": {200, 422}, "ballots.add_to_register": {422},
                     "meetings.edit_meeting": {200, 422}, "plan.finding": {200, 422},
+                    "plan.edit_site": {200, 422},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

@@ -22,6 +22,8 @@ RULES = {
     # A community's checkup is public, like its plan; the committee and the planner carry it out.
     "checkup.view": anyone,
     "checkup.edit": any_of(is_planner, is_committee, is_admin),
+    "sites.view": anyone,
+    "sites.manage": any_of(is_planner, is_committee, is_admin),
 }
 
 
@@ -32,6 +34,13 @@ def _photo_files() -> set[str]:
                                   .where(CheckupEntry.photo.is_not(None))))
 
 
+def _site_files() -> set[str]:
+    from .models import SitePhoto, SitePlan
+
+    return set(db.session.scalars(select(SitePhoto.filename))) | set(
+        db.session.scalars(select(SitePlan.image)))
+
+
 def init_app(app: Flask) -> None:
     from . import demo
     from .views import bp
@@ -39,8 +48,12 @@ def init_app(app: Flask) -> None:
     plug_in(app, bp, RULES)
     add_demo_seeder(demo.seed)
     add_references("checkup", _photo_files)
+    add_references("sites", _site_files)
     add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
+    add_community_tab(CommunityTab("plan.sites", _l("Sites"), "sites.view"))
     audit.describe({
         "checkup.start": _l("Started a new checkup of the community"),
         "checkup.finding": _l("Recorded a checkup finding"),
+        "site.save": _l("Saved a site of the inventory"),
+        "site_plan.save": _l("Uploaded the community's site plan"),
     })

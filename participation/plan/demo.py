@@ -36,4 +36,5 @@ def seed(community, users: dict) -> None:
     db.session.add_all(CheckupEntry(
         checkup_id=checkup.id, item_id=item, state=state,
         value=None if value is None else Decimal(value), note=note, checked_on=checked_on,
-        checked_by_id=committee.id if committee else None) for item, state, value, note in FINDINGS)
+        checked_by_id=committee.id if committee else None)
+        for item, state, value, note in FINDINGS)

@@ -1,20 +1,23 @@
-"""Forms of the plan: one checklist item's finding in a checkup."""
+"""Forms of the plan: one checklist item's finding in a checkup; a site of the inventory and
+the community's site plan."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
     RadioField,
     SelectChoice,
+    SelectField,
+    StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from participation.forms import photo_field, sensible_date
+from participation.forms import photo_field, required, sensible_date
 
 from .models import STATES
 
@@ -37,3 +40,41 @@ class FindingForm(FlaskForm):
                          description=_l("What was seen or measured, where, and by whom."))
     photo = photo_field(FileField, _l("Photo of the evidence (optional)"))
     remove_photo = BooleanField(_l("Remove the photo"))
+
+
+SITE_KIND_LABELS = {
+    "idle_land": _l("Idle or under-used land"),
+    "micro_space": _l("Micro-space or corner"),
+    "freed_land": _l("Land freed by removing temporary buildings"),
+    "public_housing": _l("Public or publicly owned housing"),
+    "old_compound": _l("Old residential compound"),
+    "public_space": _l("Public space"),
+    "public_facility": _l("Public facility"),
+    "heritage": _l("Historic or cultural feature"),
+}
+COORDINATE = [Optional(), NumberRange(min=0, max=100, message=_l(
+    "Enter a number from 0 to 100: the share of the plan's width or height."))]
+
+
+class SiteForm(FlaskForm):
+    kind = SelectField(_l("Kind of site"), choices=[SelectChoice(k, v) for k, v in
+                                                   SITE_KIND_LABELS.items()],
+                       validators=[InputRequired(message=_l("Choose the kind of site."))])
+    name = StringField(_l("Name"), validators=[required(), Length(max=120)], description=_l(
+        "How residents call it, e.g. “the empty lot behind building 3”."))
+    area_m2 = DecimalField(_l("Area, m² (optional)"), places=2, validators=[
+        Optional(), NumberRange(min=0, max=99_999_999,
+                                message=_l("Enter a number from 0 to 99,999,999."))])
+    owner = StringField(_l("Owner or manager (optional)"), validators=[Length(max=200)])
+    state = StringField(_l("State (optional)"), validators=[Length(max=200)],
+                        description=_l("E.g. idle, used as parking, fenced off."))
+    notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=5000)])
+    x = DecimalField(_l("Pin: across, in percent of the plan's width from the left"), places=2,
+                     validators=COORDINATE)
+    y = DecimalField(_l("Pin: down, in percent of the plan's height from the top"), places=2,
+                     validators=COORDINATE)
+    photos = photo_field(MultipleFileField, _l("Photos (up to 6)"), count=6)
+
+
+class SitePlanForm(FlaskForm):
+    image = photo_field(FileField, _l("Site plan: a drawing or aerial image of the community"))

@@ -1,5 +1,6 @@
 """Models of the plan: the community's checkup (体检) against the complete-community checklist,
-one round at a time, each item's finding with its evidence."""
+one round at a time, each item's finding with its evidence; the inventory of its sites (普查),
+pinned on its site plan."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -66,3 +67,59 @@ class CheckupEntry(db.Model):
 
     checkup: Mapped[Checkup] = relationship(back_populates="entries")
     checked_by: Mapped[User | None] = relationship()
+
+
+# The census of a community's sites, in the kinds Xiamen's complete-community work names.
+SITE_KINDS = ("idle_land", "micro_space", "freed_land", "public_housing", "old_compound",
+              "public_space", "public_facility", "heritage")
+
+
+class SitePlan(db.Model):
+    """The community's site plan: an uploaded drawing or aerial image that pins are placed on."""
+
+    __tablename__ = "site_plan"
+
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    image: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int]
+    height: Mapped[int]
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Site(db.Model):
+    """A site of the inventory (普查), pinned on the site plan at (x, y): percentages of the
+    plan's width and height from its top left corner."""
+
+    __tablename__ = "site"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in SITE_KINDS) + ")",
+                        name="kind_known"),
+        CheckConstraint("area_m2 IS NULL OR area_m2 >= 0", name="area_positive"),
+        CheckConstraint("(x IS NULL AND y IS NULL) OR (x BETWEEN 0 AND 100 AND y BETWEEN 0 AND "
+                        "100)", name="pin_on_plan"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"),
+                                              index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    x: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    y: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    photos: Mapped[list[SitePhoto]] = relationship(
+        order_by="SitePhoto.id", cascade="all, delete-orphan")
+
+
+class SitePhoto(db.Model):
+    __tablename__ = "site_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(40))

@@ -16,7 +16,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.standards import Item, checklist
 
-from .models import STATES, Checkup, CheckupEntry
+from .models import SITE_KINDS, STATES, Checkup, CheckupEntry, Site, SitePhoto, SitePlan
 
 # A finding's weight in the completeness score: what is present counts fully, what is there
 # but falls short counts half, what is missing (or not yet checked) nothing.
@@ -114,3 +114,45 @@ def history(community: Community) -> list[tuple[Checkup, int, Decimal]]:
         .order_by(Checkup.started_at.desc(), Checkup.id.desc())).all()
     return [(c, n, (Decimal(str(w)) * 100 / items).quantize(Decimal("0.1")))
             for c, n, w in rows]
+
+
+# --- the inventory of sites -----------------------------------------------------------------
+
+MAX_SITE_PHOTOS = 6
+
+
+def save_site(user: User, community: Community, site: Site | None, *, kind: str, name: str,
+              area_m2: Decimal | None, owner: str, state: str, notes: str,
+              x: Decimal | None, y: Decimal | None, photos: list[str],
+              remove_photos: list[int]) -> Site:
+    if kind not in SITE_KINDS:
+        raise OperationError(_("Choose the kind of site."))
+    if (x is None) != (y is None):
+        raise OperationError(_("Give both coordinates of the pin, or neither."))
+    if site is None:
+        site = Site(community_id=community.id)
+        db.session.add(site)
+    site.kind, site.name, site.area_m2 = kind, name.strip(), area_m2
+    site.owner, site.state, site.notes = owner.strip(), state.strip(), notes.strip()
+    site.x, site.y = x, y
+    for photo in [p for p in site.photos if p.id in set(remove_photos)]:
+        site.photos.remove(photo)
+    if len(site.photos) + len(photos) > MAX_SITE_PHOTOS:
+        raise OperationError(_("A site has at most %(n)d photos.", n=MAX_SITE_PHOTOS))
+    site.photos.extend(SitePhoto(filename=f) for f in photos)
+    db.session.flush()
+    record("site.save", actor=user, community=community, target=f"site:{site.id}",
+           name=site.name)
+    return site
+
+
+def save_site_plan(user: User, community: Community, image: str, width: int,
+                   height: int) -> SitePlan:
+    plan = db.session.get(SitePlan, community.id)
+    if plan is None:
+        plan = SitePlan(community_id=community.id)
+        db.session.add(plan)
+    plan.image, plan.width, plan.height = image, width, height
+    db.session.flush()
+    record("site_plan.save", actor=user, community=community, target=f"community:{community.id}")
+    return plan

@@ -102,3 +102,26 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 });
+
+// Site plans: a click on the plan places the pin of the site being edited, filling in the two
+// coordinates the form sends (they can be typed as well).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const svg of document.querySelectorAll("svg[data-pin-picker]")) {
+    const form = svg.closest("form");
+    const across = form.querySelector("input[name=x]");
+    const down = form.querySelector("input[name=y]");
+    const marker = svg.querySelector("[data-pin-new]");
+    const current = svg.querySelector("[data-pin-current]");
+    const box = svg.viewBox.baseVal;
+    svg.addEventListener("click", (event) => {
+      event.preventDefault();
+      const point = new DOMPoint(event.clientX, event.clientY)
+        .matrixTransform(svg.getScreenCTM().inverse());
+      across.value = (100 * point.x / box.width).toFixed(2);
+      down.value = (100 * point.y / box.height).toFixed(2);
+      marker.setAttribute("cx", point.x);
+      marker.setAttribute("cy", point.y);
+      if (current) current.remove();
+    });
+  }
+});
