@@ -1,6 +1,7 @@
 """The registries through which modules and areas plug into the core: the tabs of a community's
 pages, the sections of its home, what agenda items of deliberation meetings can link to,
-panels on a consultation's page, and the demo's seeders."""
+panels on a consultation's page, what points at a site of the inventory, and the demo's
+seeders."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -74,6 +75,23 @@ def add_consultation_panel(panel: ConsultationPanel) -> None:
     if panel not in consultation_panels:
         consultation_panels.append(panel)
         consultation_panels.sort(key=lambda p: p.order)
+
+
+@dataclass(frozen=True)
+class SiteReference:
+    """What points at a site of the inventory, for the site's page: `load(site)` gives the
+    (title, url) pairs of what an area ties to it (its proposals, say), a bounded number."""
+
+    key: str
+    label: LazyString
+    load: Callable
+
+
+site_references: dict[str, SiteReference] = {}
+
+
+def add_site_reference(reference: SiteReference) -> None:
+    site_references[reference.key] = reference
 
 
 # What areas add to the demo community: each is called with (community, {login: user}) and

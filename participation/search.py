@@ -85,3 +85,20 @@ def _tsquery_match(indexed, wanted: list[str]) -> ColumnElement[bool]:
     # 'simple' written out, not bound: the index is on this very expression.
     return func.to_tsvector(literal_column("'simple'"), indexed).op("@@")(
         func.to_tsquery(literal_column("'simple'"), lexemes))
+
+
+def sqlite_triggers(table: str, fts_table: str, column: str = "search_terms") -> list[str]:
+    """The triggers that keep an FTS5 table with external content (`table`'s `column`, rowids
+    its ids) in step with the table, for the migrations. A migration that rebuilds `table`
+    (Alembic's batch mode on SQLite) drops them and must create them again."""
+    return [
+        f"""CREATE TRIGGER {fts_table}_added AFTER INSERT ON {table} BEGIN
+              INSERT INTO {fts_table}(rowid, {column}) VALUES (NEW.id, NEW.{column}); END""",
+        f"""CREATE TRIGGER {fts_table}_removed AFTER DELETE ON {table} BEGIN
+              INSERT INTO {fts_table}({fts_table}, rowid, {column})
+              VALUES ('delete', OLD.id, OLD.{column}); END""",
+        f"""CREATE TRIGGER {fts_table}_changed AFTER UPDATE OF {column} ON {table} BEGIN
+              INSERT INTO {fts_table}({fts_table}, rowid, {column})
+              VALUES ('delete', OLD.id, OLD.{column});
+              INSERT INTO {fts_table}(rowid, {column}) VALUES (NEW.id, NEW.{column}); END""",
+    ]

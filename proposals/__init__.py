@@ -26,7 +26,9 @@ from participation.registries import (
     CommunityTab,
     ConsultationPanel,
     add_agenda_link,
+    SiteReference,
     add_community_tab,
+    add_site_reference,
     add_consultation_panel,
     add_demo_seeder,
     plug_in,
@@ -103,6 +105,8 @@ def init_app(app: Flask) -> None:
 
     plug_in(app, bp, RULES)
     add_community_tab(CommunityTab("proposals.index", _l("Proposals"), "proposals.view"))
+    add_site_reference(SiteReference("proposals", _l("Proposals about this site"),
+                                     operations.site_proposals))
     add_feature("collect", "proposal.submit")
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")

@@ -34,6 +34,8 @@ class ProposalForm(FlaskForm):
         DataRequired(message=_l("Choose a category from the list."))])
     site = StringField(_l("Where?"), validators=[required(), Length(max=200)],
                        description=_l("E.g. the idle corner behind 3号楼."))
+    site_id = SelectField(_l("Site of the community's inventory (optional)"), choices=[],
+                          validate_choice=False)
     estimated_cost = DecimalField(_l("Estimated cost in yuan (optional)"), places=2,
                                   validators=[Optional(), NumberRange(
                                       min=0, max=100_000_000,

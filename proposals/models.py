@@ -21,6 +21,7 @@ from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.consultations.models import Consultation
 from participation.extensions import db
+from participation.plan.models import Site
 from participation.search import terms
 
 STATUSES = ("draft", "evaluating", "accepted", "rejected", "merged")
@@ -58,6 +59,9 @@ class Proposal(db.Model):
     # A complete-community checklist item id (e.g. "cc12"), or "other".
     category: Mapped[str] = mapped_column(String(40))
     site: Mapped[str] = mapped_column(String(200))
+    # The site of the community's inventory it is about, where the author chose one.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"),
+                                                index=True)
     estimated_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     status: Mapped[str] = mapped_column(String(12), default="draft")
     reason: Mapped[str | None] = mapped_column(String(500))
@@ -76,6 +80,7 @@ class Proposal(db.Model):
     photos: Mapped[list[ProposalPhoto]] = relationship(
         order_by="ProposalPhoto.id", cascade="all, delete-orphan")
     merged_into: Mapped[Proposal | None] = relationship(remote_side=[id])
+    inventory_site: Mapped[Site | None] = relationship()
 
 
 @event.listens_for(Proposal, "before_insert")

@@ -14,6 +14,7 @@ from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.notifications.operations import notify
+from participation.plan.models import Site
 from participation.standards import item_names
 
 from .models import AgendaProposal, Proposal, ProposalPhoto, Support
@@ -24,17 +25,21 @@ ANSWERS = ("evaluating", "accepted", "rejected")  # what a planner may answer
 def save_proposal(author: User, consultation: Consultation, proposal: Proposal | None, *,
                   title: str, description: str, category: str, site: str,
                   estimated_cost: Decimal | None, photos: list[tuple[str, str]],
-                  remove_photos: list[int], submit: bool) -> Proposal:
+                  remove_photos: list[int], submit: bool,
+                  site_id: int | None = None) -> Proposal:
     """Create or update a draft; `submit` sends it to the planner for evaluation."""
     if category != "other" and category not in item_names():
         raise OperationError(_("Choose a category from the list."))
+    if site_id is not None and db.session.scalar(select(Site.community_id).where(
+            Site.id == site_id)) != consultation.community_id:
+        raise OperationError(_("Choose a site of this community's inventory."))
     if proposal is None:
         proposal = Proposal(consultation_id=consultation.id, author_id=author.id)
         db.session.add(proposal)
     elif proposal.status != "draft":
         raise OperationError(_("A submitted proposal can no longer be changed."))
     proposal.title, proposal.description = title.strip(), description
-    proposal.category, proposal.site = category, site.strip()
+    proposal.category, proposal.site, proposal.site_id = category, site.strip(), site_id
     proposal.estimated_cost = estimated_cost
     for photo in [p for p in proposal.photos if p.id in set(remove_photos)]:
         proposal.photos.remove(photo)
@@ -156,3 +161,14 @@ def agenda_save(item, proposal_id: int | None) -> None:
             or proposal.status == "draft":
         raise OperationError(_("An agenda item links to a proposal of another community."))
     db.session.add(AgendaProposal(agenda_item_id=item.id, proposal_id=proposal.id))
+
+
+def site_proposals(site) -> list[tuple[str, str]]:
+    """The submitted proposals about a site of the inventory, newest first (for its page)."""
+    from flask import url_for
+
+    return [(title, url_for("proposals.show", community_id=site.community_id, proposal_id=pid))
+            for pid, title in db.session.execute(
+                select(Proposal.id, Proposal.title).where(
+                    Proposal.site_id == site.id, Proposal.status != "draft")
+                .order_by(Proposal.id.desc()).limit(100))]

@@ -21,6 +21,7 @@ from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.meetings.models import AgendaItem, Meeting
 from participation.pagecache import not_shared, public_page
+from participation.plan.models import Site
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
 from participation.uploads import ImageRejected, is_uploaded, save_image, send_image
@@ -49,7 +50,8 @@ def _proposal(community: Community, proposal_id: int) -> Proposal:
         select(Proposal).where(Proposal.id == proposal_id)
         .options(joinedload(Proposal.consultation).joinedload(Consultation.phases),
                  joinedload(Proposal.author), selectinload(Proposal.photos),
-                 joinedload(Proposal.merged_into))).unique().scalar_one_or_none()
+                 joinedload(Proposal.merged_into), joinedload(Proposal.inventory_site))
+    ).unique().scalar_one_or_none()
     if proposal is None or proposal.consultation.community_id != community.id:
         abort(404)
     # A draft is its author's alone (an author gone leaves it nobody's).
@@ -70,6 +72,13 @@ def category_choices(locale: str) -> list[SelectChoice]:
     return [SelectChoice("", _("Choose a category"))] + [
         SelectChoice(i.id, i.name(locale), optgroup=names[i.category]) for i in items] + [
         SelectChoice("other", _("Other"))]
+
+
+def site_choices(community: Community) -> list[SelectChoice]:
+    return [SelectChoice("", _("None chosen"))] + [
+        SelectChoice(str(i), name) for i, name in db.session.execute(
+            select(Site.id, Site.name).where(Site.community_id == community.id)
+            .order_by(Site.name))]
 
 
 def category_label(category: str) -> str:
@@ -166,7 +175,7 @@ def _save(community, consultation, proposal, form):
             current_user, consultation, proposal, title=form.title.data,
             description=form.description.data or "", category=form.category.data,
             site=form.site.data, estimated_cost=form.estimated_cost.data, photos=photos,
-            remove_photos=remove, submit=submit)
+            remove_photos=remove, submit=submit, site_id=parse_id(form.site_id.data))
     except (OperationError, ImageRejected) as error:
         db.session.rollback()
         form.photos.errors = [*form.photos.errors, str(error)]
@@ -188,6 +197,7 @@ def new(community_id: int, consultation_id: int):
                 consultation, "proposal.submit"))
     form = ProposalForm()
     form.category.choices = category_choices(select_locale())
+    form.site_id.choices = site_choices(community)
     if form.validate_on_submit() and (done := _save(community, consultation, None, form)):
         return done
     return render("proposals/form.html", community=community, consultation=consultation,
@@ -202,6 +212,7 @@ def edit(community_id: int, proposal_id: int):
     require("proposal.edit", community, proposal)
     form = ProposalForm(obj=proposal)
     form.category.choices = category_choices(select_locale())
+    form.site_id.choices = site_choices(community)
     if form.validate_on_submit() and (done := _save(community, proposal.consultation, proposal,
                                                    form)):
         return done

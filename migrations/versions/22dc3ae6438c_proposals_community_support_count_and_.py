@@ -8,7 +8,7 @@ Create Date: 2026-12-03 06:07:59.874227
 from alembic import op
 import sqlalchemy as sa
 
-from participation.search import terms
+from participation.search import sqlite_triggers, terms
 
 
 # revision identifiers, used by Alembic.
@@ -38,15 +38,7 @@ SQLITE_TRIGGERS = [
     # The full-text index of the proposals' search terms (participation/search.py).
     "CREATE VIRTUAL TABLE proposal_fts USING fts5(search_terms, content='proposal', "
     "content_rowid='id')",
-    """CREATE TRIGGER proposal_fts_added AFTER INSERT ON proposal BEGIN
-         INSERT INTO proposal_fts(rowid, search_terms) VALUES (NEW.id, NEW.search_terms); END""",
-    """CREATE TRIGGER proposal_fts_removed AFTER DELETE ON proposal BEGIN
-         INSERT INTO proposal_fts(proposal_fts, rowid, search_terms)
-         VALUES ('delete', OLD.id, OLD.search_terms); END""",
-    """CREATE TRIGGER proposal_fts_changed AFTER UPDATE OF search_terms ON proposal BEGIN
-         INSERT INTO proposal_fts(proposal_fts, rowid, search_terms)
-         VALUES ('delete', OLD.id, OLD.search_terms);
-         INSERT INTO proposal_fts(rowid, search_terms) VALUES (NEW.id, NEW.search_terms); END""",
+    *sqlite_triggers("proposal", "proposal_fts"),
     "INSERT INTO proposal_fts(proposal_fts) VALUES ('rebuild')",
 ]
 POSTGRESQL_TRIGGERS = [

@@ -54,6 +54,11 @@ def init_app(app: Flask) -> None:
     audit.describe({
         "checkup.start": _l("Started a new checkup of the community"),
         "checkup.finding": _l("Recorded a checkup finding"),
+    }, details={"item": _l("Checklist item"), "state": _l("Finding"),
+                "value": _l("Measured value")},
+        values={"state": {"present": _l("present"), "insufficient": _l("insufficient"),
+                          "missing": _l("missing")}})
+    audit.describe({
         "site.save": _l("Saved a site of the inventory"),
         "site_plan.save": _l("Uploaded the community's site plan"),
-    })
+    }, details={"name": _l("Name")})

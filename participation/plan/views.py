@@ -16,6 +16,7 @@ from participation.extensions import db
 from participation.forms import EmptyForm
 from participation.i18n import select_locale, to_shown
 from participation.policy import require
+from participation.registries import site_references
 from participation.standards import checklist, item_names
 from participation.uploads import (
     ImageRejected,
@@ -200,8 +201,10 @@ def site(community_id: int, site_id: int):
     community = _community(community_id)
     require("sites.view", community)
     found = _site(community, site_id)
+    references = [(reference.label, reference.load(found))
+                  for reference in site_references.values()]
     return render("plan/site.html", community=community, site=found, kinds=SITE_KIND_LABELS,
-                  site_plan=db.session.get(SitePlan, community.id))
+                  site_plan=db.session.get(SitePlan, community.id), references=references)
 
 
 @bp.get("/c/<int:community_id>/sites/plan/image")

@@ -68,3 +68,27 @@ def test_coordinates_are_checked_and_what_was_typed_is_kept(app, factory):
     assert add_site(resident, community).status_code == 403
     assert post(resident, f"/c/{community.id}/sites/plan", page=f"/c/{community.id}/sites"
                 ).status_code == 403
+
+
+def test_a_site_lists_the_proposals_about_it(app, factory):
+    from tests.proposals.test_proposals import propose
+
+    community = factory.community()
+    committee = client_for(app, factory.user(community, Role.COMMITTEE))
+    site_url = add_site(committee, community).headers["Location"]
+    site_id = int(site_url.rsplit("/", 1)[1])
+    other = factory.community()
+    elsewhere = client_for(app, factory.user(other, Role.COMMITTEE))
+    foreign = int(add_site(elsewhere, other).headers["Location"].rsplit("/", 1)[1])
+    lin = client_for(app, factory.user(community, Role.VERIFIED))
+    consultation = factory.consultation(community)
+    form = lin.get(f"/c/{community.id}/consultations/{consultation.id}/proposals/new")
+    assert "3号楼后空地" in form.get_data(as_text=True)  # the inventory to choose from
+    made = propose(lin, community, consultation, title="空地改口袋公园", site_id=str(site_id))
+    assert made.status_code == 303
+    proposal = lin.get(made.headers["Location"]).get_data(as_text=True)
+    assert f'href="{site_url}"' in proposal  # the proposal points at its site
+    assert "空地改口袋公园" in app.test_client().get(site_url).get_data(as_text=True)
+    # A site of another community cannot be chosen.
+    refused = propose(lin, community, consultation, title="别处", site_id=str(foreign))
+    assert refused.status_code == 422
