@@ -12,6 +12,7 @@ from participation.clock import utcnow
 from participation.consultations.models import Consultation, Phase
 from participation.demo import OPEN_TITLE
 from participation.extensions import db
+from participation.plan.models import Site
 
 from .models import Proposal, Support
 
@@ -24,6 +25,13 @@ PROPOSALS = [
     ("13900000002", "改成停车位", "other", "3号楼后空地", 50000, "rejected",
      "空地属于消防通道，不能改作停车位。"),
 ]
+
+
+def _site_of(community, where: str) -> int | None:
+    """The site of the demo's inventory that a proposal's "where" names, if any."""
+    sites = db.session.execute(select(Site.id, Site.name)
+                               .where(Site.community_id == community.id)).all()
+    return next((i for i, name in sites if where.startswith(name)), None)
 
 
 # In the consultation collecting ideas now: 小郑妈妈 (13900000003) has supported neither yet.
@@ -57,6 +65,7 @@ def seed(community, users: dict) -> None:
     for login, title, category, site, cost, status, reason in PROPOSALS:
         proposal = Proposal(consultation_id=consultation.id, author_id=users[login].id,
                             title=title, category=category, site=site,
+                            site_id=_site_of(community, site),
                             estimated_cost=Decimal(cost), status=status, reason=reason,
                             description="", submitted_at=now - timedelta(days=20))
         db.session.add(proposal)
@@ -76,6 +85,7 @@ def seed_open_proposals(community, users: dict) -> None:
     for login, title, category, site, cost, supporters in OPEN_PROPOSALS:
         proposal = Proposal(consultation_id=consultation.id, author_id=users[login].id,
                             title=title, category=category, site=site,
+                            site_id=_site_of(community, site),
                             estimated_cost=Decimal(cost), status="evaluating",
                             description="", submitted_at=now - timedelta(days=2))
         db.session.add(proposal)

@@ -1,15 +1,18 @@
-"""The demo community's checkup: a round under way, with gaps to turn into projects."""
+"""The demo community's checkup (a round under way, with gaps) and its inventory of sites, pinned
+on a site plan drawn here."""
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from io import BytesIO
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from participation.clock import utcnow
 from participation.extensions import db
 
-from .models import Checkup, CheckupEntry
+from .models import Checkup, CheckupEntry, Site, SitePlan
 
 # item, state, measured value, note
 FINDINGS = [
@@ -24,7 +27,36 @@ FINDINGS = [
 ]
 
 
+# name, kind, area, owner, state, pin (x, y in % of the plan)
+SITES = [
+    ("3号楼后空地", "idle_land", "320", "金榜社区居委会", "闲置多年，杂草丛生", (62, 58)),
+    ("2号楼架空层", "public_space", "180", "物业公司", "堆放杂物，白天有老人乘凉", (30, 30)),
+    ("东门边角地", "micro_space", "45", "物业公司", "被电动车占用", (88, 80)),
+    ("社区老年活动室", "public_facility", "60", "金榜社区居委会", "只有一间，没有助餐", (18, 72)),
+]
+PLAN_SIZE = (1200, 800)
+# Buildings of the drawn plan: (left, top, right, bottom) in pixels.
+BUILDINGS = [(120, 120, 420, 260), (560, 120, 860, 260), (560, 360, 860, 520),
+             (120, 420, 420, 580)]
+
+
+def _site_plan_image() -> bytes:
+    """A schematic plan: lawns, paths and four buildings, as a planner might sketch them."""
+    image = Image.new("RGB", PLAN_SIZE, "#eef3e8")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 330, PLAN_SIZE[0], 350), fill="#d9d4c7")  # the main path
+    draw.rectangle((480, 0, 500, PLAN_SIZE[1]), fill="#d9d4c7")
+    for box in BUILDINGS:
+        draw.rectangle(box, fill="#c9ccd1", outline="#6b7280", width=4)
+    draw.rectangle((640, 560, 860, 720), fill="#d7e8c5", outline="#7a9a5b", width=3)
+    out = BytesIO()
+    image.save(out, "PNG")
+    out.seek(0)
+    return out
+
+
 def seed(community, users: dict) -> None:
+    seed_sites(community)
     if db.session.scalar(select(Checkup.id).where(Checkup.community_id == community.id)):
         return
     committee = users.get("13800000001")
@@ -38,3 +70,18 @@ def seed(community, users: dict) -> None:
         value=None if value is None else Decimal(value), note=note, checked_on=checked_on,
         checked_by_id=committee.id if committee else None)
         for item, state, value, note in FINDINGS)
+
+
+def seed_sites(community) -> None:
+    if db.session.get(SitePlan, community.id) is not None:
+        return
+    from participation.uploads import save_image
+
+    db.session.add(SitePlan(community_id=community.id, image=save_image(_site_plan_image(),
+                                                                        "sites"),
+                            width=PLAN_SIZE[0], height=PLAN_SIZE[1]))
+    db.session.add_all(Site(community_id=community.id, name=name, kind=kind,
+                            area_m2=Decimal(area), owner=owner, state=state,
+                            x=Decimal(x), y=Decimal(y))
+                       for name, kind, area, owner, state, (x, y) in SITES)
+    db.session.flush()

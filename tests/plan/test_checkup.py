@@ -118,3 +118,23 @@ def test_the_demo_community_has_a_checkup_with_gaps(app, runner):
         assert db.session.scalar(select(func.count()).select_from(CheckupEntry)) == 8
     page = app.test_client().get(f"/c/{community.id}/checkup").get_data(as_text=True)
     assert "完整度：" in page and "缺失" in row(page, "cc03") and "650" in row(page, "cc01")
+
+
+def test_the_demo_community_has_its_sites_pinned_and_proposals_pointing_at_them(app, runner):
+    from participation.communities.models import Community
+    from participation.plan.models import Site
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0  # the same four sites
+    with app.app_context():
+        community = db.session.scalar(select(Community))
+        corner = db.session.scalar(select(Site).where(Site.name == "3号楼后空地"))
+        assert db.session.scalar(select(func.count()).select_from(Site)) == 4
+    visitor = app.test_client()
+    sites = visitor.get(f"/c/{community.id}/sites").get_data(as_text=True)
+    assert sites.count("<circle ") == 4
+    image = visitor.get(f"/c/{community.id}/sites/plan/image")
+    assert image.status_code == 200
+    image.close()
+    corner_page = visitor.get(f"/c/{community.id}/sites/{corner.id}").get_data(as_text=True)
+    assert "3号楼后加几张带靠背的长椅" in corner_page and "给孩子们装一组小滑梯" in corner_page
