@@ -121,15 +121,16 @@ def _interim_counts(ballot: Ballot) -> dict:
 
 
 def _store(ballot: Ballot, counts: dict, stale: bool) -> None:
-    """Keep the counts, in a transaction of their own (a page that only reads commits nothing);
-    a concurrent view that stored them first, or a busy database, leaves them for next time."""
-    row = {"ballot_id": ballot.id, "closed_at": ballot.phase.ends_at, "counts": counts,
-           "counted_at": utcnow()}
+    """Keep the counts with the request's own transaction (a page that reads commits it too),
+    inside a savepoint: a concurrent view that stored them first, or a database too busy to
+    write just now, leaves them for the next view."""
     try:
-        with db.engine.begin() as connection:
+        with db.session.begin_nested():
             if stale:
-                connection.execute(delete(BallotTally).where(BallotTally.ballot_id == ballot.id))
-            connection.execute(insert(BallotTally), [row])
+                db.session.execute(delete(BallotTally).where(BallotTally.ballot_id == ballot.id))
+            db.session.execute(insert(BallotTally), [{
+                "ballot_id": ballot.id, "closed_at": ballot.phase.ends_at, "counts": counts,
+                "counted_at": utcnow()}])
     except (IntegrityError, OperationalError):
         pass
 
