@@ -54,3 +54,6 @@ def test_answers_say_how_many_queries_they_ran_when_asked(factory, database_url,
         db.session.remove()
     response = counting.test_client().get(f"/c/{community.id}")
     assert int(response.headers["X-Queries"]) >= 1
+    with counting.app_context():  # a second app: its connections are closed here, not by GC
+        db.session.remove()
+        db.engine.dispose()
