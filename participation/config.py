@@ -61,6 +61,7 @@ class Defaults:
     CHECKLIST_FILE = None
     CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = 60
+    CACHE_THRESHOLD = 5000  # entries a worker's own cache holds (SimpleCache)
     # Public pages for visitors not signed in are kept this long at most (0: not kept).
     PUBLIC_PAGE_SECONDS = 30
     COUNT_QUERIES = False  # LINLI_COUNT_QUERIES=1: answers carry X-Queries (for benchmarks)

@@ -27,7 +27,13 @@ from .i18n import select_locale
 
 TOKEN = "\x1alinli-csrf-token\x1a"  # stands for the visitor's token in a stored page
 GENERATION = "public-pages/generation"
+# Kept long, not forever: a cache that is full drops what expires first (and, in cachelib's
+# SimpleCache, whatever has no expiry at all), and a lost generation would bring old pages back.
+GENERATION_SECONDS = 90 * 24 * 3600
 WROTE = "linli_wrote"
+# Pages are kept only for the query arguments the public pages read: any other argument would
+# let a visitor fill the cache with copies of one page.
+CACHED_ARGUMENTS = {"page", "sort", "category", "status", "site"}
 
 
 def public_page(view):
@@ -43,13 +49,18 @@ def not_shared() -> None:
 
 
 def generation() -> int:
-    """The current generation of cached pages and counts: a new one after every write."""
-    return cache.get(GENERATION) or 0
+    """The generation of cached pages and counts this request reads and stores under: taken
+    before its first query, so nothing it reads can be older than the generation (a write
+    committed after that starts a new one)."""
+    if "linli_generation" not in g:
+        g.linli_generation = cache.get(GENERATION) or 0
+    return g.linli_generation
 
 
 def _key() -> str | None:
     if (request.method != "GET" or "_user_id" in session or session.get("_flashes")
-            or not current_app.config["PUBLIC_PAGE_SECONDS"]):
+            or not current_app.config["PUBLIC_PAGE_SECONDS"]
+            or not set(request.args) <= CACHED_ARGUMENTS):
         return None
     view = current_app.view_functions.get(request.endpoint or "")
     if not getattr(view, "linli_public_page", False):
@@ -60,6 +71,7 @@ def _key() -> str | None:
 
 
 def _serve() -> object | None:
+    generation()
     g.linli_page_key = key = _key()
     page = cache.get(key) if key else None
     if page is None:
@@ -97,14 +109,15 @@ def _committed(session) -> None:
         _new_generation()
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session) -> None:
-    session.info.pop(WROTE, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # not a savepoint: the writes before it stay
+        session.info.pop(WROTE, None)
 
 
 def _new_generation() -> None:
     try:
-        cache.set(GENERATION, (cache.get(GENERATION) or 0) + 1, timeout=0)
+        cache.set(GENERATION, (cache.get(GENERATION) or 0) + 1, timeout=GENERATION_SECONDS)
     except Exception:  # noqa: BLE001  (a cache that is down only makes pages slower)
         current_app.logger.warning("could not start a new generation of cached pages")
 

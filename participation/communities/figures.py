@@ -51,6 +51,7 @@ def _forget(session) -> None:
         cache.delete_many(*(_key(i) for i in changed))
 
 
-@event.listens_for(Session, "after_rollback")
-def _nothing_changed(session) -> None:
-    session.info.pop(CHANGED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _nothing_changed(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # not a savepoint: the changes before it stay
+        session.info.pop(CHANGED, None)

@@ -227,8 +227,8 @@ class BallotTally(db.Model):
 
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id", ondelete="CASCADE"),
                                            primary_key=True)
-    # The end of voting the counts were taken after: should the vote phase be moved, they are
-    # taken again.
+    # When the results became final (the end of paper entry after the vote) as the counts were
+    # taken: should the vote's end or the days for paper entry change, they are taken again.
     closed_at: Mapped[datetime] = mapped_column(DateTime)
     counts: Mapped[dict] = mapped_column(JSON)
     counted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

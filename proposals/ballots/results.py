@@ -9,6 +9,7 @@ owns one bit of the pattern), not one row per voter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -92,17 +93,18 @@ def _more_than(part, whole, fraction: Fraction) -> bool:
     return whole > 0 and Fraction(part) > fraction * Fraction(whole)
 
 
-def tally(ballot: Ballot, final: bool = False) -> Results:
-    """The ballot's results. Once they are `final` (voting and paper entry over) the counts are
-    taken once, stored, and read back by every later view: a closed ballot of any size costs one
-    query to show."""
-    if not final:
+def tally(ballot: Ballot, final_since: datetime | None = None) -> Results:
+    """The ballot's results. Once they are final (voting and paper entry over: `final_since`
+    is when paper entry ended) the counts are taken once, stored, and read back by every later
+    view: a closed ballot of any size costs one query to show. Should the end of voting or of
+    paper entry move, they are taken again."""
+    if final_since is None:
         return results_of(ballot, _interim_counts(ballot))
     stored = db.session.get(BallotTally, ballot.id)
-    if stored is not None and stored.closed_at == ballot.phase.ends_at:
+    if stored is not None and stored.closed_at == final_since:
         return results_of(ballot, stored.counts)
     counts = count(ballot)
-    _store(ballot, counts, stale=stored is not None)
+    _store(ballot, counts, final_since, stale=stored is not None)
     return results_of(ballot, counts)
 
 
@@ -120,7 +122,7 @@ def _interim_counts(ballot: Ballot) -> dict:
     return counts
 
 
-def _store(ballot: Ballot, counts: dict, stale: bool) -> None:
+def _store(ballot: Ballot, counts: dict, final_since: datetime, stale: bool) -> None:
     """Keep the counts with the request's own transaction (a page that reads commits it too),
     inside a savepoint: a concurrent view that stored them first, or a database too busy to
     write just now, leaves them for the next view."""
@@ -129,7 +131,7 @@ def _store(ballot: Ballot, counts: dict, stale: bool) -> None:
             if stale:
                 db.session.execute(delete(BallotTally).where(BallotTally.ballot_id == ballot.id))
             db.session.execute(insert(BallotTally), [{
-                "ballot_id": ballot.id, "closed_at": ballot.phase.ends_at, "counts": counts,
+                "ballot_id": ballot.id, "closed_at": final_since, "counts": counts,
                 "counted_at": utcnow()}])
     except (IntegrityError, OperationalError):
         pass

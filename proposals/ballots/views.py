@@ -216,8 +216,9 @@ def results(community_id: int, ballot_id: int):
         return see_other(ballot_url(ballot))
     require("ballot.results", community, ballot)
     now, paper_until = clock.now(), ops.paper_until(ballot)
+    final = now >= paper_until
     return render("ballots/results.html", community=community, ballot=ballot,
-                  results=tally(ballot, final=now >= paper_until),
+                  results=tally(ballot, final_since=paper_until if final else None),
                   ended=now >= ballot.phase.ends_at,
                   paper_open=now < paper_until, paper_until=paper_until)
 

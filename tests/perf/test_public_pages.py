@@ -57,3 +57,57 @@ def test_answers_say_how_many_queries_they_ran_when_asked(factory, database_url,
     with counting.app_context():  # a second app: its connections are closed here, not by GC
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_full_cache_keeps_the_generation_of_pages(factory, _schema):
+    """However many pages a worker's cache holds, it never forgets which generation is
+    current: old copies would come back as current ones."""
+    from participation import pagecache
+    from participation.extensions import cache, db
+    from tests.conftest import make_app
+
+    small = make_app(_schema, CACHE_THRESHOLD=10)
+    with small.app_context():
+        pagecache._new_generation()
+        current = cache.get(pagecache.GENERATION)
+        for i in range(50):  # far past what it holds
+            cache.set(f"public-pages/{i}", "<html>", timeout=30)
+        assert cache.get(pagecache.GENERATION) == current
+        db.engine.dispose()
+
+
+def test_a_refused_duplicate_does_not_hide_the_writes_before_it(app, factory):
+    """A savepoint rolled back (a double click's duplicate) leaves the transaction's earlier
+    writes counted: visitors' pages still start a new generation when it commits."""
+    from sqlalchemy.exc import IntegrityError
+
+    from participation import pagecache
+    from participation.communities.models import Community
+    from participation.extensions import cache, db
+
+    with app.app_context():
+        before = cache.get(pagecache.GENERATION) or 0
+        db.session.add(Community(name="新社区", district="思明区", street="筼筜街道",
+                                 committee_name="居委会", household_count=10))
+        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(Community(id=db.session.scalar(db.select(Community.id)),
+                                         name="重复", district="", street="",
+                                         committee_name="", household_count=0))
+                db.session.flush()
+        except IntegrityError:
+            pass
+        db.session.commit()
+        assert (cache.get(pagecache.GENERATION) or 0) > before
+
+
+def test_only_the_arguments_public_pages_read_make_a_cached_copy(app, factory, count_queries):
+    community = factory.community()
+    visitor = app.test_client()
+    for url in (f"/c/{community.id}/proposals?sort=supported",
+                f"/c/{community.id}/proposals?utm=abc"):
+        visitor.get(url)
+        with count_queries() as queries:
+            visitor.get(url)
+        assert (queries.count == 0) == url.endswith("supported"), url

@@ -47,6 +47,23 @@ def test_a_closed_ballot_is_counted_once_and_read_back(app, factory, at, count_q
     assert row(vote.results(planner), "长椅")[0] == "0"
 
 
+def test_more_days_for_paper_ballots_count_a_closed_ballot_again(app, factory, at):
+    vote = Vote(app, factory)
+    vote.setup(preset="advisory")
+    for voter in vote.voters:
+        assert vote.vote(vote.client(voter), 0).status_code == 303
+    planner = vote.client(vote.planner)
+    days = app.config["PAPER_ENTRY_DAYS"]
+    at(utcnow() + timedelta(days=7 + days))
+    assert row(vote.results(planner), "长椅")[0] == "4"  # final, stored
+    with app.app_context():  # stands for paper ballots entered in the days added below
+        db.session.execute(delete(BallotMark))
+        db.session.commit()
+    app.config["PAPER_ENTRY_DAYS"] = days + 2
+    at(utcnow() + timedelta(days=7 + days + 3))
+    assert row(vote.results(planner), "长椅")[0] == "0"  # counted again at the new end
+
+
 
 def test_interim_results_are_counted_at_most_every_few_seconds(app, factory, count_queries):
     app.config["INTERIM_RESULTS_SECONDS"] = 15
