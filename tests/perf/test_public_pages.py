@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import CSRF_RE, client_for, post
+from tests.conftest import CSRF_RE, client_for
 from tests.proposals.test_proposals import propose, setup
 
 
