@@ -36,6 +36,7 @@ PHASE_KINDS: dict[str, PhaseKind] = {
         PhaseKind("agenda", _l("Agenda"), {"discussion.open_topic", "discussion.comment"}),
         PhaseKind("meeting", _l("Meeting"), set()),
         PhaseKind("decisions", _l("Decisions"), {"discussion.comment"}),
+        PhaseKind("plan_review", _l("Review of the draft plan"), {"discussion.comment"}),
     )
 }
 
@@ -72,6 +73,9 @@ class ConsultationTemplate:
     name_zh: str
     name_en: str
     phases: tuple[TemplatePhase, ...]
+    # False for a consultation opened from elsewhere (the plan puts its draft to residents):
+    # not offered when a planner starts a consultation.
+    standalone: bool = True
 
     def name(self, locale: str) -> str:
         return self.name_zh if locale.startswith("zh") else self.name_en
@@ -87,7 +91,8 @@ def load_templates() -> dict[str, ConsultationTemplate]:
         unknown = [p.kind for p in phases if p.kind not in PHASE_KINDS]
         if unknown:
             raise ValueError(f"template {key!r} names unknown phase kinds {unknown}")
-        templates[key] = ConsultationTemplate(key, spec["name_zh"], spec["name_en"], phases)
+        templates[key] = ConsultationTemplate(key, spec["name_zh"], spec["name_en"], phases,
+                                              bool(spec.get("standalone", True)))
     return templates
 
 

@@ -1,11 +1,12 @@
 """The registries through which modules and areas plug into the core: the tabs of a community's
 pages, the sections of its home, what agenda items of deliberation meetings can link to,
-panels on a consultation's page, what points at a site of the inventory, and the demo's
-seeders."""
+panels on a consultation's page, what points at a site of the inventory, what the plan's
+projects are built from, and the demo's seeders."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import Blueprint, Flask
 from flask_babel import LazyString
@@ -94,14 +95,69 @@ def add_site_reference(reference: SiteReference) -> None:
     site_references[reference.key] = reference
 
 
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing a plan's project can be built from: a checklist gap, a proposal, an option of
+    a ballot, a meeting's decision. `ref` identifies it within its source; `signal` is what it
+    weighs in the project's priority (the number of supports, of votes...), `detail` says so in
+    words. `site_id`, `item_id`, `category` and `cost` prefill a project made from it."""
+
+    ref: str
+    title: str
+    signal: Decimal
+    detail: str = ""
+    url: str | None = None
+    site_id: int | None = None
+    item_id: str | None = None
+    category: str | None = None
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PlanSource:
+    """A kind of thing the plan's projects are built from, registered by whoever owns it.
+
+    - `signal`: what a source's signal counts, in the priority formula ("supports");
+    - `weight`: its default weight in a new plan (a setting of each plan);
+    - `candidates(community, query)`: SourceItems to build from, best first, a bounded number,
+      matching the query text when there is one;
+    - `load(community, refs)`: {ref: SourceItem} as they stand now, for those refs still there.
+    A source with `offered` false is not picked in the builder: the plan adds it itself.
+    Sources are listed (in the builder, in the formula) by `order`, low first.
+    """
+
+    key: str
+    label: LazyString
+    signal: LazyString
+    weight: Decimal
+    candidates: Callable
+    load: Callable
+    offered: bool = True
+    order: int = 50
+
+
+plan_sources: dict[str, PlanSource] = {}
+
+
+def add_plan_source(source: PlanSource) -> None:
+    plan_sources[source.key] = source
+    ordered = sorted(plan_sources.values(), key=lambda s: s.order)
+    plan_sources.clear()
+    plan_sources.update((s.key, s) for s in ordered)
+
+
 # What areas add to the demo community: each is called with (community, {login: user}) and
-# must be idempotent, like the demo itself.
+# must be idempotent, like the demo itself. Seeders run by `order`, low first: one that builds
+# on what the areas seeded (the plan from their proposals) comes late.
 demo_seeders: list[Callable] = []
+_seeder_order: dict[Callable, int] = {}
 
 
-def add_demo_seeder(seeder: Callable) -> None:
+def add_demo_seeder(seeder: Callable, order: int = 50) -> None:
     if seeder not in demo_seeders:
         demo_seeders.append(seeder)
+        _seeder_order[seeder] = order
+        demo_seeders.sort(key=lambda s: _seeder_order[s])
 
 
 @dataclass(frozen=True)

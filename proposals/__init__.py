@@ -3,6 +3,8 @@ merging). Ballots over shortlisted proposals live in `proposals.ballots`. `init_
 area into the core."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -25,7 +27,9 @@ from participation.registries import (
     AgendaLink,
     CommunityTab,
     ConsultationPanel,
+    PlanSource,
     add_agenda_link,
+    add_plan_source,
     SiteReference,
     add_community_tab,
     add_site_reference,
@@ -107,6 +111,8 @@ def init_app(app: Flask) -> None:
     add_community_tab(CommunityTab("proposals.index", _l("Proposals"), "proposals.view"))
     add_site_reference(SiteReference("proposals", _l("Proposals about this site"),
                                      operations.site_proposals))
+    add_plan_source(PlanSource("proposal", _l("Proposals"), _l("supports"), Decimal(1),
+                               operations.plan_candidates, operations.plan_load, order=20))
     add_feature("collect", "proposal.submit")
     add_feature("collect", "proposal.support")
     add_feature("deliberate", "proposal.support")

@@ -172,3 +172,42 @@ def site_proposals(site) -> list[tuple[str, str]]:
                 select(Proposal.id, Proposal.title).where(
                     Proposal.site_id == site.id, Proposal.status != "draft")
                 .order_by(Proposal.id.desc()).limit(100))]
+
+
+PLANNABLE = ("evaluating", "accepted")  # submitted and neither turned down nor merged
+
+
+def _plan_item(proposal: Proposal):
+    from flask import url_for
+
+    from participation.registries import SourceItem
+
+    return SourceItem(
+        str(proposal.id), proposal.title, Decimal(proposal.support_count),
+        _("%(n)d supports", n=proposal.support_count),
+        url_for("proposals.show", community_id=proposal.community_id,
+                proposal_id=proposal.id),
+        site_id=proposal.site_id, cost=proposal.estimated_cost)
+
+
+def plan_candidates(community, query: str) -> list:
+    """The plan's "proposal" source: the community's standing proposals, most supported first
+    (the 20 best, or those matching the query)."""
+    from participation import search
+
+    found = select(Proposal).where(Proposal.community_id == community.id,
+                                   Proposal.status.in_(PLANNABLE))
+    if query.strip():
+        found = search.newest_matching(
+            db.engine.dialect.name, found, Proposal.id, Proposal.search_terms, "proposal_fts",
+            query).where(Proposal.title.icontains(query.strip(), autoescape=True))
+    else:
+        found = found.order_by(Proposal.support_count.desc(), Proposal.id.desc())
+    return [_plan_item(p) for p in db.session.scalars(found.limit(20))]
+
+
+def plan_load(community, refs: list[str]) -> dict:
+    ids = [int(r) for r in refs if r.isdigit()]
+    return {str(p.id): _plan_item(p) for p in db.session.scalars(select(Proposal).where(
+        Proposal.community_id == community.id, Proposal.id.in_(ids),
+        Proposal.status != "draft"))} if ids else {}

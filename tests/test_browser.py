@@ -215,18 +215,33 @@ def _pages(app, factory):
         db.session.add(PasswordResetToken(user_id=resident.id, token_hash=token_hash("tok-123"),
                                           expires_at=utcnow() + timedelta(hours=1)))
         db.session.commit()
+    with app.test_request_context():
+        from participation.plan import operations as plan_ops
+
+        user = db.session.get(type(committee), committee.id)
+        here = db.session.get(type(community), community.id)
+        plan = plan_ops.create_plan(user, here, "2027 年度社区更新方案")
+        project = plan_ops.save_project(
+            user, plan, None, title="东门无障碍坡道", description="", category=None,
+            item_id="cc12", site_id=None, cost=None, funding="", responsible="", timeline="")
+        db.session.commit()
+        plan_id, project_id = plan.id, project.id
     c = f"/c/{community.id}"
+    p = f"{c}/plans/{plan_id}"
     mid = factory.membership_id(newcomer, community)
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
-               f"{c}/sites"],
+               f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
                           f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",
-                          f"{c}/checkup/items/cc01", f"{c}/sites", f"{c}/sites/new"],
+                          f"{c}/checkup/items/cc01", f"{c}/sites", f"{c}/sites/new",
+                          f"{c}/plans", p, f"{p}/builder", f"{p}/projects/{project_id}",
+                          f"{p}/projects/{project_id}/edit", f"{p}/projects/new",
+                          f"{p}/weights"],
         admin.login: ["/admin/communities", "/admin/communities/new",
                       f"/admin/communities/{community.id}",
                       f"/admin/communities/{community.id}/members/"
@@ -867,8 +882,6 @@ def test_wide_tables_fit_at_1280_and_stack_on_a_phone(app, live_server, new_page
     on a phone the members, households, audit and results tables showed one column with their
     actions out of sight. Now every column is in view at 1280 px, and at 360 px each row is a
     card naming each value; the chart is an SVG with a title and a description of its numbers."""
-    from decimal import Decimal
-
     from participation.consultations.models import Consultation, Phase
     from proposals.ballots.models import Ballot, BallotOption
     from proposals.models import Proposal
@@ -1085,3 +1098,51 @@ def test_the_planner_pins_a_site_on_the_site_plan(app, live_server, new_page, fa
     with app.app_context():
         site = db.session.scalar(db.select(Site))
         assert abs(float(site.x) - 25) < 1.5 and abs(float(site.y) - 50) < 1.5
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_gap_and_a_winning_proposal_become_projects_of_the_plan(app, live_server, new_page,
+                                                                  factory, at, javascript):
+    """The committee records a gap and turns it into a project; the planner adds the ballot's
+    winner; each project shows its priority score with the formula."""
+    from tests.plan.test_plan import Seeded
+
+    seeded = Seeded(app, factory, at)
+    community = seeded.community
+    committee = new_page(javascript=javascript)
+    log_in(committee, live_server, seeded.vote.committee.login)
+    committee.goto(f"{live_server}/c/{community.id}/checkup")
+    committee.click("#item-cc07 a")
+    committee.check("input[name=state][value=insufficient]")
+    committee.fill("input[name=value]", "1")
+    committee.fill("textarea[name=note]", "只有一个快递柜")
+    committee.click("main form button[type=submit]")
+    committee.wait_for_load_state()
+    committee.click("#item-cc07 form button")
+    committee.wait_for_load_state()
+    main = committee.inner_text("main")
+    assert "优先级得分：10" in main and "10 × 1（清单缺口） = 10" in main
+    assert "优先级得分怎么算" in main
+    if javascript:
+        check_page(committee, "a project made from a gap")
+
+    planner = new_page(javascript=javascript)
+    log_in(planner, live_server, seeded.vote.planner.login)
+    planner.goto(f"{live_server}/c/{community.id}/plans")
+    planner.click("ul.plans a")
+    planner.click("text=从来源生成项目")
+    planner.wait_for_load_state()
+    if javascript:
+        check_page(planner, "the plan's builder")
+    planner.click("section[aria-labelledby=source-ballot] button:has-text('长椅')")
+    planner.wait_for_load_state()
+    main = planner.inner_text("main")
+    assert "优先级得分：1.5" in main and "0.5 × 3（投票结果） = 1.5" in main
+    assert "得票多者优先：获资助" in main
+    planner.click("main p.muted a")  # back to the plan
+    planner.wait_for_load_state()
+    rows = planner.locator("table.stacked tbody tr th").all_inner_texts()
+    assert rows == ["清单缺口：邮件和快件寄递服务设施", "长椅"]
+    assert "0.5 × 票数（投票结果）" in planner.inner_text("main")
+    if javascript:
+        check_page(planner, "the plan with its projects")

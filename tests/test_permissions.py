@@ -105,6 +105,22 @@ ALLOWED: dict[str, set[str]] = {
     "plan.site_photo": EVERYONE,
     "plan.site_plan": {"planner", "committee", "admin"},  # no picture sent: told so
     "plan.edit_site": {"planner", "committee", "admin"},
+    # Plans are public; the planner and the committee build them; putting the draft to
+    # residents opens a consultation, the planner's.
+    "plan.plans": EVERYONE,
+    "plan.plan": EVERYONE,
+    "plan.project": EVERYONE,
+    "plan.new_plan": {"planner", "committee", "admin"},  # no title sent: told so
+    "plan.builder": {"planner", "committee", "admin"},
+    "plan.from_source": {"planner", "committee", "admin"},
+    "plan.gap_project": {"planner", "committee", "admin"},
+    "plan.edit_project": {"planner", "committee", "admin"},
+    "plan.add_source": {"planner", "committee", "admin"},
+    "plan.remove_source": {"planner", "committee", "admin"},
+    "plan.weights": {"planner", "committee", "admin"},
+    "plan.refresh": {"planner", "committee", "admin"},
+    "plan.consult": {"planner", "admin"},
+    "plan.respond": {"verified"},  # the draft's review phase is running
 }
 
 
@@ -245,6 +261,23 @@ def world(app, factory):
                     x=50, y=50)
         site.photos.append(SitePhoto(filename=save_image(BytesIO(image_bytes()), "sites")))
         db.session.add(site)
+        from participation.plan.models import Plan, Project, ProjectSource
+
+        draft = Consultation(community_id=community.id, template="plan_draft", title="草案")
+        draft.phases.append(Phase(kind="plan_review", starts_at=now - timedelta(days=1),
+                                  ends_at=now + timedelta(days=10)))
+        db.session.add(draft)
+        db.session.flush()
+        plan = Plan(community_id=community.id, title="2027 年度社区更新方案", weights={},
+                    consultation_id=draft.id)
+        db.session.add(plan)
+        db.session.flush()
+        project = Project(plan_id=plan.id, title="无障碍坡道", site_id=site.id)
+        db.session.add(project)
+        db.session.flush()
+        source = ProjectSource(plan_id=plan.id, project_id=project.id, kind="gap", ref="cc01",
+                               title="清单缺口", signal=2)
+        db.session.add(source)
         db.session.commit()
         assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
         # One `photo_id` serves both photo routes below.
@@ -254,7 +287,8 @@ def world(app, factory):
                "photo_id": meeting.photos[0].id, "proposal_id": proposal.id,
                "size": "thumb", "ballot_id": ballot.id,
                "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01",
-               "site_id": site.id}
+               "site_id": site.id, "plan_id": plan.id, "project_id": project.id,
+               "source_id": source.id}
     return {
         "community": community,
         "users": users,
@@ -292,7 +326,9 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "ballots.vote": {422}, "ballots.paper_batch": {200, 422},
                     "ballots.paper": {200, 422}, "ballots.add_to_register": {422},
                     "meetings.edit_meeting": {200, 422}, "plan.finding": {200, 422},
-                    "plan.edit_site": {200, 422},
+                    "plan.edit_site": {200, 422}, "plan.new_plan": {422},
+                    "plan.edit_project": {200, 422}, "plan.weights": {200, 422},
+                    "plan.respond": {422},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

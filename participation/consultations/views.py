@@ -68,7 +68,8 @@ def new_consultation(community_id: int):
     require("consultation.manage", community)
     form = ConsultationForm()
     locale = select_locale()
-    form.template.choices = [SelectChoice(key, t.name(locale)) for key, t in TEMPLATES.items()]
+    form.template.choices = [SelectChoice(key, t.name(locale)) for key, t in TEMPLATES.items()
+                             if t.standalone]
     if request.method == "GET":
         form.starts_on.data = to_shown(clock.now()).date()
     if form.validate_on_submit():

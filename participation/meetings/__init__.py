@@ -2,6 +2,8 @@
 and agenda items that link to topics and, through a registry, to what areas offer."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from participation import audit, notifications
 from participation.extensions import db
 from participation.policy import any_of, anyone, is_admin, is_committee, is_planner
-from participation.registries import plug_in
+from participation.registries import PlanSource, add_plan_source, plug_in
 from participation.uploads import add_references
 
 RULES = {
@@ -38,11 +40,17 @@ def _meetings(ids: set[int]) -> dict:
 
 
 def init_app(app: Flask) -> None:
+    from . import operations
     from .views import bp
 
     plug_in(app, bp, RULES)
     add_references("meetings", _photo_files)
     notifications.register("meeting.published", lambda p: _(
         "The record of the meeting “%(title)s” is published.", title=p.get("title")))
+    add_plan_source(PlanSource(
+        "meeting", _l("Meeting decisions"), _l("decisions"), Decimal(5),
+        lambda community, query: list(operations.decision_items(community, None,
+                                                                query).values())[:20],
+        operations.decision_items, order=40))
     audit.describe({"meeting.save": _l("Saved the record of %(object)s")})
     audit.name_objects("meeting", _meetings, _l("a deleted meeting"))

@@ -64,3 +64,29 @@ def save_meeting(planner: User, community: Community, meeting: Meeting | None, *
         notify_members(community, "meeting.published", url_for_meeting(meeting),
                        exclude=planner.id, title=meeting.title)
     return meeting
+
+
+def decision_items(community: Community, refs: list[str] | None = None,
+                   query: str = "") -> dict:
+    """The plan's "meeting decision" source: agenda items of the community's published meeting
+    records that carry a decision, newest meeting first; `ref` is the agenda item's id."""
+    from decimal import Decimal
+
+    from flask import url_for
+
+    from participation.registries import SourceItem
+
+    statement = (select(AgendaItem, Meeting).join(Meeting)
+                 .where(Meeting.community_id == community.id, Meeting.published_at.is_not(None),
+                        AgendaItem.decision != ""))
+    if refs is not None:
+        statement = statement.where(AgendaItem.id.in_([int(r) for r in refs if r.isdigit()]))
+    if query.strip():
+        statement = statement.where(AgendaItem.title.contains(query.strip(), autoescape=True))
+    rows = db.session.execute(statement.order_by(Meeting.held_at.desc(), AgendaItem.position))
+    return {str(item.id): SourceItem(
+        str(item.id), item.title,
+        Decimal(1), _("Decided at “%(meeting)s”: %(decision)s", meeting=meeting.title,
+                      decision=item.decision[:200]),
+        url_for("meetings.meeting", community_id=community.id, meeting_id=meeting.id))
+        for item, meeting in rows}

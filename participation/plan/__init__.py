@@ -1,7 +1,11 @@
 """The plan (一社区一方案): the community's checkup (体检) against the complete-community
-checklist, item by item from the deployment's data file, with its history. The inventory of
-sites and the project list build on it."""
+checklist, item by item from the deployment's data file, with its history; the inventory of
+its sites (普查) pinned on its site plan; and its plans, lists of projects built from every
+source registered with `add_plan_source` (checklist gaps and the draft's review here, the rest
+by the modules and areas that own them), each scored by the plan's weights."""
 from __future__ import annotations
+
+from decimal import Decimal
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -9,11 +13,29 @@ from sqlalchemy import select
 
 from participation import audit
 from participation.extensions import db
-from participation.policy import any_of, anyone, is_admin, is_committee, is_planner
+from participation.consultations import phase_open
+from participation.phases import add_feature
+from participation.policy import (
+    Role,
+    all_of,
+    any_of,
+    anyone,
+    has_role,
+    is_admin,
+    is_committee,
+    is_planner,
+    not_blocked,
+)
 from participation.registries import (
     CommunityTab,
+    ConsultationPanel,
+    PlanSource,
+    SiteReference,
     add_community_tab,
+    add_consultation_panel,
     add_demo_seeder,
+    add_plan_source,
+    add_site_reference,
     plug_in,
 )
 from participation.uploads import add_references
@@ -24,6 +46,12 @@ RULES = {
     "checkup.edit": any_of(is_planner, is_committee, is_admin),
     "sites.view": anyone,
     "sites.manage": any_of(is_planner, is_committee, is_admin),
+    # Plans are public from their first draft; the planner and the committee build them.
+    "plan.view": anyone,
+    "plan.manage": any_of(is_planner, is_committee, is_admin),
+    # Verified residents respond to the draft while its consultation's review phase runs
+    # (the object checked is the plan's consultation).
+    "plan.respond": all_of(has_role(Role.VERIFIED), not_blocked, phase_open("plan.respond")),
 }
 
 
@@ -42,15 +70,29 @@ def _site_files() -> set[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import demo
-    from .views import bp
+    from . import demo, operations
+    from .views import bp, draft_panel, site_projects
 
     plug_in(app, bp, RULES)
     add_demo_seeder(demo.seed)
+    add_demo_seeder(demo.seed_plan, order=90)  # after the areas' proposals and ballots
     add_references("checkup", _photo_files)
     add_references("sites", _site_files)
     add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
     add_community_tab(CommunityTab("plan.sites", _l("Sites"), "sites.view"))
+    add_community_tab(CommunityTab("plan.plans", _l("Plan"), "plan.view"))
+    add_site_reference(SiteReference("projects", _l("Projects of the plan at this site"),
+                                     site_projects))
+    add_consultation_panel(ConsultationPanel("plan/_draft_panel.html", draft_panel, order=5))
+    add_feature("plan_review", "plan.respond")
+    add_plan_source(PlanSource(
+        "gap", _l("Checklist gaps"), _l("gap (missing 2, insufficient 1)"), Decimal(10),
+        lambda community, query: list(operations.gap_items(community, None, query).values()),
+        lambda community, refs: operations.gap_items(community, refs), order=10))
+    add_plan_source(PlanSource(
+        "review", _l("Residents' review of the draft"), _l("support, less objections"),
+        Decimal(1), lambda community, query: [], operations.review_items, offered=False,
+        order=90))
     audit.describe({
         "checkup.start": _l("Started a new checkup of the community"),
         "checkup.finding": _l("Recorded a checkup finding"),
@@ -62,3 +104,14 @@ def init_app(app: Flask) -> None:
         "site.save": _l("Saved a site of the inventory"),
         "site_plan.save": _l("Uploaded the community's site plan"),
     }, details={"name": _l("Name")})
+    audit.describe({
+        "plan.create": _l("Opened a plan"),
+        "plan.project": _l("Saved a project of the plan"),
+        "plan.source": _l("Added a source to a project of the plan"),
+        "plan.unsource": _l("Removed a source from a project of the plan"),
+        "plan.weights": _l("Changed the weights of the plan's priority scores"),
+        "plan.refresh": _l("Read the plan's sources again"),
+        "plan.consult": _l("Put the draft plan to residents"),
+    }, details={"name": _l("Name"), "source": _l("Source"), "reason": _l("Reason"),
+                "changes": _l("Changes"), "changed": _l("Sources changed"),
+                "title": _l("Title")})

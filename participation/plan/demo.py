@@ -1,5 +1,6 @@
-"""The demo community's checkup (a round under way, with gaps) and its inventory of sites, pinned
-on a site plan drawn here."""
+"""The demo community's checkup (a round under way, with gaps), its inventory of sites pinned
+on a site plan drawn here, and a draft plan built from its gaps, proposals and ballot results,
+put to residents."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,12 +8,16 @@ from decimal import Decimal
 from io import BytesIO
 
 from PIL import Image, ImageDraw
+from flask import current_app, url_for
 from sqlalchemy import select
 
 from participation.clock import utcnow
 from participation.extensions import db
 
-from .models import Checkup, CheckupEntry, Site, SitePlan
+from participation.registries import plan_sources
+
+from . import operations as ops
+from .models import Checkup, CheckupEntry, Plan, Project, Site, SitePlan
 
 # item, state, measured value, note
 FINDINGS = [
@@ -85,3 +90,57 @@ def seed_sites(community) -> None:
                             x=Decimal(x), y=Decimal(y))
                        for name, kind, area, owner, state, (x, y) in SITES)
     db.session.flush()
+
+
+PLAN_TITLE = "2027 年度社区更新方案"
+# The gaps the demo's plan takes up, with what the planner filled in: cost, funding, timeline.
+PLANNED_GAPS = [
+    ("cc12", 60000, "老旧小区改造资金", "2027年上半年"),
+    ("cc03", 150000, "街道专项资金 + 社会资本", "2027年内选址，2028年开办"),
+    ("cc04", 40000, "社区微更新经费", "2027年第三季度"),
+]
+# Residents' responses to the draft: (login, the project's checklist item, stance, comment).
+RESPONSES = [
+    ("13900000001", "cc12", "support", "我家老伴坐轮椅，坡道最要紧。"),
+    ("13900000002", "cc12", "support", ""),
+    ("13900000003", "cc03", "object", "先把现有的老年活动室办好，托儿所可以放到后年。"),
+]
+
+
+def seed_plan(community, users: dict) -> None:
+    """The draft plan: projects from three checklist gaps, from the proposals most supported
+    and from the finished ballot's options (merged with their proposals), put to residents."""
+    if db.session.scalar(select(Plan.id).where(Plan.community_id == community.id)):
+        return
+    planner = users["planner@linli.example"]
+    with current_app.test_request_context("/"):
+        plan = ops.create_plan(planner, community, PLAN_TITLE)
+        for item, cost, funding, timeline in PLANNED_GAPS:
+            project = ops.project_from_source(planner, plan, "gap", item)
+            project.cost, project.funding, project.timeline = Decimal(cost), funding, timeline
+            project.responsible = "金榜社区居委会"
+        by_proposal = {}
+        if "proposal" in plan_sources:
+            for candidate in plan_sources["proposal"].candidates(community, "")[:3]:
+                project = ops.project_from_source(planner, plan, "proposal", candidate.ref)
+                by_proposal[candidate.title] = project
+        if "ballot" in plan_sources:
+            for candidate in plan_sources["ballot"].candidates(community, ""):
+                project = by_proposal.get(candidate.title)
+                if project is None:
+                    project = ops.project_from_source(planner, plan, "ballot", candidate.ref)
+                    by_proposal[candidate.title] = project
+                else:
+                    ops.add_source(planner, project, "ballot", candidate.ref)
+        consultation = ops.put_to_residents(
+            planner, plan, utcnow() - timedelta(days=3),
+            lambda c: url_for("consultations.consultation", community_id=community.id,
+                              consultation_id=c.id))
+        consultation.description = ("《2027 年度社区更新方案》草案已经列出，请逐项说说支持还是"
+                                    "反对、为什么。意见会计入每个项目的优先级。")
+        projects = db.session.scalars(select(Project).where(Project.plan_id == plan.id)).all()
+        for login, item, stance, comment in RESPONSES:
+            project = next((p for p in projects if p.item_id == item), None)
+            if project is not None and login in users:
+                ops.respond(users[login], project, stance, comment)
+        db.session.flush()

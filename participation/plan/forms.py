@@ -1,5 +1,5 @@
 """Forms of the plan: one checklist item's finding in a checkup; a site of the inventory and
-the community's site plan."""
+the community's site plan; a plan, its projects, its weights and residents' responses."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from participation.forms import photo_field, required, sensible_date
 
-from .models import STATES
+from .models import STANCES, STATES
 
 STATE_LABELS = {"present": _l("Present: meets the standard"),
                 "insufficient": _l("Insufficient: there, but falls short"),
@@ -78,3 +78,65 @@ class SiteForm(FlaskForm):
 
 class SitePlanForm(FlaskForm):
     image = photo_field(FileField, _l("Site plan: a drawing or aerial image of the community"))
+
+
+class PlanForm(FlaskForm):
+    title = StringField(_l("Title of the plan"), validators=[required(), Length(max=120)],
+                        description=_l("E.g. “2027 年度社区更新方案”."))
+
+
+COST = [Optional(), NumberRange(min=0, max=9_999_999_999,
+                                message=_l("Enter a number from 0 to 9,999,999,999."))]
+
+
+class ProjectForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[required(), Length(max=200)])
+    description = TextAreaField(_l("Description (optional)"), validators=[Length(max=5000)])
+    item_id = SelectField(_l("Checklist item (optional)"), choices=[])
+    category = SelectField(_l("Category (optional; taken from the item when there is one)"),
+                           choices=[])
+    site_id = SelectField(_l("Site (optional)"), choices=[])
+    cost = DecimalField(_l("Estimated cost, yuan (optional)"), places=2, validators=COST)
+    funding = StringField(_l("Funding source (optional)"), validators=[Length(max=200)],
+                          description=_l("E.g. community fund, street budget, co-funded by "
+                                         "residents."))
+    responsible = StringField(_l("Responsible party (optional)"),
+                              validators=[Length(max=200)])
+    timeline = StringField(_l("Timeline (optional)"), validators=[Length(max=200)],
+                           description=_l("E.g. design in spring 2027, built by autumn."))
+
+
+WEIGHT = [InputRequired(message=_l("Enter a weight.")),
+          NumberRange(min=-1000, max=1000, message=_l("Enter a number from -1,000 to 1,000."))]
+
+
+class WeightsForm(FlaskForm):
+    reason = TextAreaField(_l("Why do the weights change?"),
+                           validators=[required(), Length(max=1000)],
+                           description=_l("Kept in the community's log beside the change."))
+
+
+def weights_form(sources: dict, weights: dict, formdata=...) -> WeightsForm:
+    """The weights form for the registered sources: one number per source."""
+
+    class Form(WeightsForm):
+        pass
+
+    for key, source in sources.items():
+        setattr(Form, f"w_{key}", DecimalField(
+            _l("Weight of %(source)s, per %(signal)s", source=source.label,
+               signal=source.signal), places=None, validators=WEIGHT, default=weights[key]))
+    return Form() if formdata is ... else Form(formdata=formdata)
+
+
+STANCE_LABELS = {"support": _l("I support this project"),
+                 "object": _l("I object to this project")}
+
+
+class ResponseForm(FlaskForm):
+    stance = RadioField(_l("Your view"), choices=[SelectChoice(s, STANCE_LABELS[s])
+                                                  for s in STANCES],
+                        validators=[InputRequired(message=_l(
+                            "Choose whether you support the project or object to it."))])
+    comment = TextAreaField(_l("What you would say about it (optional)"),
+                            validators=[Length(max=2000)])

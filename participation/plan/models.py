@@ -1,6 +1,7 @@
 """Models of the plan: the community's checkup (体检) against the complete-community checklist,
 one round at a time, each item's finding with its evidence; the inventory of its sites (普查),
-pinned on its site plan."""
+pinned on its site plan; and its plans, each a list of projects built from sources, with the
+residents' responses to the draft."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -11,6 +12,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
+    JSON,
     Numeric,
     String,
     Text,
@@ -123,3 +126,99 @@ class SitePhoto(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
     filename: Mapped[str] = mapped_column(String(40))
+
+
+class Plan(db.Model):
+    """A round of the community's plan (e.g. "2027 年度社区更新方案"): its list of projects, the
+    weights its priority scores are computed with, and the consultation that puts the draft to
+    residents."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"),
+                                              index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    # {source key: weight as a decimal string}; a source without one weighs its default.
+    weights: Mapped[dict] = mapped_column(JSON, default=dict)
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultation.id", ondelete="SET NULL"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Project(db.Model):
+    """A project of a plan. Its priority score is kept with it (see operations.rescore), so that
+    the list sorts by score through an index."""
+
+    __tablename__ = "plan_project"
+    __table_args__ = (
+        CheckConstraint("cost IS NULL OR cost >= 0", name="cost_positive"),
+        Index("ix_plan_project_score", "plan_id", "score", "id"),
+        Index("ix_plan_project_cost", "plan_id", "cost", "id"),
+        Index("ix_plan_project_category", "plan_id", "category", "id"),
+        Index("ix_plan_project_site", "plan_id", "site_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(20))  # a checklist category, e.g. "c1"
+    item_id: Mapped[str | None] = mapped_column(String(20))  # a checklist item, e.g. "cc12"
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    funding: Mapped[str] = mapped_column(String(200), default="")
+    responsible: Mapped[str] = mapped_column(String(200), default="")
+    timeline: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    site: Mapped[Site | None] = relationship()
+
+
+class ProjectSource(db.Model):
+    """What a project is built from, as it stood when last read: the source registered under
+    `kind` (see participation/registries.py) knows the thing by `ref`."""
+
+    __tablename__ = "plan_source"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind", "ref"),
+        Index("ix_plan_source_plan_kind_ref", "plan_id", "kind", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("plan_project.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str | None] = mapped_column(String(300))
+    signal: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+STANCES = ("support", "object")
+
+
+class ProjectResponse(db.Model):
+    """A resident's response to a project of the draft plan: support or objection, and what
+    they say; one per resident and project, which they may change while the review is open."""
+
+    __tablename__ = "plan_response"
+    __table_args__ = (
+        UniqueConstraint("project_id", "user_id"),
+        CheckConstraint("stance IN ('support', 'object')", name="stance_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("plan_project.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    stance: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()

@@ -1,5 +1,6 @@
-"""State changes and figures of the checkup: starting a round, recording an item's finding, and
-how complete the community is by the checklist."""
+"""State changes and figures of the plan: the checkup (starting a round, recording an item's
+finding, how complete the community is by the checklist), the inventory of sites, and the plan's
+projects, built from the registered sources and scored by the plan's weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,16 +8,31 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select, update
 
 from participation.accounts.models import User
 from participation.audit.operations import record
 from participation.communities.models import Community
+from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
-from participation.standards import Item, checklist
+from participation.registries import SourceItem, plan_sources
+from participation.standards import Item, checklist, item_names
 
-from .models import SITE_KINDS, STATES, Checkup, CheckupEntry, Site, SitePhoto, SitePlan
+from .models import (
+    SITE_KINDS,
+    STANCES,
+    STATES,
+    Checkup,
+    CheckupEntry,
+    Plan,
+    Project,
+    ProjectResponse,
+    ProjectSource,
+    Site,
+    SitePhoto,
+    SitePlan,
+)
 
 # A finding's weight in the completeness score: what is present counts fully, what is there
 # but falls short counts half, what is missing (or not yet checked) nothing.
@@ -156,3 +172,318 @@ def save_site_plan(user: User, community: Community, image: str, width: int,
     db.session.flush()
     record("site_plan.save", actor=user, community=community, target=f"community:{community.id}")
     return plan
+
+
+# --- plans, their projects and the projects' sources --------------------------------------
+
+
+def weights_of(plan: Plan) -> dict[str, Decimal]:
+    """The plan's weight for each registered source; a source registered after the plan was
+    opened weighs its default."""
+    return {key: Decimal(str(plan.weights.get(key, source.weight)))
+            for key, source in plan_sources.items()}
+
+
+def create_plan(user: User, community: Community, title: str) -> Plan:
+    plan = Plan(community_id=community.id, title=title.strip(), created_by_id=user.id,
+                weights={key: str(s.weight) for key, s in plan_sources.items()})
+    db.session.add(plan)
+    db.session.flush()
+    record("plan.create", actor=user, community=community, target=f"plan:{plan.id}",
+           name=plan.title)
+    return plan
+
+
+def newest_plan(community: Community) -> Plan | None:
+    return db.session.scalar(select(Plan).where(Plan.community_id == community.id)
+                             .order_by(Plan.created_at.desc(), Plan.id.desc()).limit(1))
+
+
+def _check_place(community: Community, *, site_id: int | None, item_id: str | None,
+                 category: str | None) -> str | None:
+    """The project's category: its item's, where it names an item. Refuses a site of another
+    community and an item or category the checklist does not have."""
+    if site_id is not None:
+        site = db.session.get(Site, site_id)
+        if site is None or site.community_id != community.id:
+            raise OperationError(_("Choose a site of this community's inventory."))
+    if item_id:
+        item = item_names().get(item_id)
+        if item is None:
+            raise OperationError(_("Choose an item of the checklist."))
+        return item.category
+    if category and category not in {c.id for c in checklist()[0]}:
+        raise OperationError(_("Choose a category of the checklist."))
+    return category or None
+
+
+def save_project(user: User, plan: Plan, project: Project | None, *, title: str,
+                 description: str, category: str | None, item_id: str | None,
+                 site_id: int | None, cost: Decimal | None, funding: str, responsible: str,
+                 timeline: str) -> Project:
+    community = db.session.get(Community, plan.community_id)
+    category = _check_place(community, site_id=site_id, item_id=item_id, category=category)
+    if project is None:
+        project = Project(plan_id=plan.id, score=Decimal(0))
+        db.session.add(project)
+    project.title, project.description = title.strip(), description.strip()
+    project.category, project.item_id, project.site_id = category, item_id or None, site_id
+    project.cost, project.funding = cost, funding.strip()
+    project.responsible, project.timeline = responsible.strip(), timeline.strip()
+    db.session.flush()
+    record("plan.project", actor=user, community=community, target=f"plan:{plan.id}",
+           name=project.title)
+    return project
+
+
+def _source_item(community: Community, kind: str, ref: str) -> SourceItem:
+    source = plan_sources.get(kind)
+    item = source.load(community, [ref]).get(ref) if source is not None else None
+    if item is None:
+        raise OperationError(_("This source is no longer there."))
+    return item
+
+
+def _link(project: Project, kind: str, item: SourceItem) -> ProjectSource:
+    """A new (not yet added) link from the project to what it is built from."""
+    link = ProjectSource(plan_id=project.plan_id, project_id=project.id, kind=kind,
+                         ref=item.ref)
+    _copy(link, item)
+    return link
+
+
+def _copy(link: ProjectSource, item: SourceItem) -> None:
+    link.title, link.detail, link.url = item.title[:200], item.detail[:300], item.url
+    link.signal = item.signal
+
+
+def add_source(user: User, project: Project, kind: str, ref: str) -> ProjectSource:
+    """Add what the project is built from; the same thing twice is refused calmly."""
+    plan = db.session.get(Plan, project.plan_id)
+    community = db.session.get(Community, plan.community_id)
+    item = _source_item(community, kind, ref)
+    link = _link(project, kind, item)
+    if not insert_unless_exists(link):
+        raise OperationError(_("The project already has this source."))
+    rescore(plan, [project.id])
+    record("plan.source", actor=user, community=community, target=f"plan:{plan.id}",
+           name=project.title, source=link.title)
+    return link
+
+
+def project_from_source(user: User, plan: Plan, kind: str, ref: str) -> Project:
+    """A candidate project in one step: titled, placed and costed from what it comes from."""
+    community = db.session.get(Community, plan.community_id)
+    item = _source_item(community, kind, ref)
+    made = db.session.scalar(select(Project.title).join(
+        ProjectSource, ProjectSource.project_id == Project.id).where(
+        ProjectSource.plan_id == plan.id, ProjectSource.kind == kind,
+        ProjectSource.ref == item.ref).limit(1))
+    if made is not None:  # sent twice, or made before: add it to another project instead
+        raise OperationError(_("This source is already in the plan, in the project "
+                               "“%(title)s”.", title=made))
+    site_id = item.site_id
+    if site_id is not None and db.session.get(Site, site_id) is None:
+        site_id = None
+    project = save_project(
+        user, plan, None, title=item.title[:200], description="", category=item.category,
+        item_id=item.item_id, site_id=site_id, cost=item.cost, funding="", responsible="",
+        timeline="")
+    db.session.add(_link(project, kind, item))
+    db.session.flush()
+    rescore(plan, [project.id])
+    return project
+
+
+def remove_source(user: User, project: Project, link: ProjectSource) -> None:
+    plan = db.session.get(Plan, project.plan_id)
+    db.session.delete(link)
+    db.session.flush()
+    rescore(plan, [project.id])
+    record("plan.unsource", actor=user, community=db.session.get(Community, plan.community_id),
+           target=f"plan:{plan.id}", name=project.title, source=link.title)
+
+
+def rescore(plan: Plan, project_ids: list[int] | None = None) -> None:
+    """Compute the priority score of the plan's projects (of those given) in one statement:
+    the sum over each project's sources of the plan's weight for the source × its signal."""
+    weights = weights_of(plan)
+    weight = case(*((ProjectSource.kind == key, literal(w)) for key, w in weights.items()),
+                  else_=literal(Decimal(0))) if weights else literal(Decimal(0))
+    total = (select(func.coalesce(func.sum(ProjectSource.signal * weight), 0))
+             .where(ProjectSource.project_id == Project.id).scalar_subquery())
+    statement = update(Project).where(Project.plan_id == plan.id).values(score=total)
+    if project_ids is not None:
+        statement = statement.where(Project.id.in_(project_ids))
+    db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
+def score_parts(plan: Plan, links: list[ProjectSource]) -> list[tuple[str, Decimal, Decimal,
+                                                                      Decimal]]:
+    """How a project's score adds up from its sources, per source kind in the registry's
+    order: (kind, weight, signals, points)."""
+    weights = weights_of(plan)
+    signals: dict[str, Decimal] = {}
+    for link in links:
+        signals[link.kind] = signals.get(link.kind, Decimal(0)) + link.signal
+    order = list(plan_sources)
+    return [(kind, weights.get(kind, Decimal(0)), signal, weights.get(kind, Decimal(0)) * signal)
+            for kind, signal in sorted(signals.items(), key=lambda kv: order.index(kv[0])
+                                       if kv[0] in order else len(order))]
+
+
+def set_weights(user: User, plan: Plan, weights: dict[str, Decimal], reason: str) -> bool:
+    """Change the plan's weights, with the reason (required, audited); every score follows.
+    False when nothing changed."""
+    if not reason.strip():
+        raise OperationError(_("Say why the weights change: the reason is kept in the log."))
+    before = weights_of(plan)
+    changed = {k: v for k, v in weights.items() if k in before and v != before[k]}
+    if not changed:
+        return False
+    plan.weights = {**{k: str(v) for k, v in before.items()},
+                    **{k: str(v) for k, v in changed.items()}}
+    db.session.flush()
+    rescore(plan)
+    record("plan.weights", actor=user, community=db.session.get(Community, plan.community_id),
+           target=f"plan:{plan.id}", reason=reason.strip(),
+           changes="; ".join(f"{plan_sources[k].label} {before[k]:g} → {v:g}"
+                             for k, v in changed.items()))
+    return True
+
+
+def refresh_sources(user: User, plan: Plan) -> int:
+    """Read every source of the plan again (supports and votes move on): one load per source
+    kind and chunk; how many sources changed."""
+    community = db.session.get(Community, plan.community_id)
+    changed = 0
+    for kind, source in plan_sources.items():
+        refs = list(db.session.scalars(select(ProjectSource.ref).distinct().where(
+            ProjectSource.plan_id == plan.id, ProjectSource.kind == kind)))
+        for start in range(0, len(refs), 500):
+            now = source.load(community, refs[start:start + 500])
+            for link in db.session.scalars(select(ProjectSource).where(
+                    ProjectSource.plan_id == plan.id, ProjectSource.kind == kind,
+                    ProjectSource.ref.in_(list(now)))):
+                item = now[link.ref]
+                if (link.title, link.detail, link.signal) != (item.title[:200],
+                                                              item.detail[:300], item.signal):
+                    _copy(link, item)
+                    changed += 1
+    db.session.flush()
+    rescore(plan)
+    record("plan.refresh", actor=user, community=community, target=f"plan:{plan.id}",
+           changed=str(changed))
+    return changed
+
+
+def respond(user: User, project: Project, stance: str, comment: str) -> ProjectResponse:
+    """A resident's support or objection to a project of the draft, with what they say: a
+    second response replaces the first. It feeds the project's "draft review" source."""
+    if stance not in STANCES:
+        raise OperationError(_("Choose whether you support the project or object to it."))
+    def mine() -> ProjectResponse | None:
+        return db.session.scalar(select(ProjectResponse).where(
+            ProjectResponse.project_id == project.id, ProjectResponse.user_id == user.id)
+            .with_for_update())
+
+    response = mine()
+    if response is None:
+        response = ProjectResponse(project_id=project.id, user_id=user.id, stance=stance,
+                                   comment=comment.strip())
+        if not insert_unless_exists(response):  # the same response sent twice at once
+            response = mine()
+    response.stance, response.comment = stance, comment.strip()
+    db.session.flush()
+    plan = db.session.get(Plan, project.plan_id)
+    community = db.session.get(Community, plan.community_id)
+    item = plan_sources["review"].load(community, [str(project.id)])[str(project.id)]
+    link = db.session.scalar(select(ProjectSource).where(
+        ProjectSource.project_id == project.id, ProjectSource.kind == "review"))
+    if link is None:
+        if insert_unless_exists(_link(project, "review", item)):
+            link = None
+        else:  # another resident's response made it at the same moment
+            link = db.session.scalar(select(ProjectSource).where(
+                ProjectSource.project_id == project.id, ProjectSource.kind == "review"))
+    if link is not None:
+        _copy(link, item)
+    db.session.flush()
+    rescore(plan, [project.id])
+    return response
+
+
+def review_items(community: Community, refs: list[str]) -> dict[str, SourceItem]:
+    """The "draft review" source: residents' supports less objections, per project."""
+    ids = [int(r) for r in refs if r.isdigit()]
+    if not ids:
+        return {}
+    counts = {pid: (support, objection) for pid, support, objection in db.session.execute(
+        select(Project.id,
+               func.count(ProjectResponse.id).filter(ProjectResponse.stance == "support"),
+               func.count(ProjectResponse.id).filter(ProjectResponse.stance == "object"))
+        .join(Plan, Plan.id == Project.plan_id)
+        .outerjoin(ProjectResponse, ProjectResponse.project_id == Project.id)
+        .where(Project.id.in_(ids), Plan.community_id == community.id).group_by(Project.id))}
+    return {str(pid): SourceItem(
+        str(pid), _("Residents' review of the draft"), Decimal(support - objection),
+        _("%(support)d support, %(object)d object", support=support, object=objection))
+        for pid, (support, objection) in counts.items()}
+
+
+GAP_SIGNALS = {"missing": Decimal(2), "insufficient": Decimal(1)}
+
+
+def gap_items(community: Community, refs: list[str] | None = None,
+              query: str = "") -> dict[str, SourceItem]:
+    """The "checklist gap" source: items of the current checkup found missing (signal 2) or
+    insufficient (signal 1); `ref` is the item's id."""
+    from flask import url_for
+
+    from participation.i18n import select_locale
+
+    current = (select(Checkup.id).where(Checkup.community_id == community.id)
+               .order_by(Checkup.started_at.desc(), Checkup.id.desc()).limit(1)
+               .scalar_subquery())
+    statement = select(CheckupEntry).where(CheckupEntry.checkup_id == current,
+                                           CheckupEntry.state.in_(list(GAP_SIGNALS)))
+    if refs is not None:
+        statement = statement.where(CheckupEntry.item_id.in_(refs))
+    items, locale = item_names(), select_locale()
+    found = {}
+    for entry in db.session.scalars(statement.order_by(CheckupEntry.id)):
+        item = items.get(entry.item_id)
+        if item is None or query.strip().casefold() not in item.name(locale).casefold():
+            continue
+        detail = _("missing") if entry.state == "missing" else _("insufficient")
+        if entry.value is not None and item.measure and item.measure.threshold is not None:
+            detail = _("%(state)s: %(value)s against a reference of %(threshold)s",
+                       state=detail, value=f"{entry.value:g}",
+                       threshold=f"{item.measure.threshold:g}")
+        found[item.id] = SourceItem(
+            item.id, _("Checklist gap: %(item)s", item=item.name(locale)),
+            GAP_SIGNALS[entry.state], detail,
+            url_for("plan.checkup", community_id=community.id, _anchor=f"item-{item.id}"),
+            item_id=item.id, category=item.category)
+    return found
+
+
+def put_to_residents(user: User, plan: Plan, starts_at, url_for_consultation):
+    """Open the plan's draft consultation ("plan draft" template): while its review phase
+    runs, residents support or object to each project and say why."""
+    from participation.consultations.operations import create_consultation
+
+    if plan.consultation_id is not None:
+        raise OperationError(_("The draft is already put to residents."))
+    community = db.session.get(Community, plan.community_id)
+    consultation = create_consultation(
+        user, community, template="plan_draft", title=_("Draft: %(plan)s", plan=plan.title),
+        description=_("Read the draft plan's projects and tell us, project by project, "
+                      "whether you support it or object to it."),
+        sites=None, starts_at=starts_at, url_for_consultation=url_for_consultation)
+    plan.consultation_id = consultation.id
+    db.session.flush()
+    record("plan.consult", actor=user, community=community, target=f"plan:{plan.id}",
+           title=consultation.title)
+    return consultation

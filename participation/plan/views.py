@@ -1,22 +1,24 @@
-"""Pages of the plan: the community's checkup against the complete-community checklist, and the
-inventory of its sites pinned on its site plan."""
+"""Pages of the plan: the community's checkup against the complete-community checklist, the
+inventory of its sites pinned on its site plan, and its plans: the project list, the builder
+that turns sources into projects, the priority weights and the residents' review."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from participation import clock
 from participation.communities.models import Community
+from participation.consultations.models import Consultation
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
 from participation.i18n import select_locale, to_shown
-from participation.policy import require
-from participation.registries import site_references
+from participation.policy import can, require
+from participation.registries import plan_sources, site_references
 from participation.standards import checklist, item_names
 from participation.uploads import (
     ImageRejected,
@@ -26,11 +28,38 @@ from participation.uploads import (
     save_images,
     send_image,
 )
-from participation.web import form_status, parse_ids, render, see_other
+from participation.web import (
+    form_status,
+    paginate,
+    paginate_keys,
+    parse_ids,
+    render,
+    see_other,
+)
 
 from . import operations as ops
-from .forms import SITE_KIND_LABELS, STATE_LABELS, FindingForm, SiteForm, SitePlanForm
-from .models import Checkup, CheckupEntry, Site, SitePlan
+from .forms import (
+    SITE_KIND_LABELS,
+    STANCE_LABELS,
+    STATE_LABELS,
+    FindingForm,
+    PlanForm,
+    ProjectForm,
+    ResponseForm,
+    SiteForm,
+    SitePlanForm,
+    weights_form,
+)
+from .models import (
+    Checkup,
+    CheckupEntry,
+    Plan,
+    Project,
+    ProjectResponse,
+    ProjectSource,
+    Site,
+    SitePlan,
+)
 
 bp = Blueprint("plan", __name__)
 
@@ -64,7 +93,10 @@ def checkup(community_id: int):
     current = ops.current_checkup(community)
     entries = _entries(current)
     by_category, score = ops.figures(entries)
-    return render("plan/checkup.html", community=community, checkup=current,
+    planned = set(db.session.scalars(
+        select(ProjectSource.ref).join(Plan, Plan.id == ProjectSource.plan_id)
+        .where(Plan.community_id == community.id, ProjectSource.kind == "gap")))
+    return render("plan/checkup.html", community=community, checkup=current, planned=planned,
                   categories=checklist()[0], by_category=by_category, score=score,
                   weights=ops.WEIGHTS, history=ops.history(community)[1:],
                   total=len(checklist()[1]), locale=select_locale(), unit_label=unit_label,
@@ -225,3 +257,410 @@ def site_photo(community_id: int, site_id: int, photo_id: int):
     if found is None:
         abort(404)
     return send_image("sites", found.filename)
+
+
+# --- plans and their projects -----------------------------------------------------------------
+
+SORTS = ("score", "category", "site", "cost")
+
+
+def _plan(community: Community, plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or plan.community_id != community.id:
+        abort(404)
+    return plan
+
+
+def _project(plan: Plan, project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or project.plan_id != plan.id:
+        abort(404)
+    return project
+
+
+def _project_url(project: Project, **values) -> str:
+    plan = db.session.get(Plan, project.plan_id)
+    return url_for("plan.project", community_id=plan.community_id, plan_id=plan.id,
+                   project_id=project.id, **values)
+
+
+def formula(plan: Plan) -> list[tuple[str, str, object]]:
+    """The priority formula's terms: (source, what its signal counts, weight)."""
+    weights = ops.weights_of(plan)
+    return [(str(s.label), str(s.signal), weights[key]) for key, s in plan_sources.items()]
+
+
+def _category_names() -> dict[str, str]:
+    return {c.id: c.name(select_locale()) for c in checklist()[0]}
+
+
+@bp.get("/c/<int:community_id>/plans")
+def plans(community_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    form = PlanForm(formdata=None)
+    form.title.data = _("%(year)d community renewal plan", year=clock.now().year + 1)
+    return _plans_page(community, form)
+
+
+def _plans_page(community: Community, form: PlanForm, status: int = 200):
+    rows = db.session.execute(
+        select(Plan, func.count(Project.id)).outerjoin(Project, Project.plan_id == Plan.id)
+        .where(Plan.community_id == community.id).group_by(Plan.id)
+        .order_by(Plan.created_at.desc(), Plan.id.desc())).all()
+    return render("plan/plans.html", community=community, plans=rows, form=form,
+                  status=status)
+
+
+@bp.post("/c/<int:community_id>/plans")
+def new_plan(community_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    form = PlanForm()
+    if form.validate_on_submit():
+        plan = ops.create_plan(current_user, community, form.title.data)
+        flash(_("The plan is opened. Build its projects from the sources below."), "success")
+        return see_other(url_for("plan.builder", community_id=community.id, plan_id=plan.id))
+    return _plans_page(community, form, form_status(form))
+
+
+def _project_rows(ids: list[int]) -> dict:
+    projects = {p.id: p for p in db.session.scalars(
+        select(Project).where(Project.id.in_(ids)).options(joinedload(Project.site)))}
+    counts = dict(db.session.execute(
+        select(ProjectSource.project_id, func.count(ProjectSource.id))
+        .where(ProjectSource.project_id.in_(ids)).group_by(ProjectSource.project_id)).all())
+    return {i: (projects[i], counts.get(i, 0)) for i in projects}
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>")
+def plan(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    sort = request.args.get("sort", "score")
+    sort = sort if sort in SORTS else "score"
+    keys = select(Project.id).where(Project.plan_id == found.id)
+    if sort == "category":
+        order = [(func.coalesce(Project.category, "~"), False), (Project.score, True),
+                 (Project.id, False)]
+    elif sort == "site":
+        keys = keys.outerjoin(Site, Site.id == Project.site_id)
+        order = [(func.coalesce(Site.name, "~"), False), (Project.score, True),
+                 (Project.id, False)]
+    elif sort == "cost":
+        order = [(func.coalesce(Project.cost, -1), True), (Project.id, False)]
+    else:
+        order = [(Project.score, True), (Project.id, False)]
+    page = paginate_keys(keys, order, _project_rows)
+    consultation = db.session.get(Consultation, found.consultation_id) \
+        if found.consultation_id else None
+    return render("plan/plan.html", community=community, plan=found, page=page, sort=sort,
+                  sorts={"score": _("priority score"), "category": _("category"),
+                         "site": _("site"), "cost": _("cost")},
+                  formula=formula(found), categories=_category_names(),
+                  consultation=consultation, now=clock.now())
+
+
+def _builder_rows(plan: Plan, candidates: dict[str, list]) -> dict[str, list]:
+    """Each candidate of each source with the projects of the plan already built from it (one
+    query for them all)."""
+    refs = {item.ref for items in candidates.values() for item in items}
+    used: dict[tuple[str, str], list] = {}
+    if refs:
+        for kind, ref, project_id, title in db.session.execute(
+                select(ProjectSource.kind, ProjectSource.ref, Project.id, Project.title)
+                .join(Project, Project.id == ProjectSource.project_id)
+                .where(ProjectSource.plan_id == plan.id, ProjectSource.ref.in_(refs))):
+            used.setdefault((kind, ref), []).append((project_id, title))
+    return {kind: [(item, used.get((kind, item.ref), [])) for item in items]
+            for kind, items in candidates.items()}
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/builder")
+def builder(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    query = request.args.get("q", "").strip()[:100]
+    kind = request.args.get("kind", "")
+    offered = {key: source for key, source in plan_sources.items() if source.offered}
+    rows = _builder_rows(found, {key: source.candidates(community, query if kind in ("", key)
+                                                         else "")
+                                 for key, source in offered.items()})
+    sources = [(key, source, rows[key]) for key, source in offered.items()]
+    return render("plan/builder.html", community=community, plan=found, sources=sources,
+                  query=query, kind=kind)
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/from-source")
+def from_source(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        project = ops.project_from_source(current_user, found, request.form.get("kind", ""),
+                                          request.form.get("ref", ""))
+    except OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return see_other(url_for("plan.builder", community_id=community.id, plan_id=found.id))
+    flash(_("The project “%(title)s” is added to the plan. Complete its cost, funding and "
+            "timeline.", title=project.title), "success")
+    return see_other(_project_url(project))
+
+
+@bp.post("/c/<int:community_id>/checkup/items/<item>/project")
+def gap_project(community_id: int, item: str):
+    """A gap of the checkup becomes a candidate project of the newest plan in one step (a
+    plan is opened for next year when there is none)."""
+    community = _community(community_id)
+    require("plan.manage", community)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    found = ops.newest_plan(community) or ops.create_plan(
+        current_user, community,
+        _("%(year)d community renewal plan", year=clock.now().year + 1))
+    try:
+        project = ops.project_from_source(current_user, found, "gap", item)
+    except OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return see_other(url_for("plan.checkup", community_id=community.id,
+                                 _anchor=f"item-{item}"))
+    flash(_("The gap is now a project of “%(plan)s”. Complete its cost, funding and "
+            "timeline.", plan=found.title), "success")
+    return see_other(_project_url(project))
+
+
+def _project_form(community: Community, project: Project | None) -> ProjectForm:
+    from wtforms import SelectChoice
+
+    form = ProjectForm(obj=project)
+    locale = select_locale()
+    categories, items = checklist()
+    none = SelectChoice("", _("— none —"))
+    form.item_id.choices = [none, *(SelectChoice(i.id, i.name(locale)) for i in items)]
+    form.category.choices = [none, *(SelectChoice(c.id, c.name(locale)) for c in categories)]
+    form.site_id.choices = [none, *(SelectChoice(str(i), name) for i, name in
+                                    db.session.execute(
+                                        select(Site.id, Site.name)
+                                        .where(Site.community_id == community.id)
+                                        .order_by(Site.name)))]
+    if request.method == "GET" and project is not None:
+        form.site_id.data = str(project.site_id or "")
+        form.item_id.data = project.item_id or ""
+        form.category.data = project.category or ""
+    return form
+
+
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/projects/new", methods=["GET", "POST"],
+          defaults={"project_id": None})
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/edit",
+          methods=["GET", "POST"])
+def edit_project(community_id: int, plan_id: int, project_id: int | None):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    project = _project(found, project_id) if project_id else None
+    form = _project_form(community, project)
+    if form.validate_on_submit():
+        try:
+            saved = ops.save_project(
+                current_user, found, project, title=form.title.data,
+                description=form.description.data or "", category=form.category.data or None,
+                item_id=form.item_id.data or None,
+                site_id=int(form.site_id.data) if form.site_id.data else None,
+                cost=form.cost.data, funding=form.funding.data or "",
+                responsible=form.responsible.data or "", timeline=form.timeline.data or "")
+        except OperationError as error:
+            db.session.rollback()
+            form.site_id.errors = [*form.site_id.errors, str(error)]
+        else:
+            flash(_("The project “%(title)s” is saved.", title=saved.title), "success")
+            return see_other(_project_url(saved))
+    return render("plan/project_form.html", community=community, plan=found, project=project,
+                  form=form, status=form_status(form))
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>")
+def project(community_id: int, plan_id: int, project_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    shown = db.session.scalar(select(Project).where(Project.id == project_id,
+                                                    Project.plan_id == found.id)
+                              .options(joinedload(Project.site)))
+    if shown is None:
+        abort(404)
+    return _project_page(community, found, shown, ResponseForm(formdata=None))
+
+
+def _project_page(community: Community, plan: Plan, project: Project, form: ResponseForm,
+                  status: int = 200):
+    links = db.session.scalars(select(ProjectSource).where(
+        ProjectSource.project_id == project.id).order_by(ProjectSource.id)).all()
+    consultation = db.session.get(Consultation, plan.consultation_id) \
+        if plan.consultation_id else None
+    mine, responses = None, None
+    if consultation is not None:  # only a draft put to residents has responses
+        if current_user.is_authenticated:
+            mine = db.session.scalar(select(ProjectResponse).where(
+                ProjectResponse.project_id == project.id,
+                ProjectResponse.user_id == current_user.id))
+        if mine is not None and request.method == "GET":
+            form.stance.data, form.comment.data = mine.stance, mine.comment
+        responses = paginate(
+            select(ProjectResponse).where(ProjectResponse.project_id == project.id)
+            .options(joinedload(ProjectResponse.user))
+            .order_by(ProjectResponse.updated_at.desc(), ProjectResponse.id.desc()))
+    query = request.args.get("q", "").strip()[:100]
+    kind = request.args.get("kind", "")
+    candidates = None
+    if kind in plan_sources and plan_sources[kind].offered \
+            and can("plan.manage", community):
+        taken = {link.ref for link in links if link.kind == kind}
+        candidates = [c for c in plan_sources[kind].candidates(community, query)
+                      if c.ref not in taken]
+    return render("plan/project.html", status=status, community=community, plan=plan,
+                  project=project, links=links, sources=plan_sources,
+                  parts=ops.score_parts(plan, links), formula=formula(plan),
+                  categories=_category_names(), items=item_names(), locale=select_locale(),
+                  consultation=consultation, mine=mine, form=form, responses=responses,
+                  stances=STANCE_LABELS, query=query, kind=kind, candidates=candidates,
+                  now=clock.now())
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/sources")
+def add_source(community_id: int, plan_id: int, project_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    shown = _project(_plan(community, plan_id), project_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        link = ops.add_source(current_user, shown, request.form.get("kind", ""),
+                              request.form.get("ref", ""))
+    except OperationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("“%(source)s” is now a source of the project.", source=link.title), "success")
+    return see_other(_project_url(shown, _anchor="sources"))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/sources/"
+         "<int:source_id>/remove")
+def remove_source(community_id: int, plan_id: int, project_id: int, source_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    shown = _project(_plan(community, plan_id), project_id)
+    link = db.session.get(ProjectSource, source_id)
+    if link is None or link.project_id != shown.id:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        ops.remove_source(current_user, shown, link)
+        flash(_("“%(source)s” is no longer a source of the project.", source=link.title),
+              "success")
+    return see_other(_project_url(shown, _anchor="sources"))
+
+
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/weights", methods=["GET", "POST"])
+def weights(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    current = ops.weights_of(found)
+    form = weights_form(plan_sources, current)
+    if form.validate_on_submit():
+        wanted = {key: getattr(form, f"w_{key}").data for key in plan_sources}
+        try:
+            changed = ops.set_weights(current_user, found, wanted, form.reason.data)
+        except OperationError as error:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, str(error)]
+        else:
+            flash(_("The weights are changed and every score is computed again.") if changed
+                  else _("The weights are as they were: nothing changed."),
+                  "success" if changed else "info")
+            return see_other(url_for("plan.plan", community_id=community.id,
+                                     plan_id=found.id))
+    fields = [(getattr(form, f"w_{key}"), source) for key, source in plan_sources.items()]
+    return render("plan/weights.html", community=community, plan=found, form=form,
+                  fields=fields, status=form_status(form))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/refresh")
+def refresh(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    if EmptyForm().validate_on_submit():
+        changed = ops.refresh_sources(current_user, found)
+        flash(_("The sources are read again: %(n)d changed, and the scores follow.",
+                n=changed), "success")
+    return see_other(url_for("plan.plan", community_id=community.id, plan_id=found.id))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/consult")
+def consult(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    require("consultation.manage", community)
+    found = _plan(community, plan_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            consultation = ops.put_to_residents(
+                current_user, found, clock.now(),
+                lambda c: url_for("consultations.consultation", community_id=community.id,
+                                  consultation_id=c.id))
+        except OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("The draft is put to residents: they can respond to each project until "
+                    "its review phase ends."), "success")
+            return see_other(url_for("consultations.consultation", community_id=community.id,
+                                     consultation_id=consultation.id))
+    return see_other(url_for("plan.plan", community_id=community.id, plan_id=found.id))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/respond")
+def respond(community_id: int, plan_id: int, project_id: int):
+    community = _community(community_id)
+    found = _plan(community, plan_id)
+    shown = _project(found, project_id)
+    consultation = db.session.get(Consultation, found.consultation_id) \
+        if found.consultation_id else None
+    require("plan.respond", community, consultation, why=lambda: _(
+        "Residents respond to the draft while its review is open."))
+    form = ResponseForm()
+    if form.validate_on_submit():
+        try:
+            ops.respond(current_user, shown, form.stance.data, form.comment.data or "")
+        except OperationError as error:
+            db.session.rollback()
+            form.stance.errors = [*form.stance.errors, str(error)]
+        else:
+            flash(_("Thank you: your response is recorded."), "success")
+            return see_other(_project_url(shown, _anchor="responses"))
+    return _project_page(community, found, shown, form, status=form_status(form))
+
+
+def site_projects(site: Site) -> list[tuple[str, str]]:
+    """The projects of the community's plans at a site, for the site's page."""
+    return [(title, url_for("plan.project", community_id=site.community_id, plan_id=plan_id,
+                            project_id=pid))
+            for pid, plan_id, title in db.session.execute(
+                select(Project.id, Project.plan_id, Project.title)
+                .where(Project.site_id == site.id).order_by(Project.id.desc()).limit(100))]
+
+
+def draft_panel(consultation: Consultation) -> dict:
+    plan = db.session.scalar(select(Plan).where(Plan.consultation_id == consultation.id))
+    if plan is None:
+        return {}
+    count = db.session.scalar(select(func.count(Project.id)).where(Project.plan_id == plan.id))
+    return {"plan": plan, "projects": count}

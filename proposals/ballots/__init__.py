@@ -2,9 +2,12 @@
 resident or household; open or secret; decision presets), paper ballots and results."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 
 from participation import clock
 from participation.phases import add_phase_guard
@@ -20,7 +23,9 @@ from participation.policy import (
 )
 from participation.registries import (
     ConsultationPanel,
+    PlanSource,
     add_consultation_panel,
+    add_plan_source,
     add_demo_seeder,
     plug_in,
 )
@@ -100,6 +105,11 @@ def init_app(app: Flask) -> None:
     add_consultation_panel(ConsultationPanel("ballots/_consultation_panel.html", order=20))
     add_demo_seeder(demo.seed)
     add_phase_guard(operations.ballot_phase_guard)
+    add_plan_source(PlanSource(
+        "ballot", _l("Ballot results"), _l("votes"), Decimal("0.5"),
+        lambda community, query: list(operations.plan_items(community, None,
+                                                            query).values())[:20],
+        operations.plan_items, order=30))
     if operations.on_a_ballot_with_votes not in answer_locks:
         answer_locks.append(operations.on_a_ballot_with_votes)
     _describe_audit()
@@ -136,7 +146,6 @@ def _ballots(ids: set[int]) -> dict:
 
 
 def _describe_audit() -> None:
-    from flask_babel import lazy_gettext as _l
 
     from participation import audit
 

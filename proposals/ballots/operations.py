@@ -443,3 +443,53 @@ def remove_paper_entry(clerk: User, ballot: Ballot, voter: BallotVoter) -> None:
         raise OperationError(_("This entry was already taken back."))
     record("ballot.paper_removed", actor=clerk, community=ballot.consultation.community,
            target=f"ballot:{ballot.id}", batch=batch_id, household=address)
+
+
+def plan_items(community, refs: list[str] | None = None, query: str = "") -> dict:
+    """The plan's "ballot result" source: each option of the community's ballots whose results
+    are final (voting and paper entry over), with its votes and whether it passed or was
+    funded under each rule; `ref` is "ballot:option". A final ballot's counts are stored, so
+    each costs one query however many voted."""
+    from flask import url_for
+
+    from participation.clock import now
+    from participation.registries import SourceItem
+
+    from .results import tally
+
+    wanted = {int(r.split(":")[0]) for r in refs if r.partition(":")[0].isdigit()} \
+        if refs is not None else None
+    statement = (select(Ballot).join(Phase, Phase.id == Ballot.phase_id)
+                 .join(Consultation, Consultation.id == Ballot.consultation_id)
+                 .where(Consultation.community_id == community.id,
+                        Phase.ends_at <= now() - paper_grace())
+                 .options(selectinload(Ballot.options).selectinload(BallotOption.proposal))
+                 .order_by(Phase.ends_at.desc()))
+    if wanted is not None:
+        statement = statement.where(Ballot.id.in_(wanted))
+    else:
+        statement = statement.limit(10)
+    found = {}
+    for ballot in db.session.scalars(statement):
+        results = tally(ballot, final_since=paper_until(ballot))
+        greedy_ids = {o.id for o in results.greedy}
+        mes_ids = {o.id for o in results.mes.funded} if results.mes else set()
+        for result in results.options:
+            option = result.option
+            title = option.proposal.title
+            if query.strip() and query.strip().casefold() not in title.casefold():
+                continue
+            said = [_("%(n)d votes in “%(ballot)s”", n=result.votes, ballot=ballot.title)]
+            if result.passed is not None:
+                said.append(_("passed") if result.passed else _("not passed"))
+            if ballot.method == "budget":
+                said.append(_("funded by most votes") if option.id in greedy_ids
+                            else _("not funded by most votes"))
+                said.append(_("funded by equal shares") if option.id in mes_ids
+                            else _("not funded by equal shares"))
+            ref = f"{ballot.id}:{option.id}"
+            found[ref] = SourceItem(
+                ref, title, Decimal(result.votes), "; ".join(said),
+                url_for("ballots.results", community_id=community.id, ballot_id=ballot.id),
+                site_id=option.proposal.site_id, cost=option.cost)
+    return {r: found[r] for r in refs if r in found} if refs is not None else found
