@@ -40,7 +40,7 @@ def upgrade():
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('category', sa.String(length=20), nullable=True),
+    sa.Column('category', sa.String(length=60), nullable=True),
     sa.Column('item_id', sa.String(length=20), nullable=True),
     sa.Column('site_id', sa.Integer(), nullable=True),
     sa.Column('cost', sa.Numeric(precision=12, scale=2), nullable=True),

@@ -164,7 +164,7 @@ class Project(db.Model):
     plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[str | None] = mapped_column(String(20))  # a checklist category, e.g. "c1"
+    category: Mapped[str | None] = mapped_column(String(60))  # a checklist category id
     item_id: Mapped[str | None] = mapped_column(String(20))  # a checklist item, e.g. "cc12"
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
     cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
