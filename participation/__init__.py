@@ -93,7 +93,8 @@ def _init_request_handling(app: Flask) -> None:
         from .mail import drop_queued_mail, send_queued_mail
 
         if response.status_code < 400:
-            db.session.commit()
+            if db.session().in_transaction():  # a page served from the cache asked nothing
+                db.session.commit()
             send_queued_mail()
         else:
             db.session.rollback()

@@ -7,9 +7,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed
+from wtforms import DecimalField as _DecimalField
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from .uploads import PHOTO_MAX_BYTES, is_uploaded
+
+
+class DecimalField(_DecimalField):
+    """WTForms' DecimalField, refusing what is not a finite number: "NaN" and "Infinity"
+    parse as decimals, and "sNaN" makes NumberRange raise."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 def sensible_date(form, field) -> None:

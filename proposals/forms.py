@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     RadioField,
     SelectField,
     StringField,
@@ -20,6 +19,7 @@ from wtforms.validators import (
 )
 
 from participation.forms import (
+    DecimalField,
     photo_field,
     required,
 )

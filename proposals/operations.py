@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, insert, select
 
 from participation.accounts.models import User
@@ -16,6 +17,7 @@ from participation.extensions import db
 from participation.notifications.operations import notify
 from participation.plan.models import Site
 from participation.standards import item_names
+from participation.web import parse_ids
 
 from .models import AgendaProposal, Proposal, ProposalPhoto, Support
 
@@ -184,7 +186,7 @@ def _plan_item(proposal: Proposal):
 
     return SourceItem(
         str(proposal.id), proposal.title, Decimal(proposal.support_count),
-        _("%(n)d supports", n=proposal.support_count),
+        ngettext("%(num)d support", "%(num)d supports", proposal.support_count),
         url_for("proposals.show", community_id=proposal.community_id,
                 proposal_id=proposal.id),
         site_id=proposal.site_id, cost=proposal.estimated_cost)
@@ -207,7 +209,9 @@ def plan_candidates(community, query: str) -> list:
 
 
 def plan_load(community, refs: list[str]) -> dict:
-    ids = [int(r) for r in refs if r.isdigit()]
+    """The proposals named, while they stand (a proposal turned down or merged since is no
+    longer a source: the one merged into holds its supports)."""
+    ids = parse_ids(refs)
     return {str(p.id): _plan_item(p) for p in db.session.scalars(select(Proposal).where(
         Proposal.community_id == community.id, Proposal.id.in_(ids),
-        Proposal.status != "draft"))} if ids else {}
+        Proposal.status.in_(PLANNABLE)))} if ids else {}

@@ -115,6 +115,7 @@ ALLOWED: dict[str, set[str]] = {
     "plan.from_source": {"planner", "committee", "admin"},
     "plan.gap_project": {"planner", "committee", "admin"},
     "plan.edit_project": {"planner", "committee", "admin"},
+    "plan.delete_project": {"planner", "committee", "admin"},
     "plan.add_source": {"planner", "committee", "admin"},
     "plan.remove_source": {"planner", "committee", "admin"},
     "plan.weights": {"planner", "committee", "admin"},

@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('funding', sa.String(length=200), nullable=False),
     sa.Column('responsible', sa.String(length=200), nullable=False),
     sa.Column('timeline', sa.String(length=200), nullable=False),
-    sa.Column('score', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('score', sa.Numeric(precision=16, scale=4), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('cost IS NULL OR cost >= 0', name=op.f('ck_plan_project_cost_positive')),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_plan_project_plan_id_plan'), ondelete='CASCADE'),

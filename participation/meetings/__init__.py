@@ -49,8 +49,8 @@ def init_app(app: Flask) -> None:
         "The record of the meeting “%(title)s” is published.", title=p.get("title")))
     add_plan_source(PlanSource(
         "meeting", _l("Meeting decisions"), _l("decisions"), Decimal(5),
-        lambda community, query: list(operations.decision_items(community, None,
-                                                                query).values())[:20],
+        lambda community, query: list(operations.decision_items(community, None, query,
+                                                                limit=20).values()),
         operations.decision_items, order=40))
     audit.describe({"meeting.save": _l("Saved the record of %(object)s")})
     audit.name_objects("meeting", _meetings, _l("a deleted meeting"))

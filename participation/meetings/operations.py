@@ -21,6 +21,7 @@ from participation.discussions.models import Topic
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.notifications.operations import notify_members
+from participation.web import parse_ids
 
 from .models import AgendaItem, Meeting, MeetingPhoto
 
@@ -67,7 +68,7 @@ def save_meeting(planner: User, community: Community, meeting: Meeting | None, *
 
 
 def decision_items(community: Community, refs: list[str] | None = None,
-                   query: str = "") -> dict:
+                   query: str = "", limit: int | None = None) -> dict:
     """The plan's "meeting decision" source: agenda items of the community's published meeting
     records that carry a decision, newest meeting first; `ref` is the agenda item's id."""
     from decimal import Decimal
@@ -80,10 +81,11 @@ def decision_items(community: Community, refs: list[str] | None = None,
                  .where(Meeting.community_id == community.id, Meeting.published_at.is_not(None),
                         AgendaItem.decision != ""))
     if refs is not None:
-        statement = statement.where(AgendaItem.id.in_([int(r) for r in refs if r.isdigit()]))
+        statement = statement.where(AgendaItem.id.in_(parse_ids(refs)))
     if query.strip():
-        statement = statement.where(AgendaItem.title.contains(query.strip(), autoescape=True))
-    rows = db.session.execute(statement.order_by(Meeting.held_at.desc(), AgendaItem.position))
+        statement = statement.where(AgendaItem.title.icontains(query.strip(), autoescape=True))
+    rows = db.session.execute(statement.order_by(Meeting.held_at.desc(), AgendaItem.position)
+                              .limit(limit))
     return {str(item.id): SourceItem(
         str(item.id), item.title,
         Decimal(1), _("Decided at “%(meeting)s”: %(decision)s", meeting=meeting.title,

@@ -107,6 +107,7 @@ def init_app(app: Flask) -> None:
     audit.describe({
         "plan.create": _l("Opened a plan"),
         "plan.project": _l("Saved a project of the plan"),
+        "plan.delete_project": _l("Removed a project from the plan"),
         "plan.source": _l("Added a source to a project of the plan"),
         "plan.unsource": _l("Removed a source from a project of the plan"),
         "plan.weights": _l("Changed the weights of the plan's priority scores"),

@@ -8,16 +8,15 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from participation.forms import photo_field, required, sensible_date
+from participation.forms import DecimalField, photo_field, required, sensible_date
 
 from .models import STANCES, STATES
 
@@ -106,8 +105,15 @@ class ProjectForm(FlaskForm):
                            description=_l("E.g. design in spring 2027, built by autumn."))
 
 
+def _two_places(form, field) -> None:
+    """A score shows every weight × signal exactly: weights have at most two decimals."""
+    if field.data is not None and field.data.as_tuple().exponent < -2:
+        raise ValidationError(_l("Use at most two decimal places."))
+
+
 WEIGHT = [InputRequired(message=_l("Enter a weight.")),
-          NumberRange(min=-1000, max=1000, message=_l("Enter a number from -1,000 to 1,000."))]
+          NumberRange(min=-1000, max=1000, message=_l("Enter a number from -1,000 to 1,000.")),
+          _two_places]
 
 
 class WeightsForm(FlaskForm):

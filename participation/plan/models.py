@@ -171,7 +171,7 @@ class Project(db.Model):
     funding: Mapped[str] = mapped_column(String(200), default="")
     responsible: Mapped[str] = mapped_column(String(200), default="")
     timeline: Mapped[str] = mapped_column(String(200), default="")
-    score: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    score: Mapped[Decimal] = mapped_column(Numeric(16, 4), default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     site: Mapped[Site | None] = relationship()

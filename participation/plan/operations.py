@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select, update
 
@@ -18,6 +19,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.registries import SourceItem, plan_sources
 from participation.standards import Item, checklist, item_names
+from participation.web import parse_ids
 
 from .models import (
     SITE_KINDS,
@@ -194,6 +196,13 @@ def create_plan(user: User, community: Community, title: str) -> Plan:
     return plan
 
 
+def plan_for_gaps(user: User, community: Community, title: str) -> Plan:
+    """The plan a checkup gap goes to: the newest, or one opened now. The community's row is
+    locked first, so that two clicks at once open one plan, not two."""
+    db.session.get(Community, community.id, with_for_update=True)
+    return newest_plan(community) or create_plan(user, community, title)
+
+
 def newest_plan(community: Community) -> Plan | None:
     return db.session.scalar(select(Plan).where(Plan.community_id == community.id)
                              .order_by(Plan.created_at.desc(), Plan.id.desc()).limit(1))
@@ -237,11 +246,20 @@ def save_project(user: User, plan: Plan, project: Project | None, *, title: str,
 
 
 def _source_item(community: Community, kind: str, ref: str) -> SourceItem:
+    """What a planner picks: only sources the builder offers (the draft's review belongs to
+    its own project), as they stand now."""
     source = plan_sources.get(kind)
-    item = source.load(community, [ref]).get(ref) if source is not None else None
+    item = source.load(community, [ref]).get(ref) if source is not None and source.offered \
+        else None
     if item is None:
         raise OperationError(_("This source is no longer there."))
     return item
+
+
+def _locked(plan: Plan) -> Plan:
+    """The plan, its row locked until the request commits (PostgreSQL; SQLite's writer holds
+    the whole file): two clicks at once must not both find a source unused."""
+    return db.session.get(Plan, plan.id, with_for_update=True, populate_existing=True)
 
 
 def _link(project: Project, kind: str, item: SourceItem) -> ProjectSource:
@@ -257,11 +275,49 @@ def _copy(link: ProjectSource, item: SourceItem) -> None:
     link.signal = item.signal
 
 
+def _refuse_if_planned(plan: Plan, kind: str, ref: str) -> None:
+    """A source weighs in one project of a plan only (else its points would count twice):
+    sent twice, or already used, it is refused, naming the project that holds it."""
+    held = db.session.scalar(select(Project.title).join(
+        ProjectSource, ProjectSource.project_id == Project.id).where(
+        ProjectSource.plan_id == plan.id, ProjectSource.kind == kind,
+        ProjectSource.ref == ref).limit(1))
+    if held is not None:
+        raise OperationError(_("This source is already in the plan, in the project "
+                               "“%(title)s”.", title=held))
+
+
+def planned_refs(plan: Plan, refs: set[str]) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    """Of these refs, those some project of the plan is built from: {(kind, ref): [(project
+    id, title)]}, one query."""
+    used: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    if refs:
+        for kind, ref, project_id, title in db.session.execute(
+                select(ProjectSource.kind, ProjectSource.ref, Project.id, Project.title)
+                .join(Project, Project.id == ProjectSource.project_id)
+                .where(ProjectSource.plan_id == plan.id, ProjectSource.ref.in_(refs))):
+            used.setdefault((kind, ref), []).append((project_id, title))
+    return used
+
+
+def delete_project(user: User, project: Project) -> None:
+    """Remove a project from the plan, its sources and residents' responses with it; what
+    it was built from is offered again."""
+    plan = db.session.get(Plan, project.plan_id)
+    title = project.title
+    db.session.delete(project)
+    db.session.flush()
+    record("plan.delete_project", actor=user,
+           community=db.session.get(Community, plan.community_id), target=f"plan:{plan.id}",
+           name=title)
+
+
 def add_source(user: User, project: Project, kind: str, ref: str) -> ProjectSource:
     """Add what the project is built from; the same thing twice is refused calmly."""
-    plan = db.session.get(Plan, project.plan_id)
+    plan = _locked(db.session.get(Plan, project.plan_id))
     community = db.session.get(Community, plan.community_id)
     item = _source_item(community, kind, ref)
+    _refuse_if_planned(plan, kind, item.ref)
     link = _link(project, kind, item)
     if not insert_unless_exists(link):
         raise OperationError(_("The project already has this source."))
@@ -273,15 +329,10 @@ def add_source(user: User, project: Project, kind: str, ref: str) -> ProjectSour
 
 def project_from_source(user: User, plan: Plan, kind: str, ref: str) -> Project:
     """A candidate project in one step: titled, placed and costed from what it comes from."""
+    plan = _locked(plan)
     community = db.session.get(Community, plan.community_id)
     item = _source_item(community, kind, ref)
-    made = db.session.scalar(select(Project.title).join(
-        ProjectSource, ProjectSource.project_id == Project.id).where(
-        ProjectSource.plan_id == plan.id, ProjectSource.kind == kind,
-        ProjectSource.ref == item.ref).limit(1))
-    if made is not None:  # sent twice, or made before: add it to another project instead
-        raise OperationError(_("This source is already in the plan, in the project "
-                               "“%(title)s”.", title=made))
+    _refuse_if_planned(plan, kind, item.ref)
     site_id = item.site_id
     if site_id is not None and db.session.get(Site, site_id) is None:
         site_id = None
@@ -362,15 +413,19 @@ def refresh_sources(user: User, plan: Plan) -> int:
         refs = list(db.session.scalars(select(ProjectSource.ref).distinct().where(
             ProjectSource.plan_id == plan.id, ProjectSource.kind == kind)))
         for start in range(0, len(refs), 500):
-            now = source.load(community, refs[start:start + 500])
+            chunk = refs[start:start + 500]
+            now = source.load(community, chunk)
             for link in db.session.scalars(select(ProjectSource).where(
                     ProjectSource.plan_id == plan.id, ProjectSource.kind == kind,
-                    ProjectSource.ref.in_(list(now)))):
-                item = now[link.ref]
-                if (link.title, link.detail, link.signal) != (item.title[:200],
-                                                              item.detail[:300], item.signal):
-                    _copy(link, item)
+                    ProjectSource.ref.in_(chunk))):
+                item = now.get(link.ref)
+                if item is None:  # gone (a gap since met, a proposal turned down): it no
+                    # longer counts, and says so
+                    item = SourceItem(link.ref, link.title, Decimal(0),
+                                      _("No longer there: it counts nothing."), link.url)
+                if link.signal != item.signal:
                     changed += 1
+                _copy(link, item)
     db.session.flush()
     rescore(plan)
     record("plan.refresh", actor=user, community=community, target=f"plan:{plan.id}",
@@ -416,7 +471,7 @@ def respond(user: User, project: Project, stance: str, comment: str) -> ProjectR
 
 def review_items(community: Community, refs: list[str]) -> dict[str, SourceItem]:
     """The "draft review" source: residents' supports less objections, per project."""
-    ids = [int(r) for r in refs if r.isdigit()]
+    ids = parse_ids(refs)
     if not ids:
         return {}
     counts = {pid: (support, objection) for pid, support, objection in db.session.execute(
@@ -427,7 +482,7 @@ def review_items(community: Community, refs: list[str]) -> dict[str, SourceItem]
         .outerjoin(ProjectResponse, ProjectResponse.project_id == Project.id)
         .where(Project.id.in_(ids), Plan.community_id == community.id).group_by(Project.id))}
     return {str(pid): SourceItem(
-        str(pid), _("Residents' review of the draft"), Decimal(support - objection),
+        str(pid), _("Residents' responses to this project"), Decimal(support - objection),
         _("%(support)d support, %(object)d object", support=support, object=objection))
         for pid, (support, objection) in counts.items()}
 
@@ -459,8 +514,8 @@ def gap_items(community: Community, refs: list[str] | None = None,
         detail = _("missing") if entry.state == "missing" else _("insufficient")
         if entry.value is not None and item.measure and item.measure.threshold is not None:
             detail = _("%(state)s: %(value)s against a reference of %(threshold)s",
-                       state=detail, value=f"{entry.value:g}",
-                       threshold=f"{item.measure.threshold:g}")
+                       state=detail, value=format_decimal(entry.value),
+                       threshold=format_decimal(item.measure.threshold))
         found[item.id] = SourceItem(
             item.id, _("Checklist gap: %(item)s", item=item.name(locale)),
             GAP_SIGNALS[entry.state], detail,
@@ -474,6 +529,7 @@ def put_to_residents(user: User, plan: Plan, starts_at, url_for_consultation):
     runs, residents support or object to each project and say why."""
     from participation.consultations.operations import create_consultation
 
+    plan = _locked(plan)
     if plan.consultation_id is not None:
         raise OperationError(_("The draft is already put to residents."))
     community = db.session.get(Community, plan.community_id)

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from participation import clock
@@ -17,7 +17,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
 from participation.i18n import select_locale, to_shown
-from participation.policy import can, require
+from participation.policy import can, membership_of, require
 from participation.registries import plan_sources, site_references
 from participation.standards import checklist, item_names
 from participation.uploads import (
@@ -341,38 +341,40 @@ def plan(community_id: int, plan_id: int):
     sort = request.args.get("sort", "score")
     sort = sort if sort in SORTS else "score"
     keys = select(Project.id).where(Project.plan_id == found.id)
+    # Projects without a category, site or cost come last, whatever the collation.
     if sort == "category":
-        order = [(func.coalesce(Project.category, "~"), False), (Project.score, True),
-                 (Project.id, False)]
+        order = [(case((Project.category.is_(None), 1), else_=0), False),
+                 (Project.category, False), (Project.score, True), (Project.id, False)]
     elif sort == "site":
         keys = keys.outerjoin(Site, Site.id == Project.site_id)
-        order = [(func.coalesce(Site.name, "~"), False), (Project.score, True),
-                 (Project.id, False)]
+        order = [(case((Site.name.is_(None), 1), else_=0), False), (Site.name, False),
+                 (Project.score, True), (Project.id, False)]
     elif sort == "cost":
-        order = [(func.coalesce(Project.cost, -1), True), (Project.id, False)]
+        order = [(case((Project.cost.is_(None), 1), else_=0), False), (Project.cost, True),
+                 (Project.id, False)]
     else:
         order = [(Project.score, True), (Project.id, False)]
     page = paginate_keys(keys, order, _project_rows)
     consultation = db.session.get(Consultation, found.consultation_id) \
         if found.consultation_id else None
+    mine = {}
+    if consultation is not None and current_user.is_authenticated and page.items:
+        mine = dict(db.session.execute(
+            select(ProjectResponse.project_id, ProjectResponse.stance).where(
+                ProjectResponse.user_id == current_user.id,
+                ProjectResponse.project_id.in_([p.id for p, _n in page.items]))).all())
     return render("plan/plan.html", community=community, plan=found, page=page, sort=sort,
                   sorts={"score": _("priority score"), "category": _("category"),
                          "site": _("site"), "cost": _("cost")},
                   formula=formula(found), categories=_category_names(),
-                  consultation=consultation, now=clock.now())
+                  consultation=consultation, now=clock.now(), mine=mine,
+                  stances=STANCE_LABELS)
 
 
 def _builder_rows(plan: Plan, candidates: dict[str, list]) -> dict[str, list]:
-    """Each candidate of each source with the projects of the plan already built from it (one
-    query for them all)."""
-    refs = {item.ref for items in candidates.values() for item in items}
-    used: dict[tuple[str, str], list] = {}
-    if refs:
-        for kind, ref, project_id, title in db.session.execute(
-                select(ProjectSource.kind, ProjectSource.ref, Project.id, Project.title)
-                .join(Project, Project.id == ProjectSource.project_id)
-                .where(ProjectSource.plan_id == plan.id, ProjectSource.ref.in_(refs))):
-            used.setdefault((kind, ref), []).append((project_id, title))
+    """Each candidate of each source with the projects of the plan already built from it."""
+    used = ops.planned_refs(plan, {item.ref for items in candidates.values()
+                                   for item in items})
     return {kind: [(item, used.get((kind, item.ref), [])) for item in items]
             for kind, items in candidates.items()}
 
@@ -406,7 +408,8 @@ def from_source(community_id: int, plan_id: int):
     except OperationError as error:
         db.session.rollback()
         flash(str(error), "error")
-        return see_other(url_for("plan.builder", community_id=community.id, plan_id=found.id))
+        return see_other(url_for("plan.builder", community_id=community.id, plan_id=found.id,
+                                 q=request.form.get("q") or None))
     flash(_("The project “%(title)s” is added to the plan. Complete its cost, funding and "
             "timeline.", title=project.title), "success")
     return see_other(_project_url(project))
@@ -420,9 +423,8 @@ def gap_project(community_id: int, item: str):
     require("plan.manage", community)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    found = ops.newest_plan(community) or ops.create_plan(
-        current_user, community,
-        _("%(year)d community renewal plan", year=clock.now().year + 1))
+    found = ops.plan_for_gaps(current_user, community, _("%(year)d community renewal plan",
+                                                        year=clock.now().year + 1))
     try:
         project = ops.project_from_source(current_user, found, "gap", item)
     except OperationError as error:
@@ -521,16 +523,46 @@ def _project_page(community: Community, plan: Plan, project: Project, form: Resp
     candidates = None
     if kind in plan_sources and plan_sources[kind].offered \
             and can("plan.manage", community):
-        taken = {link.ref for link in links if link.kind == kind}
-        candidates = [c for c in plan_sources[kind].candidates(community, query)
-                      if c.ref not in taken]
+        found = plan_sources[kind].candidates(community, query)
+        used = ops.planned_refs(plan, {c.ref for c in found})
+        candidates = [(c, used.get((kind, c.ref), [])) for c in found]
+    # What each source says now, in the reader's language (one read per kind of source):
+    # the score stays what it was when the sources were last read, until they are read again.
+    now = {}
+    for source_kind in {link.kind for link in links}:
+        if source_kind in plan_sources:
+            refs = [link.ref for link in links if link.kind == source_kind]
+            now.update({(source_kind, ref): item for ref, item in
+                        plan_sources[source_kind].load(community, refs).items()})
     return render("plan/project.html", status=status, community=community, plan=plan,
                   project=project, links=links, sources=plan_sources,
                   parts=ops.score_parts(plan, links), formula=formula(plan),
                   categories=_category_names(), items=item_names(), locale=select_locale(),
                   consultation=consultation, mine=mine, form=form, responses=responses,
                   stances=STANCE_LABELS, query=query, kind=kind, candidates=candidates,
-                  now=clock.now())
+                  live=now, now=clock.now(), membership=membership_of(current_user, community))
+
+
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/delete",
+          methods=["GET", "POST"])
+def delete_project(community_id: int, plan_id: int, project_id: int):
+    community = _community(community_id)
+    require("plan.manage", community)
+    found = _plan(community, plan_id)
+    shown = _project(found, project_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        title = shown.title
+        ops.delete_project(current_user, shown)
+        flash(_("The project “%(title)s” is removed from the plan.", title=title), "success")
+        return see_other(url_for("plan.plan", community_id=community.id, plan_id=found.id))
+    sources, responses = db.session.execute(
+        select(select(func.count(ProjectSource.id))
+               .where(ProjectSource.project_id == shown.id).scalar_subquery(),
+               select(func.count(ProjectResponse.id))
+               .where(ProjectResponse.project_id == shown.id).scalar_subquery())).one()
+    return render("plan/project_delete.html", community=community, plan=found,
+                  project=shown, form=form, sources=sources, responses=responses)
 
 
 @bp.post("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/sources")

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -21,7 +20,7 @@ from wtforms.validators import (
 )
 
 from participation.communities.forms import HouseholdAddressForm
-from participation.forms import required, sensible_date
+from participation.forms import DecimalField, required, sensible_date
 
 
 class BallotForm(FlaskForm):

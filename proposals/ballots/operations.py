@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from flask_babel import format_date, format_decimal, to_user_timezone
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import String, delete, func, insert, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import selectinload
@@ -22,6 +23,7 @@ from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.policy import Role
+from participation.web import parse_ids
 from proposals.models import Proposal
 
 from .models import (
@@ -457,8 +459,7 @@ def plan_items(community, refs: list[str] | None = None, query: str = "") -> dic
 
     from .results import tally
 
-    wanted = {int(r.split(":")[0]) for r in refs if r.partition(":")[0].isdigit()} \
-        if refs is not None else None
+    wanted = set(parse_ids(r.partition(":")[0] for r in refs)) if refs is not None else None
     statement = (select(Ballot).join(Phase, Phase.id == Ballot.phase_id)
                  .join(Consultation, Consultation.id == Ballot.consultation_id)
                  .where(Consultation.community_id == community.id,
@@ -467,7 +468,10 @@ def plan_items(community, refs: list[str] | None = None, query: str = "") -> dic
                  .order_by(Phase.ends_at.desc()))
     if wanted is not None:
         statement = statement.where(Ballot.id.in_(wanted))
-    else:
+    else:  # the newest final ballots, those with a matching option when searching
+        if query.strip():
+            statement = statement.where(Ballot.options.any(BallotOption.proposal.has(
+                Proposal.title.icontains(query.strip(), autoescape=True))))
         statement = statement.limit(10)
     found = {}
     for ballot in db.session.scalars(statement):
@@ -479,7 +483,8 @@ def plan_items(community, refs: list[str] | None = None, query: str = "") -> dic
             title = option.proposal.title
             if query.strip() and query.strip().casefold() not in title.casefold():
                 continue
-            said = [_("%(n)d votes in “%(ballot)s”", n=result.votes, ballot=ballot.title)]
+            said = [ngettext("%(num)d vote in “%(ballot)s”", "%(num)d votes in “%(ballot)s”",
+                             result.votes, ballot=ballot.title)]
             if result.passed is not None:
                 said.append(_("passed") if result.passed else _("not passed"))
             if ballot.method == "budget":
@@ -489,7 +494,7 @@ def plan_items(community, refs: list[str] | None = None, query: str = "") -> dic
                             else _("not funded by equal shares"))
             ref = f"{ballot.id}:{option.id}"
             found[ref] = SourceItem(
-                ref, title, Decimal(result.votes), "; ".join(said),
+                ref, title, Decimal(result.votes), _("; ").join(said),
                 url_for("ballots.results", community_id=community.id, ballot_id=ballot.id),
                 site_id=option.proposal.site_id, cost=option.cost)
     return {r: found[r] for r in refs if r in found} if refs is not None else found

@@ -124,7 +124,7 @@ def test_a_plan_built_from_every_source_scores_its_projects_by_hand_computed_val
     # The same source twice is refused calmly.
     again = add_source(planner, community, plan_id, bench, "meeting", str(seeded.agenda_item))
     assert again.status_code == 303
-    assert "该项目已有这一来源" in planner.get(again.headers["Location"]).get_data(as_text=True)
+    assert "这一来源已经在方案中" in planner.get(again.headers["Location"]).get_data(as_text=True)
 
     with app.app_context():
         sources = {(s.project_id, s.kind): (s.signal, s.detail)
@@ -181,6 +181,21 @@ def test_a_plan_built_from_every_source_scores_its_projects_by_hand_computed_val
     resident = client_for(app, vote.voters[0])
     assert post(resident, weights, {**form, "reason": "x"}, page=plan_url).status_code == 403
 
+    # A source weighs in one project only: the gap of the ramp is not offered to another.
+    elderly_url = f"{plan_url}/projects/{elderly}"
+    offered = planner.get(f"{elderly_url}?kind=gap").get_data(as_text=True)
+    assert "已列入方案的项目" in offered and "添加“清单缺口：无障碍设施”" not in offered
+    twice = add_source(planner, community, plan_id, elderly, "gap", "cc12")
+    assert "这一来源已经在方案中，在项目“清单缺口：无障碍设施”里" in planner.get(
+        twice.headers["Location"]).get_data(as_text=True)
+    # Removing a project asks first, then offers its sources again.
+    delete = f"{plan_url}/projects/{pavilion}/delete"
+    assert "要把“凉亭”从方案中移除吗？" in planner.get(delete).get_data(as_text=True)
+    assert post(planner, delete, page=delete).status_code == 303
+    assert "凉亭" not in [t for t, _ in project_rows(planner.get(plan_url).get_data(as_text=True))]
+    builder = planner.get(f"{plan_url}/builder").get_data(as_text=True)
+    assert "用“凉亭”生成项目" in builder and "用“长椅”生成项目" not in builder
+
 
 def test_a_gap_becomes_a_project_in_one_step_from_the_checkup(app, factory):
     community = factory.community()
@@ -200,6 +215,14 @@ def test_a_gap_becomes_a_project_in_one_step_from_the_checkup(app, factory):
         plan = db.session.scalar(select(Plan))
         assert re.fullmatch(r"\d{4} 年度社区更新方案", plan.title)
         assert db.session.scalar(select(Project.item_id)) == "cc12"
+    # Once the gap is met, reading the sources again leaves it counting nothing, and says so.
+    assert post(committee, item_url, {"state": "present", "checked_on": "2027-06-01"},
+                page=item_url, content_type="multipart/form-data").status_code == 303
+    plan_url = made.headers["Location"].split("/projects/")[0]
+    refreshed = post(committee, f"{plan_url}/refresh", page=plan_url)
+    assert "1 个有变化" in committee.get(refreshed.headers["Location"]).get_data(as_text=True)
+    project = text(committee.get(made.headers["Location"]).get_data(as_text=True))
+    assert "优先级得分：0" in project and "来源已不在：不再计分" in project
     # Something that is no gap is refused in words, nothing made.
     refused = post(committee, f"/c/{community.id}/checkup/items/cc01/project", page=checkup)
     assert "这一来源已经不在了" in committee.get(refused.headers["Location"]).get_data(
@@ -262,6 +285,10 @@ def test_residents_respond_to_the_draft_and_it_feeds_the_score(app, factory, at)
                 page=project_url).status_code == 303
     assert post(neighbour, respond, {"stance": "object"}, page=project_url).status_code == 303
     assert post(neighbour, respond, {"stance": "support"}, page=project_url).status_code == 303
+    newcomer = client_for(app, factory.user(community, Role.RESIDENT))
+    assert "只有已认证居民可以对草案发表意见" in newcomer.get(project_url).get_data(as_text=True)
+    listed = resident.get(plan_url).get_data(as_text=True)
+    assert "我支持这个项目" in listed and "打开项目，说说您支持还是反对" in listed
     shown = text(app.test_client().get(project_url).get_data(as_text=True))
     assert "林阿婆" in shown and "坡道要防滑" in shown and "优先级得分：2" in shown
     assert "2 人支持，0 人反对" in shown
@@ -289,6 +316,10 @@ def test_plan_pages_cost_the_same_queries_with_2000_projects_and_20000_sources(
         plan = ops.create_plan(user, here, "方案")
         first = ops.project_from_source(user, plan, "gap", "cc12")
         first.site_id = site.id
+        # Sources of every kind the large plan has, so that only their number grows.
+        db.session.add_all(ProjectSource(plan_id=plan.id, project_id=first.id, kind=kind,
+                                         ref="999999", title=kind, signal=Decimal(1))
+                           for kind in ("proposal", "meeting"))
         db.session.commit()
         ids = {"plan_id": plan.id, "project_id": first.id, "site_id": site.id}
     urls = {"checkup": "/c/{c}/checkup", "sites": "/c/{c}/sites",
@@ -319,8 +350,8 @@ def test_plan_pages_cost_the_same_queries_with_2000_projects_and_20000_sources(
     with count_queries() as large:
         assert planner.get(url).status_code == 200
     assert large.count == small.count, (small.count, large.count)
-    # The builder asks each registered source once (four of them here).
-    assert large.count <= (9 if path == "builder" else 8), large.statements
+    # The builder and a project's page ask each source they show once (up to four here).
+    assert large.count <= (9 if path in ("builder", "project") else 8), large.statements
 
 
 def test_the_demo_community_has_a_draft_plan_put_to_residents(app, runner):
@@ -339,3 +370,44 @@ def test_the_demo_community_has_a_draft_plan_put_to_residents(app, runner):
     assert len(rows) >= 6 and "优先级得分怎么算" in page
     consultation = visitor.get(f"/c/{plan.community_id}/consultations/{plan.consultation_id}")
     assert "阅读方案草案" in consultation.get_data(as_text=True)
+
+
+def test_odd_sources_and_double_clicks_are_answered_calmly(app, factory):
+    from tests.conftest import click_together
+
+    community = factory.community()
+    planner = client_for(app, factory.user(community, Role.PLANNER))
+    item_url = f"/c/{community.id}/checkup/items/cc12"
+    assert post(planner, item_url, {"state": "missing", "checked_on": "2027-03-01"},
+                page=item_url, content_type="multipart/form-data").status_code == 303
+    checkup = f"/c/{community.id}/checkup"
+    # Six clicks at once on "make it a project": one plan, one project.
+    statuses = click_together(app, planner, f"{item_url}/project", checkup)
+    assert sorted(set(statuses)) == [303]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Plan)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Project)) == 1
+        plan_id, project_id = db.session.execute(select(Project.plan_id, Project.id)).one()
+    # Refs no source has, kinds nobody registered, the draft's review of another project:
+    # refused in words, never a 500.
+    for kind, ref in [("meeting", "²"), ("proposal", "99999999999"), ("ballot", "²:1"),
+                      ("meeting", "9" * 25), ("review", str(project_id)), ("nope", "1"),
+                      ("gap", "cc99")]:
+        response = add_source(planner, community, plan_id, project_id, kind, ref)
+        assert response.status_code == 303, (kind, ref)
+        assert "这一来源已经不在了" in planner.get(response.headers["Location"]).get_data(
+            as_text=True), (kind, ref)
+    # Putting the draft to residents twice at once opens one consultation.
+    plan_url = f"/c/{community.id}/plans/{plan_id}"
+    assert sorted(set(click_together(app, planner, f"{plan_url}/consult", plan_url))) == [303]
+    with app.app_context():
+        from participation.consultations.models import Consultation
+
+        assert db.session.scalar(select(func.count()).select_from(Consultation)) == 1
+    # A weight that is not a finite number, or too precise to show exactly, is refused.
+    weights = f"{plan_url}/weights"
+    for weight in ("sNaN", "Infinity", "0.001"):
+        refused = post(planner, weights, {"w_gap": weight, "w_proposal": "1", "w_ballot": "1",
+                                          "w_meeting": "1", "w_review": "1", "reason": "试试"},
+                       page=weights)
+        assert refused.status_code == 422, weight
