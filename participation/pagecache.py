@@ -9,6 +9,8 @@ process (or, with Redis, any process) has seen; entries also expire after PUBLIC
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Flask,
     current_app,
@@ -19,6 +21,7 @@ from flask import (
     session,
 )
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -46,6 +49,7 @@ def not_shared() -> None:
     """Called by a public view whose page this time depends on the visitor (a shuffle
     seeded per visitor, say): it is neither served from nor stored in the cache."""
     g.linli_page_key = None
+    g.linli_not_shared = True
 
 
 def generation() -> int:
@@ -79,6 +83,22 @@ def _serve() -> object | None:
     g.linli_page_cached = True
     body = page.replace(TOKEN, generate_csrf()) if TOKEN in page else page
     return current_app.response_class(body, mimetype="text/html")
+
+
+def shared_part(name: str, render: Callable[[], str]) -> Markup:
+    """A part of a page that reads the same for everyone at this address, in this language
+    (a list's cards, say, around which each reader's own page is drawn): rendered once per
+    generation and kept in the shared cache, so that signed-in readers too skip its queries
+    and its rendering. `render` runs only when the part is not kept."""
+    seconds = current_app.config["PUBLIC_PAGE_SECONDS"]
+    if not seconds or g.get("linli_not_shared") or not set(request.args) <= CACHED_ARGUMENTS:
+        return Markup(render())
+    key = f"parts/{generation()}/{name}/{select_locale()}/{request.full_path}"
+    html = cache.get(key)
+    if html is None:
+        html = render()
+        cache.set(key, html, timeout=seconds)
+    return Markup(html)
 
 
 def keep(html: str, status: int) -> None:

@@ -177,7 +177,10 @@ def membership_of(user: User | None, community: Community | None) -> Membership 
 
 
 def _user() -> User | None:
-    return current_user if current_user.is_authenticated else None
+    # The user itself, not the proxy: every attribute read through the proxy looks the user
+    # up again, and a page asks the policy dozens of times.
+    user = current_user._get_current_object()
+    return user if user is not None and user.is_authenticated else None
 
 
 def can(action: str, community: Community | None = None, obj: object | None = None,

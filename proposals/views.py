@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, g, request, session, url_for
+from flask import Blueprint, abort, flash, g, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -20,7 +20,7 @@ from participation.extensions import db, htmx
 from participation.forms import EmptyForm
 from participation.i18n import select_locale
 from participation.meetings.models import AgendaItem, Meeting
-from participation.pagecache import not_shared, public_page
+from participation.pagecache import not_shared, public_page, shared_part
 from participation.plan.models import Site
 from participation.policy import can, membership_of, require
 from participation.standards import checklist, item_names
@@ -145,7 +145,11 @@ def index(community_id: int):
             select(Proposal, first_photo).where(Proposal.id.in_(ids))
             .options(joinedload(Proposal.author)))}
 
-    page = paginate_keys(keys, order, load)
+    filters = {"category": category, "status": status, "site": site, "sort": sort}
+    # The cards are the same for every reader: kept once per generation (see shared_part).
+    cards = shared_part("proposal-cards", lambda: render_template(
+        "proposals/_cards.html", community=community, page=paginate_keys(keys, order, load),
+        filters=filters))
     consultations = db.session.scalars(
         select(Consultation).where(Consultation.community_id == community.id)
         .options(joinedload(Consultation.phases)).order_by(Consultation.created_at.desc())
@@ -154,11 +158,10 @@ def index(community_id: int):
         select(Proposal).where(
             Proposal.community_id == community.id, Proposal.status == "draft",
             Proposal.author_id == current_user.id)).all() if current_user.is_authenticated else []
-    return render("proposals/index.html", community=community, page=page,
+    return render("proposals/index.html", community=community, cards=cards,
                   membership=membership_of(current_user, community),
                   categories=category_choices(select_locale()), statuses=STATUSES[1:],
-                  filters={"category": category, "status": status, "site": site, "sort": sort},
-                  consultations=consultations, drafts=drafts)
+                  filters=filters, consultations=consultations, drafts=drafts)
 
 
 def _uploaded_photos(form: ProposalForm) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from io import BytesIO
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from participation.extensions import db
 from participation.notifications.models import Notification
@@ -193,14 +193,25 @@ def test_lists_filter_sort_and_page_in_bounded_queries(app, factory, count_queri
             db.session.commit()
 
     add(5)
-    lin.get(url)
+    lin.get(url + "?sort=supported")  # the count taken and the cards drawn once
     with count_queries() as few:
         lin.get(url + "?sort=supported")
     add(200, start=5)
-    lin.get(url + "?sort=supported")  # the new count taken once, as for the few
+    lin.get(url + "?sort=supported")  # and again after the change, as for the few
     with count_queries() as many:
         html = lin.get(url + "?sort=supported").get_data(as_text=True)
     assert many.count == few.count
+    # The cards are kept for every reader until the next change, then drawn again.
+    with app.app_context():
+        db.session.execute(update(Proposal).where(Proposal.title == "提议204")
+                           .values(title="提议204改"))
+        db.session.commit()
+    with count_queries() as redrawn:
+        assert ">提议204改<" in lin.get(url + "?sort=supported").get_data(as_text=True)
+    with count_queries() as kept:
+        assert ">提议204改<" in lin.get(url + "?sort=supported").get_data(as_text=True)
+    # Drawing them again reads the count, the page's keys and its rows again.
+    assert kept.count == few.count and redrawn.count <= few.count + 4
     assert html.count('class="card"') == app.config["PAGE_SIZE"]
     titles = lambda h: re.findall(r">(提议\d+)</a>", h)  # noqa: E731
     only = titles(lin.get(url + "?category=cc12").get_data(as_text=True))
