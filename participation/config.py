@@ -54,6 +54,9 @@ class Defaults:
     THREAD_REPLIES_MAX = 1000
     UPLOAD_FOLDER = None  # where pictures are kept; by default instance/uploads
     PAPER_ENTRY_DAYS = 3  # paper ballots may be entered this long after a vote closes
+    # How long a decided plan stays under public notice (公示) for objections; real periods
+    # are 5 or 7 working days or 15 days (see the governance rules): a setting.
+    PLAN_NOTICE_DAYS = 7
     # Interim results of a running vote are counted at most this often (0: at every view).
     INTERIM_RESULTS_SECONDS = 15
     # The complete-community checklist a checkup follows: a YAML file like

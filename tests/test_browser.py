@@ -224,6 +224,10 @@ def _pages(app, factory):
         project = plan_ops.save_project(
             user, plan, None, title="东门无障碍坡道", description="", category=None,
             item_id="cc12", site_id=None, cost=None, funding="", responsible="", timeline="")
+        plan_ops.decide(user, plan, held_on=utcnow().date(), members_present="周主任",
+                        present=1, size=1, outcomes={project.id: ("adopt", 1, 0, 0, "急需")},
+                        now=utcnow())
+        plan_ops.publish(user, plan, utcnow(), 7, lambda _plan: "/")
         db.session.commit()
         plan_id, project_id = plan.id, project.id
     c = f"/c/{community.id}"
@@ -232,16 +236,17 @@ def _pages(app, factory):
     return {
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
-               f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}"],
+               f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}", f"{p}/versions",
+               f"{p}/versions/1", f"{p}/notice"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
-                         f"{c}/households"],
+                         f"{c}/households", f"{c}/plans/{plan_id}/notice"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
                           f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",
                           f"{c}/checkup/items/cc01", f"{c}/sites", f"{c}/sites/new",
                           f"{c}/plans", p, f"{p}/builder", f"{p}/projects/{project_id}",
                           f"{p}/projects/{project_id}/edit", f"{p}/projects/new",
-                          f"{p}/weights"],
+                          f"{p}/weights", f"{p}/decide", f"{p}/notice"],
         admin.login: ["/admin/communities", "/admin/communities/new",
                       f"/admin/communities/{community.id}",
                       f"/admin/communities/{community.id}/members/"

@@ -122,6 +122,16 @@ ALLOWED: dict[str, set[str]] = {
     "plan.refresh": {"planner", "committee", "admin"},
     "plan.consult": {"planner", "admin"},
     "plan.respond": {"verified"},  # the draft's review phase is running
+    # The committee decides and answers; the decided list, its versions, exports and notice
+    # are public; members object while the notice runs.
+    "plan.decide": COMMITTEE,
+    "plan.publish": COMMITTEE,  # already under notice here: told so
+    "plan.answer": COMMITTEE,  # no answer sent: told so
+    "plan.versions": EVERYONE,
+    "plan.version": EVERYONE,
+    "plan.export": EVERYONE,
+    "plan.notice": EVERYONE,
+    "plan.object_to": MEMBERS,
 }
 
 
@@ -279,6 +289,14 @@ def world(app, factory):
         source = ProjectSource(plan_id=plan.id, project_id=project.id, kind="gap", ref="cc01",
                                title="清单缺口", signal=2)
         db.session.add(source)
+        from participation.plan.models import Objection, PlanVersion
+
+        db.session.add(PlanVersion(plan_id=plan.id, number=1, change="决定", projects=[]))
+        plan.notice_version, plan.notice_starts_at = 1, now - timedelta(days=1)
+        plan.notice_ends_at = now + timedelta(days=6)
+        objection = Objection(plan_id=plan.id, version=1, project_id=project.id,
+                              project_title=project.title, reason="异议")
+        db.session.add(objection)
         db.session.commit()
         assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
         # One `photo_id` serves both photo routes below.
@@ -289,7 +307,8 @@ def world(app, factory):
                "size": "thumb", "ballot_id": ballot.id,
                "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01",
                "site_id": site.id, "plan_id": plan.id, "project_id": project.id,
-               "source_id": source.id}
+               "source_id": source.id, "number": 1, "fmt": "csv",
+               "objection_id": objection.id}
     return {
         "community": community,
         "users": users,
@@ -329,7 +348,8 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "meetings.edit_meeting": {200, 422}, "plan.finding": {200, 422},
                     "plan.edit_site": {200, 422}, "plan.new_plan": {422},
                     "plan.edit_project": {200, 422}, "plan.weights": {200, 422},
-                    "plan.respond": {422},
+                    "plan.respond": {422}, "plan.decide": {200, 422},
+                    "plan.object_to": {422},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

@@ -8,10 +8,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from participation import audit
+from participation import audit, notifications
 from participation.extensions import db
 from participation.consultations import phase_open
 from participation.phases import add_feature
@@ -23,6 +24,7 @@ from participation.policy import (
     has_role,
     is_admin,
     is_committee,
+    is_member,
     is_planner,
     not_blocked,
 )
@@ -52,7 +54,19 @@ RULES = {
     # Verified residents respond to the draft while its consultation's review phase runs
     # (the object checked is the plan's consultation).
     "plan.respond": all_of(has_role(Role.VERIFIED), not_blocked, phase_open("plan.respond")),
+    # The residents' committee decides the list and answers objections to it.
+    "plan.decide": any_of(is_committee, is_admin),
+    # Any member objects to the published list while its notice runs (the object: the plan).
+    "plan.object": all_of(is_member, not_blocked, lambda ctx: _notice_running(ctx.obj)),
 }
+
+
+def _notice_running(plan) -> bool:
+    from participation import clock
+
+    from .operations import notice_state
+
+    return plan is not None and notice_state(plan, clock.now()) == "running"
 
 
 def _photo_files() -> set[str]:
@@ -85,6 +99,9 @@ def init_app(app: Flask) -> None:
                                      site_projects))
     add_consultation_panel(ConsultationPanel("plan/_draft_panel.html", draft_panel, order=5))
     add_feature("plan_review", "plan.respond")
+    notifications.register("plan.notice", lambda p: _(
+        "The plan “%(title)s” is published: read it, and object within the notice period if "
+        "you disagree.", title=p.get("title")))
     add_plan_source(PlanSource(
         "gap", _l("Checklist gaps"), _l("gap (missing 2, insufficient 1)"), Decimal(10),
         lambda community, query: list(operations.gap_items(community, None, query).values()),
@@ -113,6 +130,10 @@ def init_app(app: Flask) -> None:
         "plan.weights": _l("Changed the weights of the plan's priority scores"),
         "plan.refresh": _l("Read the plan's sources again"),
         "plan.consult": _l("Put the draft plan to residents"),
+        "plan.decide": _l("Recorded the committee's decision on the plan"),
+        "plan.publish": _l("Published the plan for objections"),
+        "plan.answer": _l("Answered an objection to the plan"),
     }, details={"name": _l("Name"), "source": _l("Source"), "reason": _l("Reason"),
                 "changes": _l("Changes"), "changed": _l("Sources changed"),
-                "title": _l("Title")})
+                "title": _l("Title"), "version": _l("Version"),
+                "present": _l("Members present"), "days": _l("Days of notice")})

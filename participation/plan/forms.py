@@ -8,6 +8,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -146,3 +147,40 @@ class ResponseForm(FlaskForm):
                             "Choose whether you support the project or object to it."))])
     comment = TextAreaField(_l("What you would say about it (optional)"),
                             validators=[Length(max=2000)])
+
+
+OUTCOME_LABELS = {"adopt": _l("Adopt"), "defer": _l("Defer"), "reject": _l("Reject")}
+# The fields of a project a version keeps, as the comparison of two versions names them.
+FIELD_LABELS = {"title": _l("Title"), "description": _l("Description"),
+                "category": _l("Category"), "item_id": _l("Checklist item"), "site": _l("Site"),
+                "cost": _l("Estimated cost"), "funding": _l("Funding source"),
+                "responsible": _l("Responsible party"), "timeline": _l("Timeline"),
+                "score": _l("Priority score"), "outcome": _l("Decision"),
+                "votes": _l("Votes for, against, abstaining"), "rationale": _l("Rationale"),
+                "sources": _l("Sources")}
+COUNT = [InputRequired(message=_l("Enter a whole number.")),
+         NumberRange(min=0, max=1000, message=_l("Enter a number from 0 to 1,000."))]
+
+
+class DecisionForm(FlaskForm):
+    held_on = DateField(_l("The committee met on"), validators=[
+        InputRequired(message=_l("Enter the date of the meeting.")), sensible_date])
+    members_present = TextAreaField(_l("Members present, one name per line"),
+                                    validators=[required(), Length(max=2000)])
+    present = IntegerField(_l("How many members were present"), validators=COUNT)
+    committee_size = IntegerField(_l("How many members the committee has"), validators=[
+        InputRequired(message=_l("Enter a whole number.")),
+        NumberRange(min=1, max=1000, message=_l("Enter a number from 1 to 1,000."))])
+
+
+class ObjectionForm(FlaskForm):
+    project_id = SelectField(_l("The project you object to"), choices=[],
+                             validators=[InputRequired(message=_l("Choose a project."))])
+    reason = TextAreaField(_l("Why you object"), validators=[required(), Length(max=2000)],
+                           description=_l("The committee answers every objection publicly, "
+                                          "here."))
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("The committee's answer"),
+                           validators=[required(), Length(max=2000)])

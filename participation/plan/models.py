@@ -145,6 +145,103 @@ class Plan(db.Model):
         ForeignKey("consultation.id", ondelete="SET NULL"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The public notice (公示) of a decided version: objections are taken until it ends.
+    notice_version: Mapped[int | None]
+    notice_starts_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notice_ends_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+OUTCOMES = ("adopt", "defer", "reject")
+
+
+class PlanDecision(db.Model):
+    """The record of the committee meeting that decided the plan's list: when, who was there,
+    out of how many members (more than half must be present)."""
+
+    __tablename__ = "plan_decision"
+    __table_args__ = (
+        CheckConstraint("committee_size >= 1 AND present >= 0 AND present <= committee_size",
+                        name="attendance_possible"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    members_present: Mapped[str] = mapped_column(Text)  # their names, one per line
+    present: Mapped[int]
+    committee_size: Mapped[int]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    outcomes: Mapped[list[ProjectDecision]] = relationship(
+        cascade="all, delete-orphan", order_by="ProjectDecision.id")
+
+
+class ProjectDecision(db.Model):
+    """The committee's decision on one project: adopt, defer or reject, its votes and why."""
+
+    __tablename__ = "plan_project_decision"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "project_id"),
+        CheckConstraint("outcome IN ('adopt', 'defer', 'reject')", name="outcome_known"),
+        CheckConstraint("votes_for >= 0 AND votes_against >= 0 AND votes_abstain >= 0",
+                        name="votes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("plan_decision.id", ondelete="CASCADE"))
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_project.id", ondelete="SET NULL"), index=True)
+    outcome: Mapped[str] = mapped_column(String(8))
+    votes_for: Mapped[int] = mapped_column(default=0)
+    votes_against: Mapped[int] = mapped_column(default=0)
+    votes_abstain: Mapped[int] = mapped_column(default=0)
+    rationale: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanVersion(db.Model):
+    """A numbered, frozen copy of the plan's list: made when the committee decides, and again
+    by each later change. `projects` holds each project as it then stood, with its decision
+    and sources (see operations.snapshot)."""
+
+    __tablename__ = "plan_version"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_decision.id", ondelete="SET NULL"))
+    change: Mapped[str] = mapped_column(String(300), default="")
+    made_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    projects: Mapped[list] = mapped_column(JSON)
+
+    decision: Mapped[PlanDecision | None] = relationship()
+    made_by: Mapped[User | None] = relationship()
+
+
+class Objection(db.Model):
+    """A member's objection (异议) to a project of the plan under public notice, and the
+    committee's public answer."""
+
+    __tablename__ = "plan_objection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_project.id", ondelete="SET NULL"))
+    project_title: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"))
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
 
 class Project(db.Model):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import format_decimal
+from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select, update
 
@@ -22,13 +22,18 @@ from participation.standards import Item, checklist, item_names
 from participation.web import parse_ids
 
 from .models import (
+    OUTCOMES,
     SITE_KINDS,
     STANCES,
     STATES,
     Checkup,
     CheckupEntry,
+    Objection,
     Plan,
+    PlanDecision,
+    PlanVersion,
     Project,
+    ProjectDecision,
     ProjectResponse,
     ProjectSource,
     Site,
@@ -229,7 +234,7 @@ def _check_place(community: Community, *, site_id: int | None, item_id: str | No
 def save_project(user: User, plan: Plan, project: Project | None, *, title: str,
                  description: str, category: str | None, item_id: str | None,
                  site_id: int | None, cost: Decimal | None, funding: str, responsible: str,
-                 timeline: str) -> Project:
+                 timeline: str, versioned: bool = True) -> Project:
     community = db.session.get(Community, plan.community_id)
     category = _check_place(community, site_id=site_id, item_id=item_id, category=category)
     if project is None:
@@ -242,6 +247,9 @@ def save_project(user: User, plan: Plan, project: Project | None, *, title: str,
     db.session.flush()
     record("plan.project", actor=user, community=community, target=f"plan:{plan.id}",
            name=project.title)
+    if versioned:
+        changed_after_decision(user, plan, lambda: _("Saved the project “%(title)s”",
+                                                     title=project.title))
     return project
 
 
@@ -310,6 +318,8 @@ def delete_project(user: User, project: Project) -> None:
     record("plan.delete_project", actor=user,
            community=db.session.get(Community, plan.community_id), target=f"plan:{plan.id}",
            name=title)
+    changed_after_decision(user, plan,
+                           lambda: _("Removed the project “%(title)s”", title=title))
 
 
 def add_source(user: User, project: Project, kind: str, ref: str) -> ProjectSource:
@@ -324,6 +334,8 @@ def add_source(user: User, project: Project, kind: str, ref: str) -> ProjectSour
     rescore(plan, [project.id])
     record("plan.source", actor=user, community=community, target=f"plan:{plan.id}",
            name=project.title, source=link.title)
+    changed_after_decision(user, plan,
+                           lambda: _("Added a source to “%(title)s”", title=project.title))
     return link
 
 
@@ -339,10 +351,12 @@ def project_from_source(user: User, plan: Plan, kind: str, ref: str) -> Project:
     project = save_project(
         user, plan, None, title=item.title[:200], description="", category=item.category,
         item_id=item.item_id, site_id=site_id, cost=item.cost, funding="", responsible="",
-        timeline="")
+        timeline="", versioned=False)
     db.session.add(_link(project, kind, item))
     db.session.flush()
     rescore(plan, [project.id])
+    changed_after_decision(user, plan,
+                           lambda: _("Added the project “%(title)s”", title=project.title))
     return project
 
 
@@ -353,6 +367,8 @@ def remove_source(user: User, project: Project, link: ProjectSource) -> None:
     rescore(plan, [project.id])
     record("plan.unsource", actor=user, community=db.session.get(Community, plan.community_id),
            target=f"plan:{plan.id}", name=project.title, source=link.title)
+    changed_after_decision(user, plan, lambda: _("Removed a source from “%(title)s”",
+                                                 title=project.title))
 
 
 def rescore(plan: Plan, project_ids: list[int] | None = None) -> None:
@@ -401,6 +417,7 @@ def set_weights(user: User, plan: Plan, weights: dict[str, Decimal], reason: str
            target=f"plan:{plan.id}", reason=reason.strip(),
            changes="; ".join(f"{plan_sources[k].label} {before[k]:g} → {v:g}"
                              for k, v in changed.items()))
+    changed_after_decision(user, plan, lambda: _("Changed the weights"))
     return True
 
 
@@ -430,6 +447,8 @@ def refresh_sources(user: User, plan: Plan) -> int:
     rescore(plan)
     record("plan.refresh", actor=user, community=community, target=f"plan:{plan.id}",
            changed=str(changed))
+    if changed:
+        changed_after_decision(user, plan, lambda: _("Read the sources again"))
     return changed
 
 
@@ -543,3 +562,225 @@ def put_to_residents(user: User, plan: Plan, starts_at, url_for_consultation):
     record("plan.consult", actor=user, community=community, target=f"plan:{plan.id}",
            title=consultation.title)
     return consultation
+
+
+# --- the committee's decision, versions, public notice and objections ----------------------
+
+VERSIONED_FIELDS = ("title", "description", "category", "item_id", "site", "cost", "funding",
+                    "responsible", "timeline", "score", "outcome", "votes", "rationale")
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def snapshot(plan: Plan) -> list[dict]:
+    """The plan's list as it stands, for a version: every project (highest score first) with
+    its latest decision and its sources. Three queries, whatever the number of projects."""
+    from sqlalchemy.orm import joinedload
+
+    decided: dict[int, ProjectDecision] = {}
+    for outcome in db.session.scalars(
+            select(ProjectDecision).join(PlanDecision)
+            .where(PlanDecision.plan_id == plan.id).order_by(PlanDecision.id)):
+        decided[outcome.project_id] = outcome  # a later decision replaces an earlier one
+    links: dict[int, list[dict]] = {}
+    for link in db.session.scalars(select(ProjectSource).where(ProjectSource.plan_id == plan.id)
+                                   .order_by(ProjectSource.id)):
+        links.setdefault(link.project_id, []).append(
+            {"kind": link.kind, "title": link.title, "detail": link.detail,
+             "signal": str(link.signal), "url": link.url})
+    rows = []
+    for project in db.session.scalars(
+            select(Project).where(Project.plan_id == plan.id)
+            .options(joinedload(Project.site)).order_by(Project.score.desc(), Project.id)):
+        outcome = decided.get(project.id)
+        rows.append({
+            "id": project.id, "title": project.title, "description": project.description,
+            "category": project.category, "item_id": project.item_id,
+            "site": project.site.name if project.site else None,
+            "cost": None if project.cost is None else f"{project.cost:.2f}",
+            "funding": project.funding, "responsible": project.responsible,
+            "timeline": project.timeline,
+            "score": format((project.score or Decimal(0)).normalize(), "f"),
+            "outcome": outcome.outcome if outcome else None,
+            "votes": [outcome.votes_for, outcome.votes_against, outcome.votes_abstain]
+            if outcome else None,
+            "rationale": outcome.rationale if outcome else "",
+            "sources": links.get(project.id, [])})
+    return rows
+
+
+def latest_version(plan: Plan) -> PlanVersion | None:
+    return db.session.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
+                             .order_by(PlanVersion.number.desc()).limit(1))
+
+
+def _new_version(user: User, plan: Plan, change: str,
+                 decision: PlanDecision | None = None) -> PlanVersion:
+    number = (db.session.scalar(select(func.max(PlanVersion.number))
+                                .where(PlanVersion.plan_id == plan.id)) or 0) + 1
+    version = PlanVersion(plan_id=plan.id, number=number, change=change[:300],
+                          decision_id=decision.id if decision else None, made_by_id=user.id,
+                          projects=snapshot(plan))
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def changed_after_decision(user: User, plan: Plan, change) -> PlanVersion | None:
+    """Once the committee has decided, every later change to the list makes a new version;
+    `change()` says what changed (in words, only when there is a version to make)."""
+    if db.session.scalar(select(PlanVersion.id).where(PlanVersion.plan_id == plan.id)
+                         .limit(1)) is None:
+        return None
+    return _new_version(user, plan, change())
+
+
+def committee_size(community: Community) -> int:
+    from participation.communities.models import Membership
+    from participation.policy import Role
+
+    return db.session.scalar(select(func.count(Membership.id)).where(
+        Membership.community_id == community.id, Membership.role == Role.COMMITTEE.value,
+        Membership.revoked_at.is_(None))) or 0
+
+
+def notice_state(plan: Plan, now) -> str | None:
+    """None (never published), "running" or "over"."""
+    if plan.notice_ends_at is None:
+        return None
+    return "running" if now < plan.notice_ends_at else "over"
+
+
+def decide(user: User, plan: Plan, *, held_on: date, members_present: str, present: int,
+           size: int, outcomes: dict[int, tuple[str, int, int, int, str]], now) -> PlanVersion:
+    """Record the committee meeting's decision on every project of the list and freeze the
+    list as a new version. More than half of the committee must be present; each project
+    needs an outcome, and no more votes than members present."""
+    plan = _locked(plan)
+    if notice_state(plan, now) == "running":
+        raise OperationError(_("The plan is under public notice until %(date)s: decide again "
+                               "after it.", date=format_datetime(plan.notice_ends_at)))
+    if size < 1 or present < 0 or present > size:
+        raise OperationError(_("The members present cannot be more than the committee has."))
+    if present * 2 <= size:
+        raise OperationError(_("The committee's quorum is not met: more than half of its "
+                               "%(size)d members must be present.", size=size))
+    projects = db.session.scalars(select(Project).where(Project.plan_id == plan.id)).all()
+    if not projects:
+        raise OperationError(_("The plan has no project to decide on."))
+    missing = [p.title for p in projects if p.id not in outcomes]
+    if missing:
+        raise OperationError(_("Decide on every project: “%(title)s” has no decision yet.",
+                               title=missing[0]))
+    decision = PlanDecision(plan_id=plan.id, held_on=held_on,
+                            members_present=members_present.strip(), present=present,
+                            committee_size=size, created_by_id=user.id)
+    for project in projects:
+        outcome, votes_for, against, abstain, rationale = outcomes[project.id]
+        if outcome not in OUTCOMES:
+            raise OperationError(_("Choose adopt, defer or reject for “%(title)s”.",
+                                   title=project.title))
+        if min(votes_for, against, abstain) < 0 or votes_for + against + abstain > present:
+            raise OperationError(_("“%(title)s” has more votes than members present.",
+                                   title=project.title))
+        decision.outcomes.append(ProjectDecision(
+            project_id=project.id, outcome=outcome, votes_for=votes_for,
+            votes_against=against, votes_abstain=abstain, rationale=rationale.strip()))
+    db.session.add(decision)
+    db.session.flush()
+    version = _new_version(user, plan, _("Decided by the committee on %(date)s",
+                                         date=format_date(held_on)), decision)
+    record("plan.decide", actor=user, community=db.session.get(Community, plan.community_id),
+           target=f"plan:{plan.id}", version=str(version.number),
+           present=f"{present}/{size}")
+    return version
+
+
+def diff(older: PlanVersion, newer: PlanVersion) -> dict:
+    """What changed from one version to another: projects added, removed, and for those in
+    both the fields that changed, (field, before, after)."""
+    before = {p["id"]: p for p in older.projects}
+    after = {p["id"]: p for p in newer.projects}
+    changed = []
+    for pid in after.keys() & before.keys():
+        fields = [(f, before[pid].get(f), after[pid].get(f)) for f in VERSIONED_FIELDS
+                  if before[pid].get(f) != after[pid].get(f)]
+        if [s["title"] for s in before[pid]["sources"]] != \
+                [s["title"] for s in after[pid]["sources"]]:
+            fields.append(("sources", ", ".join(s["title"] for s in before[pid]["sources"]),
+                           ", ".join(s["title"] for s in after[pid]["sources"])))
+        if fields:
+            changed.append((after[pid], fields))
+    return {"added": [p for pid, p in after.items() if pid not in before],
+            "removed": [p for pid, p in before.items() if pid not in after],
+            "changed": sorted(changed, key=lambda c: c[0]["title"])}
+
+
+def publish(user: User, plan: Plan, now, days: int, url_for_notice) -> None:
+    """Put the newest version under public notice for `days` days."""
+    from datetime import timedelta
+
+    from participation.notifications.operations import notify_members
+
+    plan = _locked(plan)
+    version = latest_version(plan)  # versions begin with the committee's first decision
+    if version is None:
+        raise OperationError(_("The committee decides the list before it is published."))
+    if notice_state(plan, now) == "running":
+        raise OperationError(_("The plan is already under public notice until %(date)s.",
+                               date=format_datetime(plan.notice_ends_at)))
+    plan.notice_version, plan.notice_starts_at = version.number, now
+    plan.notice_ends_at = now + timedelta(days=days)
+    db.session.flush()
+    community = db.session.get(Community, plan.community_id)
+    record("plan.publish", actor=user, community=community, target=f"plan:{plan.id}",
+           version=str(version.number), days=str(days))
+    notify_members(community, "plan.notice", url_for_notice(plan), exclude=user.id,
+                   title=plan.title)
+
+
+def noticed_version(plan: Plan) -> PlanVersion | None:
+    if plan.notice_version is None:
+        return None
+    return db.session.scalar(select(PlanVersion).where(
+        PlanVersion.plan_id == plan.id, PlanVersion.number == plan.notice_version))
+
+
+def object_to(user: User, plan: Plan, project_id: int | None, reason: str, now) -> Objection:
+    """A member's objection to a project of the list under notice, while the notice runs."""
+    if notice_state(plan, now) != "running":
+        if plan.notice_ends_at is None:
+            raise OperationError(_("The plan is not under public notice."))
+        raise OperationError(_("The notice period ended on %(date)s: the plan is final and "
+                               "objections are no longer taken.",
+                               date=format_datetime(plan.notice_ends_at)))
+    version = noticed_version(plan)
+    project = next((p for p in version.projects if p["id"] == project_id), None)
+    if project is None:
+        raise OperationError(_("Choose a project of the list under notice."))
+    if not reason.strip():
+        raise OperationError(_("Say why you object."))
+    same = db.session.scalar(select(Objection).where(
+        Objection.plan_id == plan.id, Objection.user_id == user.id,
+        Objection.project_id == project_id, Objection.reason == reason.strip()))
+    if same is not None:  # sent twice
+        return same
+    objection = Objection(plan_id=plan.id, version=version.number, project_id=project_id,
+                          project_title=project["title"], user_id=user.id,
+                          reason=reason.strip())
+    db.session.add(objection)
+    db.session.flush()
+    return objection
+
+
+def answer_objection(user: User, objection: Objection, text: str, now) -> None:
+    if not text.strip():
+        raise OperationError(_("Write the committee's answer."))
+    objection.answer, objection.answered_at = text.strip(), now
+    objection.answered_by_id = user.id
+    db.session.flush()
+    plan = db.session.get(Plan, objection.plan_id)
+    record("plan.answer", actor=user, community=db.session.get(Community, plan.community_id),
+           target=f"plan:{plan.id}", name=objection.project_title)

@@ -3,11 +3,21 @@ inventory of its sites pinned on its site plan, and its plans: the project list,
 that turns sources into projects, the priority weights and the residents' review."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from PIL import Image
 from sqlalchemy import case, func, select
+from wtforms import SelectChoice
 from sqlalchemy.orm import joinedload
 
 from participation import clock
@@ -32,6 +42,7 @@ from participation.web import (
     form_status,
     paginate,
     paginate_keys,
+    parse_id,
     parse_ids,
     render,
     see_other,
@@ -39,10 +50,15 @@ from participation.web import (
 
 from . import operations as ops
 from .forms import (
+    FIELD_LABELS,
+    OUTCOME_LABELS,
     SITE_KIND_LABELS,
     STANCE_LABELS,
     STATE_LABELS,
+    AnswerForm,
+    DecisionForm,
     FindingForm,
+    ObjectionForm,
     PlanForm,
     ProjectForm,
     ResponseForm,
@@ -53,7 +69,10 @@ from .forms import (
 from .models import (
     Checkup,
     CheckupEntry,
+    Objection,
     Plan,
+    PlanDecision,
+    PlanVersion,
     Project,
     ProjectResponse,
     ProjectSource,
@@ -368,7 +387,8 @@ def plan(community_id: int, plan_id: int):
                          "site": _("site"), "cost": _("cost")},
                   formula=formula(found), categories=_category_names(),
                   consultation=consultation, now=clock.now(), mine=mine,
-                  stances=STANCE_LABELS)
+                  stances=STANCE_LABELS, latest=ops.latest_version(found),
+                  notice=ops.notice_state(found, clock.now()))
 
 
 def _builder_rows(plan: Plan, candidates: dict[str, list]) -> dict[str, list]:
@@ -438,8 +458,6 @@ def gap_project(community_id: int, item: str):
 
 
 def _project_form(community: Community, project: Project | None) -> ProjectForm:
-    from wtforms import SelectChoice
-
     form = ProjectForm(obj=project)
     locale = select_locale()
     categories, items = checklist()
@@ -696,3 +714,223 @@ def draft_panel(consultation: Consultation) -> dict:
         return {}
     count = db.session.scalar(select(func.count(Project.id)).where(Project.plan_id == plan.id))
     return {"plan": plan, "projects": count}
+
+
+# --- the committee's decision, versions, exports, public notice ------------------------------
+
+
+def _int(name: str, default: int = 0) -> int | None:
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return default
+    value = parse_id(raw)
+    return value
+
+
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/decide", methods=["GET", "POST"])
+def decide(community_id: int, plan_id: int):
+    """The committee meeting's record and its decision on each project, in one form."""
+    community = _community(community_id)
+    require("plan.decide", community)
+    found = _plan(community, plan_id)
+    projects = db.session.scalars(select(Project).where(Project.plan_id == found.id)
+                                  .order_by(Project.score.desc(), Project.id)).all()
+    form = DecisionForm()
+    if request.method == "GET":
+        form.held_on.data = to_shown(clock.now()).date()
+        form.committee_size.data = ops.committee_size(community) or None
+    error, typed = None, {}
+    if form.validate_on_submit():
+        outcomes = {}
+        for project in projects:
+            values = [_int(f"{name}-{project.id}") for name in ("for", "against", "abstain")]
+            typed[project.id] = (request.form.get(f"outcome-{project.id}", ""), *values,
+                                 request.form.get(f"rationale-{project.id}", "")[:2000])
+            if None in values:
+                error = _("Votes are whole numbers: see “%(title)s”.", title=project.title)
+            elif typed[project.id][0]:
+                outcomes[project.id] = typed[project.id]
+        if error is None:
+            try:
+                version = ops.decide(current_user, found, held_on=form.held_on.data,
+                                     members_present=form.members_present.data,
+                                     present=form.present.data, size=form.committee_size.data,
+                                     outcomes=outcomes, now=clock.now())
+            except OperationError as failed:
+                db.session.rollback()
+                error = str(failed)
+            else:
+                flash(_("The decision is recorded: version %(n)d of the list is frozen.",
+                        n=version.number), "success")
+                return see_other(url_for("plan.version", community_id=community.id,
+                                         plan_id=found.id, number=version.number))
+    elif request.method == "POST":
+        typed = {p.id: (request.form.get(f"outcome-{p.id}", ""),
+                        request.form.get(f"for-{p.id}", ""),
+                        request.form.get(f"against-{p.id}", ""),
+                        request.form.get(f"abstain-{p.id}", ""),
+                        request.form.get(f"rationale-{p.id}", "")) for p in projects}
+    status = 422 if request.method == "POST" else 200
+    return render("plan/decide.html", status=status, community=community, plan=found,
+                  projects=projects, form=form, error=error, typed=typed,
+                  outcomes=OUTCOME_LABELS)
+
+
+def _version(plan: Plan, number: int) -> PlanVersion:
+    found = db.session.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id,
+                                                         PlanVersion.number == number))
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/versions")
+def versions(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    listed = db.session.execute(
+        select(PlanVersion.number, PlanVersion.created_at, PlanVersion.change,
+               PlanVersion.decision_id).where(PlanVersion.plan_id == found.id)
+        .order_by(PlanVersion.number.desc())).all()
+    compared = None
+    older, newer = request.args.get("a", type=int), request.args.get("b", type=int)
+    if older and newer and older != newer:
+        low, high = sorted((older, newer))
+        compared = (low, high, ops.diff(_version(found, low), _version(found, high)))
+    elif listed and len(listed) > 1:
+        newer, older = listed[0].number, listed[1].number
+    return render("plan/versions.html", community=community, plan=found, versions=listed,
+                  compared=compared, older=older, newer=newer, fields=FIELD_LABELS,
+                  outcomes=OUTCOME_LABELS)
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/versions/<int:number>")
+def version(community_id: int, plan_id: int, number: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    shown = _version(found, number)
+    decision = db.session.get(PlanDecision, shown.decision_id) if shown.decision_id else None
+    return render("plan/version.html", community=community, plan=found, version=shown,
+                  decision=decision, outcomes=OUTCOME_LABELS, categories=_category_names(),
+                  latest=ops.latest_version(found))
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/versions/<int:number>/list.<fmt>")
+def export(community_id: int, plan_id: int, number: int, fmt: str):
+    from . import exports
+
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    shown = _version(found, number)
+    categories = _category_names()
+    name = f"plan-{found.id}-v{shown.number}"
+    if fmt == "csv":
+        response = current_app.response_class(
+            stream_with_context(exports.csv_lines(exports.heading(found, shown),
+                                                  shown.projects, categories)),
+            mimetype="text/csv")
+    elif fmt == "json":
+        response = current_app.response_class(
+            exports.json_document(found, shown, categories), mimetype="application/json")
+    elif fmt == "xlsx":
+        response = send_file(
+            exports.xlsx_file(found, shown, categories), as_attachment=True,
+            download_name=f"{name}.xlsx",
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        abort(404)
+    if fmt != "json":
+        response.headers["Content-Disposition"] = f"attachment; filename={name}.{fmt}"
+    return response
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/publish")
+def publish(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.decide", community)
+    found = _plan(community, plan_id)
+    if EmptyForm().validate_on_submit():
+        days = current_app.config["PLAN_NOTICE_DAYS"]
+        try:
+            ops.publish(current_user, found, clock.now(), days, lambda p: url_for(
+                "plan.notice", community_id=community.id, plan_id=p.id))
+        except OperationError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            flash(_("The list is published: members may object for %(days)d days.",
+                    days=days), "success")
+            return see_other(url_for("plan.notice", community_id=community.id,
+                                     plan_id=found.id))
+    return see_other(url_for("plan.plan", community_id=community.id, plan_id=found.id))
+
+
+def _notice_page(community: Community, plan: Plan, form: ObjectionForm, status: int = 200):
+    shown = ops.noticed_version(plan)
+    if shown is None:
+        abort(404)
+    _project_choices(shown, form)
+    objections = paginate(select(Objection).where(Objection.plan_id == plan.id)
+                          .order_by(Objection.created_at.desc(), Objection.id.desc()))
+    now = clock.now()
+    return render("plan/notice.html", status=status, community=community, plan=plan,
+                  version=shown, form=form, objections=objections, now=now,
+                  state=ops.notice_state(plan, now), outcomes=OUTCOME_LABELS,
+                  answer_form=AnswerForm(formdata=None),
+                  membership=membership_of(current_user, community))
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/notice")
+def notice(community_id: int, plan_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    return _notice_page(community, _plan(community, plan_id), ObjectionForm(formdata=None))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/objections")
+def object_to(community_id: int, plan_id: int):
+    community = _community(community_id)
+    found = _plan(community, plan_id)
+    require("plan.object", community, found, why=lambda: _(
+        "Objections are taken from members of the community while the notice runs."))
+    form = ObjectionForm()
+    _project_choices(ops.noticed_version(found), form)
+    if form.validate_on_submit():
+        try:
+            ops.object_to(current_user, found, parse_id(form.project_id.data),
+                          form.reason.data, clock.now())
+        except OperationError as error:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, str(error)]
+        else:
+            flash(_("Your objection is filed; the committee will answer it here."), "success")
+            return see_other(url_for("plan.notice", community_id=community.id,
+                                     plan_id=found.id, _anchor="objections"))
+    return _notice_page(community, found, form, form_status(form))
+
+
+def _project_choices(shown: PlanVersion | None, form: ObjectionForm) -> None:
+    form.project_id.choices = [SelectChoice("", _("— choose a project —")), *(
+        SelectChoice(str(p["id"]), p["title"]) for p in (shown.projects if shown else []))]
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/objections/<int:objection_id>/answer")
+def answer(community_id: int, plan_id: int, objection_id: int):
+    community = _community(community_id)
+    require("plan.decide", community)
+    found = _plan(community, plan_id)
+    objection = db.session.get(Objection, objection_id)
+    if objection is None or objection.plan_id != found.id:
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        ops.answer_objection(current_user, objection, form.answer.data, clock.now())
+        flash(_("The answer is published."), "success")
+    else:
+        flash(" ".join(map(str, form.answer.errors)) or _("Write the committee's answer."),
+              "error")
+    return see_other(url_for("plan.notice", community_id=community.id, plan_id=found.id,
+                             _anchor=f"objection-{objection.id}"))
