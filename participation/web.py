@@ -250,20 +250,37 @@ def _compressed(response):
     return response
 
 
+def _taggable(response) -> bool:
+    return (request.method in ("GET", "HEAD") and response.status_code == 200
+            and not response.direct_passthrough and not response.is_streamed
+            and response.mimetype in COMPRESSED_TYPES
+            and "no-store" not in (response.headers.get("Cache-Control") or ""))
+
+
+def _digest(response):
+    """What a page's ETag is made of: its text without the CSRF token, which is signed anew
+    with the time on every request (so the same page would otherwise never compare equal a
+    second later); the token of the copy the browser keeps stays good for its session."""
+    if _taggable(response):
+        data = response.get_data()
+        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        if token:
+            data = data.replace(token.encode(), b"")
+        g.linli_digest = hashlib.sha1(data).hexdigest()
+    return response
+
+
 def _conditional(response):
     """A page fetched again unchanged answers 304 Not Modified with no body: its ETag is the
-    hash of what was sent (after compression, so each encoding has its own). Pages are
+    digest of the page (see _digest) and its encoding, so each encoding has its own. Pages are
     revalidated every time (no-cache), never shown stale; a signed-in user's stay private."""
-    if (request.method not in ("GET", "HEAD") or response.status_code != 200
-            or response.direct_passthrough or response.is_streamed
-            or response.mimetype not in COMPRESSED_TYPES
-            or "no-store" in (response.headers.get("Cache-Control") or "")):
+    if not _taggable(response) or "linli_digest" not in g:
         return response
     if not response.cache_control.max_age:
         response.cache_control.no_cache = True
     if request.cookies:
         response.cache_control.private = True
-    response.add_etag()
+    response.set_etag(f"{g.linli_digest}-{response.headers.get('Content-Encoding', 'id')}")
     return response.make_conditional(request)
 
 
@@ -294,6 +311,8 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals["uses_htmx"] = uses_htmx
     app.before_request(_without_control_characters)
-    # after_request runs the last registered first: compress, then tag the compressed page.
+    # after_request runs the last registered first: digest the page, compress it, then tag
+    # it with the digest and its encoding.
     app.after_request(_conditional)
     app.after_request(_compressed)
+    app.after_request(_digest)
