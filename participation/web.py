@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_htmx.responses import HTMXResponseClientRedirect
@@ -263,10 +264,14 @@ def _digest(response):
     second later); the token of the copy the browser keeps stays good for its session."""
     if _taggable(response):
         data = response.get_data()
-        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+        field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        token = g.get(field)
         if token:
             data = data.replace(token.encode(), b"")
-        g.linli_digest = hashlib.sha1(data).hexdigest()
+        # The session's token secret does count: after a logout the kept copy's token is
+        # no good, and the page must be sent again.
+        secret = str(session.get(field, "")).encode()
+        g.linli_digest = hashlib.sha1(data + b"\0" + secret).hexdigest()
     return response
 
 

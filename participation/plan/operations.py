@@ -612,12 +612,17 @@ def snapshot(plan: Plan) -> list[dict]:
 
 
 def latest_version(plan: Plan) -> PlanVersion | None:
+    """The newest version, without its list (megabytes for a large plan: loaded when read)."""
+    from sqlalchemy.orm import defer
+
     return db.session.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
+                             .options(defer(PlanVersion.projects))
                              .order_by(PlanVersion.number.desc()).limit(1))
 
 
 def _new_version(user: User, plan: Plan, change: str,
                  decision: PlanDecision | None = None) -> PlanVersion:
+    plan = _locked(plan)  # two changes at once number their versions one after the other
     number = (db.session.scalar(select(func.max(PlanVersion.number))
                                 .where(PlanVersion.plan_id == plan.id)) or 0) + 1
     version = PlanVersion(plan_id=plan.id, number=number, change=change[:300],
@@ -654,11 +659,17 @@ def notice_state(plan: Plan, now) -> str | None:
 
 
 def decide(user: User, plan: Plan, *, held_on: date, members_present: str, present: int,
-           size: int, outcomes: dict[int, tuple[str, int, int, int, str]], now) -> PlanVersion:
+           size: int, outcomes: dict[int, tuple[str, int, int, int, str]], now,
+           based_on: int = 0) -> PlanVersion:
     """Record the committee meeting's decision on every project of the list and freeze the
     list as a new version. More than half of the committee must be present; each project
     needs an outcome, and no more votes than members present."""
     plan = _locked(plan)
+    latest = latest_version(plan)
+    if (latest.number if latest else 0) != based_on:  # sent twice, or decided meanwhile
+        raise OperationError(_("The list has changed since this form was opened (it is now "
+                               "at version %(n)d): open the form again.",
+                               n=latest.number if latest else 0))
     if notice_state(plan, now) == "running":
         raise OperationError(_("The plan is under public notice until %(date)s: decide again "
                                "after it.", date=format_datetime(plan.notice_ends_at)))
@@ -767,7 +778,9 @@ def object_to(user: User, plan: Plan, project_id: int | None, reason: str, now) 
         Objection.project_id == project_id, Objection.reason == reason.strip()))
     if same is not None:  # sent twice
         return same
-    objection = Objection(plan_id=plan.id, version=version.number, project_id=project_id,
+    standing = db.session.get(Project, project_id)  # removed since, it keeps its title
+    objection = Objection(plan_id=plan.id, version=version.number,
+                          project_id=project_id if standing is not None else None,
                           project_title=project["title"], user_id=user.id,
                           reason=reason.strip())
     db.session.add(objection)

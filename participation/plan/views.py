@@ -739,23 +739,28 @@ def decide(community_id: int, plan_id: int):
     if request.method == "GET":
         form.held_on.data = to_shown(clock.now()).date()
         form.committee_size.data = ops.committee_size(community) or None
-    error, typed = None, {}
+    error = None
+    # What was typed, as typed, to show again if anything is refused.
+    typed = {p.id: tuple(request.form.get(f"{name}-{p.id}", "")[:2000] for name in
+                         ("outcome", "for", "against", "abstain", "rationale"))
+             for p in projects} if request.method == "POST" else {}
+    latest = ops.latest_version(found)
     if form.validate_on_submit():
         outcomes = {}
         for project in projects:
             values = [_int(f"{name}-{project.id}") for name in ("for", "against", "abstain")]
-            typed[project.id] = (request.form.get(f"outcome-{project.id}", ""), *values,
-                                 request.form.get(f"rationale-{project.id}", "")[:2000])
             if None in values:
-                error = _("Votes are whole numbers: see “%(title)s”.", title=project.title)
+                error = error or _("Votes are whole numbers: see “%(title)s”.",
+                                   title=project.title)
             elif typed[project.id][0]:
-                outcomes[project.id] = typed[project.id]
+                outcomes[project.id] = (typed[project.id][0], *values, typed[project.id][4])
         if error is None:
             try:
                 version = ops.decide(current_user, found, held_on=form.held_on.data,
                                      members_present=form.members_present.data,
                                      present=form.present.data, size=form.committee_size.data,
-                                     outcomes=outcomes, now=clock.now())
+                                     outcomes=outcomes, now=clock.now(),
+                                     based_on=parse_id(request.form.get("based_on")) or 0)
             except OperationError as failed:
                 db.session.rollback()
                 error = str(failed)
@@ -764,16 +769,10 @@ def decide(community_id: int, plan_id: int):
                         n=version.number), "success")
                 return see_other(url_for("plan.version", community_id=community.id,
                                          plan_id=found.id, number=version.number))
-    elif request.method == "POST":
-        typed = {p.id: (request.form.get(f"outcome-{p.id}", ""),
-                        request.form.get(f"for-{p.id}", ""),
-                        request.form.get(f"against-{p.id}", ""),
-                        request.form.get(f"abstain-{p.id}", ""),
-                        request.form.get(f"rationale-{p.id}", "")) for p in projects}
     status = 422 if request.method == "POST" else 200
     return render("plan/decide.html", status=status, community=community, plan=found,
                   projects=projects, form=form, error=error, typed=typed,
-                  outcomes=OUTCOME_LABELS)
+                  outcomes=OUTCOME_LABELS, based_on=latest.number if latest else 0)
 
 
 def _version(plan: Plan, number: int) -> PlanVersion:
@@ -794,7 +793,7 @@ def versions(community_id: int, plan_id: int):
                PlanVersion.decision_id).where(PlanVersion.plan_id == found.id)
         .order_by(PlanVersion.number.desc())).all()
     compared = None
-    older, newer = request.args.get("a", type=int), request.args.get("b", type=int)
+    older, newer = parse_id(request.args.get("a")), parse_id(request.args.get("b"))
     if older and newer and older != newer:
         low, high = sorted((older, newer))
         compared = (low, high, ops.diff(_version(found, low), _version(found, high)))

@@ -87,3 +87,17 @@ def test_unchanged_public_page_answers_304_and_a_change_shows(app, client, facto
     changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200
     assert "筼筜新社区" in changed.get_data(as_text=True)
+
+
+def test_a_page_kept_from_before_a_logout_is_sent_again(app, client, factory):
+    """Its form's token belonged to the session that ended: a 304 would keep a form that
+    can only fail."""
+    from tests.conftest import csrf_from
+
+    user = factory.user(factory.community(), Role.VERIFIED)
+    first = client.get("/login")
+    login(client, user)
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").get_data(
+        as_text=True))})
+    again = client.get("/login", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200

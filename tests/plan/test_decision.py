@@ -74,6 +74,10 @@ def test_the_committee_decides_with_its_quorum_and_the_list_is_versioned(app, fa
     assert too_many.status_code == 422 and "票数超过了出席人数" in too_many.get_data(as_text=True)
     decided = plan.decide()
     assert decided.status_code == 303 and decided.headers["Location"].endswith("/versions/1")
+    again = plan.decide()  # the same form sent twice: one decision, one version
+    assert again.status_code == 422 and "版本 1" in again.get_data(as_text=True)
+    assert plan.committee.get(f"{plan.url}/versions?a=99999999999999999999&b=1"
+                              ).status_code == 200
     page = text(plan.committee.get(decided.headers["Location"]).get_data(as_text=True))
     assert "4 / 5" in page or "出席 4 人，共 5 人" in page
     assert "采纳" in page and "否决" in page and "暂缓" in page and "3 / 1 / 0" in page
@@ -124,6 +128,15 @@ def test_objections_are_taken_during_the_notice_only_and_answered_publicly(app, 
     assert answered.status_code == 303
     public = text(app.test_client().get(notice_url).get_data(as_text=True))
     assert "长椅应该先做" in public and "明年第一季度优先安排" in public
+    assert "林阿婆" not in public  # who objected, only the committee sees
+    assert "林阿婆" in text(plan.committee.get(notice_url).get_data(as_text=True))
+    # A project removed during the notice can still be objected to, by its title.
+    delete = f"{plan.url}/projects/{plan.ids[0]}/delete"
+    assert post(plan.committee, delete, page=delete).status_code == 303
+    assert post(resident, objections, {"project_id": str(plan.ids[0]),
+                                       "reason": "坡道不该删"}, page=notice_url
+                ).status_code == 303
+    assert "坡道不该删" in text(app.test_client().get(notice_url).get_data(as_text=True))
     # After the period (a setting, 7 days by default) the plan is final.
     at(utcnow() + timedelta(days=app.config["PLAN_NOTICE_DAYS"], minutes=1))
     late = post(resident, objections, {"project_id": str(plan.ids[0]), "reason": "太晚了"},
