@@ -237,7 +237,7 @@ def _pages(app, factory):
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
                f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}", f"{p}/versions",
-               f"{p}/versions/1", f"{p}/notice"],
+               f"{p}/versions/1", f"{p}/versions/1/print", f"{p}/notice"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households", f"{c}/plans/{plan_id}/notice"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",

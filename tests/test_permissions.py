@@ -130,6 +130,7 @@ ALLOWED: dict[str, set[str]] = {
     "plan.versions": EVERYONE,
     "plan.version": EVERYONE,
     "plan.export": EVERYONE,
+    "plan.print_version": EVERYONE,
     "plan.notice": EVERYONE,
     "plan.object_to": MEMBERS,
 }

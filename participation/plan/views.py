@@ -933,3 +933,17 @@ def answer(community_id: int, plan_id: int, objection_id: int):
               "error")
     return see_other(url_for("plan.notice", community_id=community.id, plan_id=found.id,
                              _anchor=f"objection-{objection.id}"))
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/versions/<int:number>/print")
+def print_version(community_id: int, plan_id: int, number: int):
+    """The decision list on A4 paper, with a signature line for each member present."""
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    shown = _version(found, number)
+    decision = db.session.get(PlanDecision, shown.decision_id) if shown.decision_id else None
+    names = [n.strip() for n in decision.members_present.splitlines() if n.strip()] \
+        if decision else []
+    return render("plan/version_print.html", community=community, plan=found, version=shown,
+                  decision=decision, names=names, outcomes=OUTCOME_LABELS, now=clock.now())

@@ -186,6 +186,12 @@ def test_exports_equal_the_version_page_and_neutralise_formulas(app, factory):
     assert [p["decision"] for p in document["projects"]] == ["adopt", "reject", "defer"]
     assert document["projects"][0]["votes"] == {"for": 3, "against": 1, "abstain": 0}
     assert visitor.get(f"{base}.pdf").status_code == 404
+    # The print view shows the same list, with a signature line for each member present.
+    printed = text(visitor.get(f"{plan.url}/versions/1/print").get_data(as_text=True))
+    assert printed.count("签名：") == 4 and "李委员" in printed
+    assert [t for t in Decided.TITLES if t.replace('"', "&#34;") in printed
+            or t in printed] == Decided.TITLES
+    assert "5 名委员中出席 4 名" in printed
 
 
 def test_a_decision_of_2000_projects_exports_in_bounded_queries(app, factory, count_queries):
