@@ -570,10 +570,6 @@ VERSIONED_FIELDS = ("title", "description", "category", "item_id", "site", "cost
                     "responsible", "timeline", "score", "outcome", "votes", "rationale")
 
 
-def _text(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def snapshot(plan: Plan) -> list[dict]:
     """The plan's list as it stands, for a version: every project (highest score first) with
     its latest decision and its sources. Three queries, whatever the number of projects."""

@@ -719,14 +719,6 @@ def draft_panel(consultation: Consultation) -> dict:
 # --- the committee's decision, versions, exports, public notice ------------------------------
 
 
-def _int(name: str, default: int = 0) -> int | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return default
-    value = parse_id(raw)
-    return value
-
-
 @bp.route("/c/<int:community_id>/plans/<int:plan_id>/decide", methods=["GET", "POST"])
 def decide(community_id: int, plan_id: int):
     """The committee meeting's record and its decision on each project, in one form."""
@@ -748,7 +740,9 @@ def decide(community_id: int, plan_id: int):
     if form.validate_on_submit():
         outcomes = {}
         for project in projects:
-            values = [_int(f"{name}-{project.id}") for name in ("for", "against", "abstain")]
+            # A vote left empty counts 0; anything but a whole number is refused.
+            values = [parse_id(raw.strip()) if raw.strip() else 0
+                      for raw in typed[project.id][1:4]]
             if None in values:
                 error = error or _("Votes are whole numbers: see “%(title)s”.",
                                    title=project.title)
@@ -867,8 +861,9 @@ def publish(community_id: int, plan_id: int):
     return see_other(url_for("plan.plan", community_id=community.id, plan_id=found.id))
 
 
-def _notice_page(community: Community, plan: Plan, form: ObjectionForm, status: int = 200):
-    shown = ops.noticed_version(plan)
+def _notice_page(community: Community, plan: Plan, form: ObjectionForm, status: int = 200,
+                 shown: PlanVersion | None = None):
+    shown = shown or ops.noticed_version(plan)
     if shown is None:
         abort(404)
     _project_choices(shown, form)
@@ -896,7 +891,8 @@ def object_to(community_id: int, plan_id: int):
     require("plan.object", community, found, why=lambda: _(
         "Objections are taken from members of the community while the notice runs."))
     form = ObjectionForm()
-    _project_choices(ops.noticed_version(found), form)
+    shown = ops.noticed_version(found)
+    _project_choices(shown, form)
     if form.validate_on_submit():
         try:
             ops.object_to(current_user, found, parse_id(form.project_id.data),
@@ -908,7 +904,7 @@ def object_to(community_id: int, plan_id: int):
             flash(_("Your objection is filed; the committee will answer it here."), "success")
             return see_other(url_for("plan.notice", community_id=community.id,
                                      plan_id=found.id, _anchor="objections"))
-    return _notice_page(community, found, form, form_status(form))
+    return _notice_page(community, found, form, form_status(form), shown)
 
 
 def _project_choices(shown: PlanVersion | None, form: ObjectionForm) -> None:
