@@ -133,6 +133,13 @@ ALLOWED: dict[str, set[str]] = {
     "plan.print_version": EVERYONE,
     "plan.notice": EVERYONE,
     "plan.object_to": MEMBERS,
+    # Adopted projects: the planner and the committee report progress, members follow, and
+    # the progress, its photos, the public page and the board notice are public.
+    "plan.track": {"planner", "committee", "admin"},  # no update sent: told so
+    "plan.follow": MEMBERS,
+    "plan.update_photo": EVERYONE,
+    "plan.public": EVERYONE,
+    "plan.board_notice": EVERYONE,
 }
 
 
@@ -298,7 +305,23 @@ def world(app, factory):
         objection = Objection(plan_id=plan.id, version=1, project_id=project.id,
                               project_title=project.title, reason="异议")
         db.session.add(objection)
+        from participation.plan.models import (
+            PlanDecision,
+            ProjectDecision,
+            ProjectUpdate,
+            ProjectUpdatePhoto,
+        )
+
+        decision = PlanDecision(plan_id=plan.id, held_on=now.date(), members_present="陈主任",
+                                present=1, committee_size=1)
+        decision.outcomes.append(ProjectDecision(project_id=project.id, outcome="adopt"))
+        progress = ProjectUpdate(project_id=project.id, on=now.date(), status="design",
+                                 progress=10, text="设计中")
+        progress.photos.append(ProjectUpdatePhoto(
+            filename=save_image(BytesIO(image_bytes()), "progress")))
+        db.session.add_all([decision, progress])
         db.session.commit()
+        assert progress.photos[0].id == meeting.photos[0].id
         assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
         # One `photo_id` serves both photo routes below.
         assert meeting.photos[0].id == proposal.photos[0].id
@@ -309,7 +332,7 @@ def world(app, factory):
                "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01",
                "site_id": site.id, "plan_id": plan.id, "project_id": project.id,
                "source_id": source.id, "number": 1, "fmt": "csv",
-               "objection_id": objection.id}
+               "objection_id": objection.id, "update_id": progress.id}
     return {
         "community": community,
         "users": users,
@@ -350,7 +373,7 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "plan.edit_site": {200, 422}, "plan.new_plan": {422},
                     "plan.edit_project": {200, 422}, "plan.weights": {200, 422},
                     "plan.respond": {422}, "plan.decide": {200, 422},
-                    "plan.object_to": {422},
+                    "plan.object_to": {422}, "plan.track": {200, 422},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

@@ -58,6 +58,12 @@ RULES = {
     "plan.decide": any_of(is_committee, is_admin),
     # Any member objects to the published list while its notice runs (the object: the plan).
     "plan.object": all_of(is_member, not_blocked, lambda ctx: _notice_running(ctx.obj)),
+    # The planner and the committee report how adopted projects are carried out; members
+    # follow a project to be told of each update.
+    "plan.track": any_of(is_planner, is_committee, is_admin),
+    "plan.follow": all_of(is_member, not_blocked),
+    # The street's or district's view of all its communities: platform admins.
+    "district.view": is_admin,
 }
 
 
@@ -76,6 +82,12 @@ def _photo_files() -> set[str]:
                                   .where(CheckupEntry.photo.is_not(None))))
 
 
+def _progress_files() -> set[str]:
+    from .models import ProjectUpdatePhoto
+
+    return set(db.session.scalars(select(ProjectUpdatePhoto.filename)))
+
+
 def _site_files() -> set[str]:
     from .models import SitePhoto, SitePlan
 
@@ -92,9 +104,10 @@ def init_app(app: Flask) -> None:
     add_demo_seeder(demo.seed_plan, order=90)  # after the areas' proposals and ballots
     add_references("checkup", _photo_files)
     add_references("sites", _site_files)
+    add_references("progress", _progress_files)
     add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
     add_community_tab(CommunityTab("plan.sites", _l("Sites"), "sites.view"))
-    add_community_tab(CommunityTab("plan.plans", _l("Plan"), "plan.view"))
+    add_community_tab(CommunityTab("plan.public", _l("Plan"), "plan.view"))
     add_site_reference(SiteReference("projects", _l("Projects of the plan at this site"),
                                      site_projects))
     add_consultation_panel(ConsultationPanel("plan/_draft_panel.html", draft_panel, order=5))
@@ -102,6 +115,9 @@ def init_app(app: Flask) -> None:
     notifications.register("plan.notice", lambda p: _(
         "The plan “%(title)s” is published: read it, and object within the notice period if "
         "you disagree.", title=p.get("title")))
+    notifications.register("plan.update", lambda p: _(
+        "The project “%(title)s” you follow has an update: %(status)s.", title=p.get("title"),
+        status=_status_label(p.get("status"))))
     add_plan_source(PlanSource(
         "gap", _l("Checklist gaps"), _l("gap (missing 2, insufficient 1)"), Decimal(10),
         lambda community, query: list(operations.gap_items(community, None, query).values()),
@@ -133,7 +149,20 @@ def init_app(app: Flask) -> None:
         "plan.decide": _l("Recorded the committee's decision on the plan"),
         "plan.publish": _l("Published the plan for objections"),
         "plan.answer": _l("Answered an objection to the plan"),
+        "plan.update": _l("Reported progress on a project of the plan"),
     }, details={"name": _l("Name"), "source": _l("Source"), "reason": _l("Reason"),
                 "changes": _l("Changes"), "changed": _l("Sources changed"),
                 "title": _l("Title"), "version": _l("Version"),
-                "present": _l("Members present"), "days": _l("Days of notice")})
+                "present": _l("Members present"), "days": _l("Days of notice"),
+                "status": _l("Status"), "progress": _l("Progress, %")},
+        values={"status": _status_labels()})
+
+
+def _status_labels() -> dict:
+    from .forms import STATUS_LABELS
+
+    return STATUS_LABELS
+
+
+def _status_label(status) -> str:
+    return str(_status_labels().get(status, status or ""))

@@ -184,3 +184,30 @@ class ObjectionForm(FlaskForm):
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("The committee's answer"),
                            validators=[required(), Length(max=2000)])
+
+
+STATUS_LABELS = {"not_started": _l("Not started"), "design": _l("In design"),
+                 "construction": _l("In construction"), "done": _l("Done"),
+                 "cancelled": _l("Cancelled")}
+UPDATE_PHOTOS = 4
+
+
+class ProgressForm(FlaskForm):
+    on = DateField(_l("Date of the update"), validators=[
+        InputRequired(message=_l("Enter the date of the update.")), sensible_date])
+    status = RadioField(_l("Status"), choices=[SelectChoice(k, v) for k, v in
+                                               STATUS_LABELS.items()],
+                        validators=[InputRequired(message=_l("Choose the project's status."))])
+    progress = IntegerField(_l("Progress, in percent"), validators=[
+        InputRequired(message=_l("Enter a whole number.")),
+        NumberRange(min=0, max=100, message=_l("Enter a number from 0 to 100."))],
+        description=_l("A project marked done counts as 100%."))
+    text = TextAreaField(_l("What happened"), validators=[required(), Length(max=5000)])
+    cancel_reason = TextAreaField(_l("Why it is cancelled (only for a cancelled project)"),
+                                  validators=[Length(max=2000)])
+    photos = photo_field(MultipleFileField, _l("Photos (up to 4)"), count=UPDATE_PHOTOS)
+
+    def validate_photos(self, field) -> None:
+        if len([f for f in field.data or [] if getattr(f, "filename", "")]) > UPDATE_PHOTOS:
+            raise ValidationError(_l("Attach at most %(n)d photos to one update.",
+                                     n=UPDATE_PHOTOS))

@@ -244,6 +244,9 @@ class Objection(db.Model):
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
 
 
+PROJECT_STATUSES = ("not_started", "design", "construction", "done", "cancelled")
+
+
 class Project(db.Model):
     """A project of a plan. Its priority score is kept with it (see operations.rescore), so that
     the list sorts by score through an index."""
@@ -251,6 +254,9 @@ class Project(db.Model):
     __tablename__ = "plan_project"
     __table_args__ = (
         CheckConstraint("cost IS NULL OR cost >= 0", name="cost_positive"),
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in PROJECT_STATUSES) + ")",
+                        name="status_known"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
         Index("ix_plan_project_score", "plan_id", "score", "id"),
         Index("ix_plan_project_cost", "plan_id", "cost", "id"),
         Index("ix_plan_project_category", "plan_id", "category", "id"),
@@ -270,6 +276,12 @@ class Project(db.Model):
     timeline: Mapped[str] = mapped_column(String(200), default="")
     score: Mapped[Decimal] = mapped_column(Numeric(16, 4), default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # How an adopted project is carried out, as its latest update says (see ProjectUpdate).
+    status: Mapped[str] = mapped_column(String(12), default="not_started",
+                                        server_default="not_started")
+    progress: Mapped[int] = mapped_column(default=0, server_default="0")
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)  # of its latest update
 
     site: Mapped[Site | None] = relationship()
 
@@ -319,3 +331,49 @@ class ProjectResponse(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class ProjectUpdate(db.Model):
+    """A dated report on how an adopted project is going: its status and progress then, what
+    happened, with photos. The newest sets the project's status and progress."""
+
+    __tablename__ = "plan_project_update"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in PROJECT_STATUSES) + ")",
+                        name="status_known"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+        Index("ix_plan_project_update_project", "project_id", "on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("plan_project.id", ondelete="CASCADE"))
+    on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    progress: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    photos: Mapped[list[ProjectUpdatePhoto]] = relationship(
+        order_by="ProjectUpdatePhoto.id", cascade="all, delete-orphan")
+
+
+class ProjectUpdatePhoto(db.Model):
+    __tablename__ = "plan_project_update_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(
+        ForeignKey("plan_project_update.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(40))
+
+
+class ProjectFollower(db.Model):
+    """A member who follows a project and is told of each update."""
+
+    __tablename__ = "plan_project_follower"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("plan_project.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

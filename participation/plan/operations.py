@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, select, update
 
 from participation.accounts.models import User
+from participation.clock import utcnow
 from participation.audit.operations import record
 from participation.communities.models import Community
 from participation.database import insert_unless_exists
@@ -28,14 +29,18 @@ from .models import (
     STATES,
     Checkup,
     CheckupEntry,
+    PROJECT_STATUSES,
     Objection,
     Plan,
     PlanDecision,
     PlanVersion,
     Project,
     ProjectDecision,
+    ProjectFollower,
     ProjectResponse,
     ProjectSource,
+    ProjectUpdate,
+    ProjectUpdatePhoto,
     Site,
     SitePhoto,
     SitePlan,
@@ -793,3 +798,117 @@ def answer_objection(user: User, objection: Objection, text: str, now) -> None:
     plan = db.session.get(Plan, objection.plan_id)
     record("plan.answer", actor=user, community=db.session.get(Community, plan.community_id),
            target=f"plan:{plan.id}", name=objection.project_title)
+
+
+# --- carrying out the adopted projects ---------------------------------------------------------
+
+
+def latest_decision(plan: Plan) -> PlanDecision | None:
+    return db.session.scalar(select(PlanDecision).where(PlanDecision.plan_id == plan.id)
+                             .order_by(PlanDecision.id.desc()).limit(1))
+
+
+def outcome_column():
+    """The committee's latest decision on each project (each decision covers every project of
+    the list then), or NULL while it is undecided: a column for a query of projects."""
+    return (select(ProjectDecision.outcome).join(PlanDecision)
+            .where(ProjectDecision.project_id == Project.id)
+            .order_by(PlanDecision.id.desc()).limit(1).scalar_subquery())
+
+
+def follows_column(user: User | None):
+    """Whether `user` follows each project: a column for a query of projects."""
+    if user is None:
+        return literal(None)
+    return select(ProjectFollower.id).where(ProjectFollower.project_id == Project.id,
+                                            ProjectFollower.user_id == user.id).exists()
+
+
+def outcome_of(project: Project) -> str | None:
+    return db.session.scalar(select(outcome_column()).where(Project.id == project.id))
+
+
+def adopted(plan: Plan):
+    """A query of the projects adopted by the committee's latest decision."""
+    decision = (select(func.max(PlanDecision.id)).where(PlanDecision.plan_id == plan.id)
+                .scalar_subquery())
+    return select(Project).join(ProjectDecision, ProjectDecision.project_id == Project.id).where(
+        ProjectDecision.decision_id == decision, ProjectDecision.outcome == "adopt")
+
+
+@dataclass
+class Progress:
+    """How the adopted projects of a plan stand: how many in each status, and their mean
+    progress (cancelled projects left out)."""
+
+    statuses: dict[str, int]
+    percent: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+
+def progress(plan: Plan) -> Progress:
+    projects = adopted(plan).subquery()
+    counts = {status: 0 for status in PROJECT_STATUSES}
+    total = weighted = 0
+    for status, count, percent in db.session.execute(
+            select(projects.c.status, func.count(), func.coalesce(func.sum(projects.c.progress),
+                                                                   0))
+            .group_by(projects.c.status)):
+        counts[status] = count
+        if status != "cancelled":
+            total, weighted = total + count, weighted + int(percent)
+    return Progress(counts, round(weighted / total) if total else 0)
+
+
+def post_update(user: User, project: Project, *, on: date, status: str, percent: int,
+                text: str, cancel_reason: str, photos: list[str], url: str) -> ProjectUpdate:
+    """A dated update on an adopted project: its status and progress then, what happened and
+    photos. The newest update (by date) is the project's state; its followers are told."""
+    from participation.notifications.operations import notify
+
+    if outcome_of(project) != "adopt":
+        raise OperationError(_("Only projects the committee adopted are carried out and "
+                               "tracked."))
+    if status not in PROJECT_STATUSES:
+        raise OperationError(_("Choose the project's status."))
+    if not 0 <= percent <= 100:
+        raise OperationError(_("Progress is a percentage from 0 to 100."))
+    if status == "cancelled" and not cancel_reason.strip():
+        raise OperationError(_("Say why the project is cancelled."))
+    percent = 100 if status == "done" else percent
+    text = text.strip()
+    newest = db.session.scalar(select(ProjectUpdate).where(ProjectUpdate.project_id == project.id)
+                               .order_by(ProjectUpdate.on.desc(), ProjectUpdate.id.desc())
+                               .limit(1))
+    if newest is not None and (newest.on, newest.status, newest.progress, newest.text) == (
+            on, status, percent, text) and not photos:
+        return newest  # sent twice
+    update_ = ProjectUpdate(project_id=project.id, on=on, status=status, progress=percent,
+                            text=text, created_by_id=user.id,
+                            photos=[ProjectUpdatePhoto(filename=name) for name in photos])
+    db.session.add(update_)
+    if newest is None or on >= newest.on:
+        project.status, project.progress = status, percent
+        project.cancel_reason = cancel_reason.strip() if status == "cancelled" else ""
+        project.updated_at = utcnow()
+    db.session.flush()
+    plan = db.session.get(Plan, project.plan_id)
+    record("plan.update", actor=user, community=db.session.get(Community, plan.community_id),
+           target=f"plan:{plan.id}", name=project.title, status=status, progress=str(percent))
+    followers = db.session.scalars(select(ProjectFollower.user_id).where(
+        ProjectFollower.project_id == project.id, ProjectFollower.user_id != user.id)).all()
+    notify(followers, "plan.update", url, title=project.title, status=status)
+    return update_
+
+
+def follow(user: User, project: Project, wanted: bool) -> None:
+    """Follow a project (be told of its updates), or stop; asking twice changes nothing."""
+    if wanted:
+        insert_unless_exists(ProjectFollower(project_id=project.id, user_id=user.id))
+    else:
+        db.session.execute(db.delete(ProjectFollower).where(
+            ProjectFollower.project_id == project.id, ProjectFollower.user_id == user.id))
+    db.session.flush()

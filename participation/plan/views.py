@@ -3,6 +3,8 @@ inventory of its sites pinned on its site plan, and its plans: the project list,
 that turns sources into projects, the priority weights and the residents' review."""
 from __future__ import annotations
 
+import io
+
 from flask import (
     Blueprint,
     abort,
@@ -55,11 +57,13 @@ from .forms import (
     SITE_KIND_LABELS,
     STANCE_LABELS,
     STATE_LABELS,
+    STATUS_LABELS,
     AnswerForm,
     DecisionForm,
     FindingForm,
     ObjectionForm,
     PlanForm,
+    ProgressForm,
     ProjectForm,
     ResponseForm,
     SiteForm,
@@ -76,6 +80,8 @@ from .models import (
     Project,
     ProjectResponse,
     ProjectSource,
+    ProjectUpdate,
+    ProjectUpdatePhoto,
     Site,
     SitePlan,
 )
@@ -510,16 +516,26 @@ def project(community_id: int, plan_id: int, project_id: int):
     community = _community(community_id)
     require("plan.view", community)
     found = _plan(community, plan_id)
-    shown = db.session.scalar(select(Project).where(Project.id == project_id,
-                                                    Project.plan_id == found.id)
-                              .options(joinedload(Project.site)))
-    if shown is None:
+    # The project with the committee's decision on it and whether the reader follows it.
+    row = db.session.execute(
+        select(Project, ops.outcome_column(), ops.follows_column(_reader()))
+        .where(Project.id == project_id, Project.plan_id == found.id)
+        .options(joinedload(Project.site))).first()
+    if row is None:
         abort(404)
-    return _project_page(community, found, shown, ResponseForm(formdata=None))
+    return _project_page(community, found, row[0], ResponseForm(formdata=None),
+                         tracking=(row[1], row[2]))
+
+
+def _reader():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+UPDATES_PER_PAGE = 10
 
 
 def _project_page(community: Community, plan: Plan, project: Project, form: ResponseForm,
-                  status: int = 200):
+                  status: int = 200, tracking: tuple | None = None):
     links = db.session.scalars(select(ProjectSource).where(
         ProjectSource.project_id == project.id).order_by(ProjectSource.id)).all()
     consultation = db.session.get(Consultation, plan.consultation_id) \
@@ -552,7 +568,27 @@ def _project_page(community: Community, plan: Plan, project: Project, form: Resp
             refs = [link.ref for link in links if link.kind == source_kind]
             now.update({(source_kind, ref): item for ref, item in
                         plan_sources[source_kind].load(community, refs).items()})
+    if tracking is None:
+        tracking = db.session.execute(select(ops.outcome_column(),
+                                             ops.follows_column(_reader()))
+                                      .where(Project.id == project.id)).one()
+    outcome, following = tracking
+    updates, updates_page, more_updates = [], parse_id(request.args.get("updates")) or 1, False
+    if outcome == "adopt":
+        # The updates have their own page number (?updates=): the responses use ?page=.
+        # One query, photos joined: a page of updates and whether an older one exists.
+        updates = db.session.scalars(
+            select(ProjectUpdate).where(ProjectUpdate.project_id == project.id)
+            .options(joinedload(ProjectUpdate.photos))
+            .order_by(ProjectUpdate.on.desc(), ProjectUpdate.id.desc())
+            .limit(UPDATES_PER_PAGE + 1).offset((updates_page - 1) * UPDATES_PER_PAGE)
+        ).unique().all()
+        more_updates = len(updates) > UPDATES_PER_PAGE
+        updates = updates[:UPDATES_PER_PAGE]
     return render("plan/project.html", status=status, community=community, plan=plan,
+                  outcome=outcome, updates=updates, following=following,
+                  updates_page=updates_page, more_updates=more_updates,
+                  statuses=STATUS_LABELS, outcomes=OUTCOME_LABELS,
                   project=project, links=links, sources=plan_sources,
                   parts=ops.score_parts(plan, links), formula=formula(plan),
                   categories=_category_names(), items=item_names(), locale=select_locale(),
@@ -943,3 +979,114 @@ def print_version(community_id: int, plan_id: int, number: int):
         if decision else []
     return render("plan/version_print.html", community=community, plan=found, version=shown,
                   decision=decision, names=names, outcomes=OUTCOME_LABELS, now=clock.now())
+
+
+# --- carrying out the adopted projects, the public page of the plan ---------------------------
+
+
+@bp.route("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/updates/new",
+          methods=["GET", "POST"])
+def track(community_id: int, plan_id: int, project_id: int):
+    """Report how an adopted project is going: status, progress, what happened, photos."""
+    community = _community(community_id)
+    require("plan.track", community)
+    found = _plan(community, plan_id)
+    shown = _project(found, project_id)
+    if ops.outcome_of(shown) != "adopt":
+        flash(_("Only projects the committee adopted are carried out and tracked."), "error")
+        return see_other(_project_url(shown))
+    form = ProgressForm()
+    if request.method == "GET":
+        form.on.data = to_shown(clock.now()).date()
+        form.status.data, form.progress.data = shown.status, shown.progress
+        form.cancel_reason.data = shown.cancel_reason
+    if form.validate_on_submit():
+        try:
+            photos = save_images(form.photos.data or [], "progress")
+            ops.post_update(current_user, shown, on=form.on.data, status=form.status.data,
+                            percent=form.progress.data, text=form.text.data,
+                            cancel_reason=form.cancel_reason.data or "", photos=photos,
+                            url=_project_url(shown, _anchor="progress"))
+        except (OperationError, ImageRejected) as error:
+            db.session.rollback()
+            form.text.errors = [*form.text.errors, str(error)]
+        else:
+            flash(_("The update is published; the project's followers are told."), "success")
+            return see_other(_project_url(shown, _anchor="progress"))
+    return render("plan/track.html", community=community, plan=found, project=shown,
+                  form=form, status=form_status(form))
+
+
+@bp.post("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/follow")
+def follow(community_id: int, plan_id: int, project_id: int):
+    community = _community(community_id)
+    require("plan.follow", community, why=lambda: _(
+        "Members of the community follow its projects: join it first."))
+    shown = _project(_plan(community, plan_id), project_id)
+    if EmptyForm().validate_on_submit():
+        wanted = request.form.get("follow") == "1"
+        ops.follow(current_user, shown, wanted)
+        flash(_("You follow this project: you are told of each update.") if wanted else
+              _("You no longer follow this project."), "success")
+    return see_other(_project_url(shown, _anchor="progress"))
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/projects/<int:project_id>/updates/"
+        "<int:update_id>/photos/<int:photo_id>")
+def update_photo(community_id: int, plan_id: int, project_id: int, update_id: int,
+                 photo_id: int):
+    community = _community(community_id)
+    require("plan.view", community)
+    shown = _project(_plan(community, plan_id), project_id)
+    photo = db.session.scalar(select(ProjectUpdatePhoto).join(ProjectUpdate).where(
+        ProjectUpdatePhoto.id == photo_id, ProjectUpdatePhoto.update_id == update_id,
+        ProjectUpdate.project_id == shown.id))
+    if photo is None:
+        abort(404)
+    return send_image("progress", photo.filename)
+
+
+def _public_plan(community: Community) -> Plan | None:
+    """The plan the community carries out: the newest the committee has decided."""
+    return db.session.scalar(select(Plan).join(PlanDecision, PlanDecision.plan_id == Plan.id)
+                             .where(Plan.community_id == community.id)
+                             .order_by(Plan.created_at.desc(), Plan.id.desc()).limit(1))
+
+
+@bp.get("/c/<int:community_id>/our-plan")
+def public(community_id: int):
+    """Our plan: what the committee adopted and how far each project has come, for everyone,
+    signed in or not; with the decided list's downloads and its notice."""
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _public_plan(community)
+    page = progress = latest = None
+    if found is not None:
+        page = paginate(ops.adopted(found).options(joinedload(Project.site))
+                        .order_by(Project.score.desc(), Project.id))
+        progress, latest = ops.progress(found), ops.latest_version(found)
+    return render("plan/public.html", community=community, plan=found, page=page,
+                  progress=progress, latest=latest, statuses=STATUS_LABELS,
+                  notice=ops.notice_state(found, clock.now()) if found else None)
+
+
+@bp.get("/c/<int:community_id>/plans/<int:plan_id>/notice/board")
+def board_notice(community_id: int, plan_id: int):
+    """The notice for the community's board, on A4: the list under notice, the period, how
+    to object, and a QR code to the online notice."""
+    import segno
+    from markupsafe import Markup
+
+    community = _community(community_id)
+    require("plan.view", community)
+    found = _plan(community, plan_id)
+    shown = ops.noticed_version(found)
+    if shown is None:
+        abort(404)
+    online = url_for("plan.notice", community_id=community.id, plan_id=found.id,
+                     _external=True)
+    code = io.BytesIO()
+    segno.make(online, error="m").save(code, kind="svg", scale=5, xmldecl=False,
+                                       svgns=True, title=_("QR code of the online notice"))
+    return render("plan/board_notice.html", community=community, plan=found, version=shown,
+                  online=online, qr=Markup(code.getvalue().decode()), outcomes=OUTCOME_LABELS)

@@ -1,0 +1,104 @@
+"""The adopted projects are carried out and tracked: dated updates with status, progress and
+photos, told to the members who follow the project, and shown on the plan's public page to
+anyone, signed in or not. The notice for the community's board carries a QR code."""
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+from PIL import Image
+from sqlalchemy import select
+
+from participation.extensions import db
+from participation.notifications.models import Notification
+from participation.plan.models import Project, ProjectUpdatePhoto
+from tests.conftest import client_for, image_bytes, post
+from tests.plan.test_decision import Decided, text
+
+
+def _update(plan, project_id, **fields):
+    url = f"{plan.url}/projects/{project_id}/updates/new"
+    form = {"on": "2027-05-02", "status": "construction", "progress": "40",
+            "text": "坡道基础已浇筑", "cancel_reason": ""}
+    form.update(fields)
+    return post(plan.committee, url, form, page=f"{plan.url}/projects/{plan.ids[0]}",
+                content_type="multipart/form-data")
+
+
+def test_an_adopted_project_is_tracked_and_its_followers_are_told(app, factory):
+    plan = Decided(app, factory)
+    community = f"/c/{plan.community.id}"
+    anonymous = app.test_client()
+    assert "尚未决定" in text(anonymous.get(f"{community}/our-plan").get_data(as_text=True))
+    assert plan.decide().status_code == 303  # adopts the ramp, rejects and defers the others
+    ramp = f"{plan.url}/projects/{plan.ids[0]}"
+    resident = client_for(app, plan.resident)
+    assert post(resident, f"{ramp}/follow", {"follow": "1"}, page=ramp).status_code == 303
+    assert "取消关注" in resident.get(ramp).get_data(as_text=True)
+    # Cancelling needs a reason; the form keeps what was typed.
+    refused = _update(plan, plan.ids[0], status="cancelled", text="资金未落实")
+    assert refused.status_code == 422
+    assert "说明项目为什么取消" in refused.get_data(as_text=True)
+    assert "资金未落实" in refused.get_data(as_text=True)
+    done = _update(plan, plan.ids[0], photos=[(BytesIO(image_bytes("JPEG", exif=True)),
+                                               "site.jpg")])
+    assert done.status_code == 303 and done.headers["Location"].endswith("#progress")
+    assert _update(plan, plan.ids[0]).status_code == 303  # sent twice: one update
+    page = text(anonymous.get(ramp).get_data(as_text=True))
+    assert "施工中" in page and "坡道基础已浇筑" in page and "40%" in page
+    assert page.count("坡道基础已浇筑") == 1
+    with app.app_context():
+        photo = db.session.scalar(select(ProjectUpdatePhoto))
+        told = db.session.scalars(select(Notification).where(
+            Notification.user_id == plan.resident.id, Notification.kind == "plan.update")).all()
+        assert db.session.get(Project, plan.ids[0]).progress == 40
+    assert len(told) == 1 and told[0].url.endswith(f"/projects/{plan.ids[0]}#progress")
+    served = anonymous.get(f"{ramp}/updates/{photo.update_id}/photos/{photo.id}")
+    assert served.status_code == 200
+    assert not Image.open(BytesIO(served.data)).getexif()  # re-encoded, metadata gone
+    served.close()
+    other = f"{plan.url}/projects/{plan.ids[1]}"
+    assert anonymous.get(f"{other}/updates/{photo.update_id}/photos/{photo.id}"
+                         ).status_code == 404
+    # The public page, for anyone: the adopted project and its progress, the downloads.
+    public = anonymous.get(f"{community}/our-plan").get_data(as_text=True)
+    assert "东门无障碍坡道" in public and "3号楼后长椅" not in public  # only what was adopted
+    assert 'value="40"' in public and "平均完成 40%" in text(public)
+    assert f"{plan.url}/versions/1/list.xlsx" in public
+    # A rejected project is not carried out.
+    rejected = _update(plan, plan.ids[1])
+    assert rejected.status_code == 303 and rejected.headers["Location"].endswith(other)
+    # Done means 100%; the follower who stops is not told again.
+    assert post(resident, f"{ramp}/follow", {"follow": "0"}, page=ramp).status_code == 303
+    assert _update(plan, plan.ids[0], on="2027-09-01", status="done", progress="80",
+                   text="已完工验收").status_code == 303
+    with app.app_context():
+        assert db.session.get(Project, plan.ids[0]).progress == 100
+        assert db.session.scalar(select(db.func.count()).select_from(Notification).where(
+            Notification.user_id == plan.resident.id,
+            Notification.kind == "plan.update")) == 1
+    assert "已完成" in text(anonymous.get(f"{community}/our-plan").get_data(as_text=True))
+
+
+def test_only_the_committee_and_planners_report_and_only_members_follow(app, factory):
+    plan = Decided(app, factory)
+    assert plan.decide().status_code == 303
+    ramp = f"{plan.url}/projects/{plan.ids[0]}"
+    resident = client_for(app, plan.resident)
+    assert resident.get(f"{ramp}/updates/new").status_code == 403
+    assert "报告进展" not in resident.get(ramp).get_data(as_text=True)
+    outsider = client_for(app, plan.outsider)
+    assert post(outsider, f"{ramp}/follow", {"follow": "1"}, page=ramp).status_code == 403
+    assert app.test_client().post(f"{ramp}/follow").status_code in (302, 400)
+
+
+def test_the_board_notice_has_the_list_the_period_and_a_qr_code(app, factory):
+    plan = Decided(app, factory)
+    board = f"{plan.url}/notice/board"
+    assert plan.decide().status_code == 303
+    assert app.test_client().get(board).status_code == 404  # not published yet
+    assert post(plan.committee, f"{plan.url}/publish", page=plan.url).status_code == 303
+    html = app.test_client().get(board).get_data(as_text=True)
+    assert "<svg" in html and "东门无障碍坡道" in html and "如何提出异议" in html
+    assert f"http://localhost{plan.url}/notice" in html  # the address the code points to
+    assert re.search(r'<path[^>]+d="M', html)  # the code's modules are drawn
