@@ -1,6 +1,7 @@
 """The demo community's checkup (a round under way, with gaps), its inventory of sites pinned
-on a site plan drawn here, and a draft plan built from its gaps, proposals and ballot results,
-put to residents."""
+on a site plan drawn here, and a plan built from its gaps, proposals and ballot results, put to
+residents, decided by the committee and now under public notice, with one objection answered
+and the first update on its first project."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -107,6 +108,16 @@ RESPONSES = [
 ]
 
 
+# The draft's review (14 days) began this many days ago; the committee met after it, and put
+# the decided list under public notice, which still runs.
+REVIEW_BEGAN, DECIDED, PUBLISHED = 20, 4, 3
+# The committee's decision, by checklist item (the rest is adopted): outcome, rationale.
+DECISIONS = {"cc03": ("defer", "先办好现有的老年服务站；托育选址明年再议。")}
+OBJECTION = ("13900000003", "cc03", "托育所不该推迟，双职工家庭每天接送孩子很难。",
+             "居委会明年一季度重新调查托育需求，并请街道协调场地，结果在这里公布。")
+FIRST_UPDATE = ("design", 20, "刘规划师已完成现场踏勘，坡道设计方案正在征求轮椅使用者的意见。")
+
+
 def seed_plan(community, users: dict) -> None:
     """The draft plan: projects from three checklist gaps, from the proposals most supported
     and from the finished ballot's options (merged with their proposals), put to residents."""
@@ -133,7 +144,7 @@ def seed_plan(community, users: dict) -> None:
                 else:
                     ops.add_source(planner, project, "ballot", candidate.ref)
         consultation = ops.put_to_residents(
-            planner, plan, utcnow() - timedelta(days=3),
+            planner, plan, utcnow() - timedelta(days=REVIEW_BEGAN),
             lambda c: url_for("consultations.consultation", community_id=community.id,
                               consultation_id=c.id))
         consultation.description = ("《2027 年度社区更新方案》草案已经列出，请逐项说说支持还是"
@@ -144,3 +155,39 @@ def seed_plan(community, users: dict) -> None:
             if project is not None and login in users:
                 ops.respond(users[login], project, stance, comment)
         db.session.flush()
+        _decide_and_publish(community, plan, users)
+
+
+def _decide_and_publish(community, plan: Plan, users: dict) -> None:
+    """The committee decides the list after the review, publishes it for objections, answers
+    the one objection filed; the ramp, first adopted, has its first update."""
+    chair = users["13800000001"]
+    now = utcnow()
+    projects = db.session.scalars(select(Project).where(Project.plan_id == plan.id)
+                                  .order_by(Project.score.desc(), Project.id)).all()
+    size = ops.committee_size(community)
+    outcomes = {}
+    for project in projects:
+        outcome, rationale = DECISIONS.get(project.item_id or "", ("adopt", ""))
+        outcomes[project.id] = (outcome, size, 0, 0, rationale)
+    ops.decide(chair, plan, held_on=(now - timedelta(days=DECIDED)).date(),
+               members_present="陈主任\n黄委员", present=size, size=size, outcomes=outcomes,
+               now=now - timedelta(days=DECIDED))
+    ops.publish(chair, plan, now - timedelta(days=PUBLISHED),
+                current_app.config["PLAN_NOTICE_DAYS"],
+                lambda p: url_for("plan.notice", community_id=community.id, plan_id=p.id))
+    login, item, reason, answer = OBJECTION
+    target = next((p for p in projects if p.item_id == item), None)
+    if target is not None and login in users:
+        objection = ops.object_to(users[login], plan, target.id, reason,
+                                  now - timedelta(days=2))
+        ops.answer_objection(chair, objection, answer, now - timedelta(days=1))
+    ramp = next((p for p in projects if p.item_id == "cc12"), None)
+    if ramp is not None:
+        status, percent, text = FIRST_UPDATE
+        ops.post_update(users["planner@linli.example"], ramp,
+                        on=(now - timedelta(days=1)).date(), status=status, percent=percent,
+                        text=text, cancel_reason="", photos=[],
+                        url=url_for("plan.project", community_id=community.id,
+                                    plan_id=plan.id, project_id=ramp.id, _anchor="progress"))
+    db.session.flush()

@@ -354,7 +354,7 @@ def test_plan_pages_cost_the_same_queries_with_2000_projects_and_20000_sources(
     assert large.count <= (9 if path in ("builder", "project") else 8), large.statements
 
 
-def test_the_demo_community_has_a_draft_plan_put_to_residents(app, runner):
+def test_the_demo_community_has_a_plan_reviewed_decided_and_under_notice(app, runner):
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert runner.invoke(args=["demo"]).exit_code == 0  # still one plan
     with app.app_context():
@@ -370,6 +370,18 @@ def test_the_demo_community_has_a_draft_plan_put_to_residents(app, runner):
     assert len(rows) >= 6 and "优先级得分怎么算" in page
     consultation = visitor.get(f"/c/{plan.community_id}/consultations/{plan.consultation_id}")
     assert "阅读方案草案" in consultation.get_data(as_text=True)
+    # Decided after the review, under public notice, one objection answered; the public page
+    # of the plan links the decided list's downloads and shows the first update.
+    notice = visitor.get(f"/c/{plan.community_id}/plans/{plan.id}/notice").get_data(as_text=True)
+    assert "可以对项目提出异议" in notice or "公示" in notice
+    assert "托育所不该推迟" in notice and "居委会明年一季度重新调查托育需求" in notice
+    public = visitor.get(f"/c/{plan.community_id}/our-plan").get_data(as_text=True)
+    for fmt in ("xlsx", "csv", "json"):
+        assert f"/plans/{plan.id}/versions/1/list.{fmt}" in public
+    assert "设计中" in public and "无障碍设施" in public
+    xlsx = visitor.get(f"/c/{plan.community_id}/plans/{plan.id}/versions/1/list.xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    xlsx.close()
 
 
 def test_odd_sources_and_double_clicks_are_answered_calmly(app, factory):
