@@ -196,7 +196,8 @@ class Factory:
         n = self._next()
         with self.app.app_context():
             return self._save(Community(
-                name=kw.pop("name", f"测试社区{n}"), district="厦门市思明区", street="筼筜街道",
+                name=kw.pop("name", f"测试社区{n}"), district=kw.pop("district", "厦门市思明区"),
+                street=kw.pop("street", "筼筜街道"),
                 committee_name=f"测试社区{n}居委会", **kw))
 
     def household(self, community: Community, building="1号楼", unit="1单元", room=None,

@@ -140,6 +140,9 @@ ALLOWED: dict[str, set[str]] = {
     "plan.update_photo": EVERYONE,
     "plan.public": EVERYONE,
     "plan.board_notice": EVERYONE,
+    # The street's or district's view of all its communities, and its spreadsheet.
+    "plan.district": {"admin"},
+    "plan.district_export": {"admin"},
 }
 
 

@@ -143,3 +143,38 @@ def json_document(plan: Plan, version: PlanVersion, categories: dict[str, str]) 
                         for s in p["sources"]]}
             for rank, p in enumerate(version.projects, 1)],
     }, ensure_ascii=False, indent=1)
+
+
+def district_header() -> list[str]:
+    return [_("Community"), _("District"), _("Street"), _("Checklist completeness, %"),
+            _("Items checked"), _("Open consultations"), _("Plan"), _("Plan status"),
+            _("Adopted projects"), _("Progress, %")]
+
+
+def district_row(row, states: dict) -> list:
+    c = row.community
+    return [neutral(c.name), neutral(c.district), neutral(c.street), float(row.completeness),
+            row.checked, row.open_consultations, neutral(row.plan.title) if row.plan else "",
+            str(states[row.plan_state]), row.adopted, row.progress]
+
+
+def district_xlsx(title: str, rows, gaps, item_names: dict[str, str], states: dict):
+    """The district's figures as the page shows them, one sheet of communities and one of the
+    most common gaps, in a temporary file, rewound."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(_("Communities"))
+    sheet.append([neutral(title)])
+    sheet.append(district_header())
+    for row in rows:
+        sheet.append(district_row(row, states))
+    common = book.create_sheet(_("Most common gaps"))
+    common.append([_("Checklist item"), _("Communities"), _("Missing"), _("Insufficient")])
+    for gap in gaps:
+        common.append([neutral(item_names.get(gap.item_id, gap.item_id)), gap.communities,
+                       gap.missing, gap.insufficient])
+    out = tempfile.TemporaryFile()
+    book.save(out)
+    out.seek(0)
+    return out

@@ -211,3 +211,7 @@ class ProgressForm(FlaskForm):
         if len([f for f in field.data or [] if getattr(f, "filename", "")]) > UPDATE_PHOTOS:
             raise ValidationError(_l("Attach at most %(n)d photos to one update.",
                                      n=UPDATE_PHOTOS))
+
+PLAN_STATE_LABELS = {"none": _l("No plan yet"), "draft": _l("Draft, not yet decided"),
+                     "decided": _l("Decided, not yet published"),
+                     "notice": _l("Under public notice"), "final": _l("Final")}

@@ -15,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from PIL import Image
@@ -41,8 +42,10 @@ from participation.uploads import (
     send_image,
 )
 from participation.web import (
+    RowPage,
     form_status,
     paginate,
+    page_number,
     paginate_keys,
     parse_id,
     parse_ids,
@@ -54,6 +57,7 @@ from . import operations as ops
 from .forms import (
     FIELD_LABELS,
     OUTCOME_LABELS,
+    PLAN_STATE_LABELS,
     SITE_KIND_LABELS,
     STANCE_LABELS,
     STATE_LABELS,
@@ -1090,3 +1094,49 @@ def board_notice(community_id: int, plan_id: int):
                                        svgns=True, title=_("QR code of the online notice"))
     return render("plan/board_notice.html", community=community, plan=found, version=shown,
                   online=online, qr=Markup(code.getvalue().decode()), outcomes=OUTCOME_LABELS)
+
+
+# --- the street's or district's view of its communities ----------------------------------------
+
+
+def _street() -> str:
+    return request.args.get("street", "").strip()[:80]
+
+
+@bp.get("/district")
+def district():
+    """Every community at once, for the street or district: checklist completeness, open
+    consultations, plan status and progress, and the gaps most common across them."""
+    from . import district as figures
+
+    require("district.view")
+    street = _street()
+    streets = figures.streets()
+    per_page = current_app.config["PAGE_SIZE"]
+    total = streets.get(street, 0) if street else sum(streets.values())
+    page = RowPage(figures.page_of(street, clock.now(), page_number(), per_page),
+                   page_number(), per_page, total)
+    locale = select_locale()
+    return render("plan/district.html", page=page, street=street, streets=streets,
+                  rows=page.items, gaps=figures.common_gaps(street),
+                  items={k: v.name(locale) for k, v in item_names().items()},
+                  states=PLAN_STATE_LABELS)
+
+
+@bp.get("/district.xlsx")
+def district_export():
+    from . import district as figures
+    from . import exports
+
+    require("district.view")
+    street = _street()
+    locale = select_locale()
+    title = _("Communities of %(street)s, %(date)s", street=street or _("every street"),
+              date=format_datetime(clock.now()))
+    out = exports.district_xlsx(title, figures.all_figures(street, clock.now()),
+                                figures.common_gaps(street),
+                                {k: v.name(locale) for k, v in item_names().items()},
+                                PLAN_STATE_LABELS)
+    return send_file(out, as_attachment=True, download_name="district.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml."
+                              "sheet")
