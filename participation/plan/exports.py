@@ -116,21 +116,30 @@ def xlsx_file(plan: Plan, version: PlanVersion, categories: dict[str, str]):
     return out
 
 
-def json_document(plan: Plan, version: PlanVersion, categories: dict[str, str]) -> str:
-    """Open data: {"schema", "plan": {id, title, community_id}, "version": {number,
-    created_at, change}, "notice": {starts_at, ends_at} or null, "projects": [{rank, id,
-    title, description, decision, votes: {for, against, abstain} or null, rationale, score,
-    category, category_name, item_id, site, cost, funding, responsible, timeline,
-    sources: [{kind, title, detail, signal}]}]}. Amounts and scores are decimal strings."""
+def json_head(plan: Plan, version: PlanVersion) -> dict:
     noticed = plan.notice_version == version.number
-    return json.dumps({
+    return {
         "schema": JSON_SCHEMA,
         "plan": {"id": plan.id, "title": plan.title, "community_id": plan.community_id},
         "version": {"number": version.number, "created_at": version.created_at.isoformat(),
                     "change": version.change},
         "notice": {"starts_at": plan.notice_starts_at.isoformat(),
                    "ends_at": plan.notice_ends_at.isoformat()} if noticed else None,
-        "projects": [{
+    }
+
+
+def json_lines(head: dict, projects: list[dict], categories: dict[str, str]) -> Iterator[str]:
+    """Open data, one project at a time (streamed after the request has let go of the
+    database: it reads only what it is given): `json_head`'s {"schema", "plan": {id, title,
+    community_id}, "version": {number, created_at, change}, "notice": {starts_at, ends_at} or
+    null} and "projects": [{rank, id, title, description, decision, votes: {for, against,
+    abstain} or null, rationale, score, category, category_name, item_id, site, cost, funding,
+    responsible, timeline, sources: [{kind, title, detail, signal}]}]. Amounts and scores are
+    decimal strings."""
+    head = json.dumps(head, ensure_ascii=False)
+    yield head[:-1] + ', "projects": ['
+    for rank, p in enumerate(projects, 1):
+        yield ("" if rank == 1 else ",") + "\n" + json.dumps({
             "rank": rank, "id": p["id"], "title": p["title"], "description": p["description"],
             "decision": p["outcome"],
             "votes": dict(zip(("for", "against", "abstain"), p["votes"], strict=True))
@@ -140,9 +149,8 @@ def json_document(plan: Plan, version: PlanVersion, categories: dict[str, str]) 
             "site": p["site"], "cost": p["cost"], "funding": p["funding"],
             "responsible": p["responsible"], "timeline": p["timeline"],
             "sources": [{k: s[k] for k in ("kind", "title", "detail", "signal")}
-                        for s in p["sources"]]}
-            for rank, p in enumerate(version.projects, 1)],
-    }, ensure_ascii=False, indent=1)
+                        for s in p["sources"]]}, ensure_ascii=False)
+    yield "\n]}\n"
 
 
 def district_header() -> list[str]:

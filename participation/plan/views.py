@@ -867,7 +867,9 @@ def export(community_id: int, plan_id: int, number: int, fmt: str):
             mimetype="text/csv")
     elif fmt == "json":
         response = current_app.response_class(
-            exports.json_document(found, shown, categories), mimetype="application/json")
+            stream_with_context(exports.json_lines(exports.json_head(found, shown),
+                                                   shown.projects, categories)),
+            mimetype="application/json")
     elif fmt == "xlsx":
         response = send_file(
             exports.xlsx_file(found, shown, categories), as_attachment=True,
