@@ -228,6 +228,8 @@ def _pages(app, factory):
                         present=1, size=1, outcomes={project.id: ("adopt", 1, 0, 0, "急需")},
                         now=utcnow())
         plan_ops.publish(user, plan, utcnow(), 7, lambda _plan: "/")
+        plan_ops.post_update(user, project, on=utcnow().date(), status="design", percent=20,
+                             text="设计方案征求意见中", cancel_reason="", photos=[], url="/")
         db.session.commit()
         plan_id, project_id = plan.id, project.id
     c = f"/c/{community.id}"
@@ -237,7 +239,8 @@ def _pages(app, factory):
         None: ["/", "/login", "/register", "/password/forgot", "/password/reset/tok-123",
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
                f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}", f"{p}/versions",
-               f"{p}/versions/1", f"{p}/versions/1/print", f"{p}/notice"],
+               f"{p}/versions/1", f"{p}/versions/1/print", f"{p}/notice", f"{c}/our-plan",
+               f"{p}/notice/board"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households", f"{c}/plans/{plan_id}/notice"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
@@ -246,8 +249,9 @@ def _pages(app, factory):
                           f"{c}/checkup/items/cc01", f"{c}/sites", f"{c}/sites/new",
                           f"{c}/plans", p, f"{p}/builder", f"{p}/projects/{project_id}",
                           f"{p}/projects/{project_id}/edit", f"{p}/projects/new",
-                          f"{p}/weights", f"{p}/decide", f"{p}/notice"],
-        admin.login: ["/admin/communities", "/admin/communities/new",
+                          f"{p}/weights", f"{p}/decide", f"{p}/notice",
+                          f"{p}/projects/{project_id}/updates/new"],
+        admin.login: ["/admin/communities", "/admin/communities/new", "/district",
                       f"/admin/communities/{community.id}",
                       f"/admin/communities/{community.id}/members/"
                       f"{factory.membership_id(committee, community)}/remove-role"],
@@ -1151,3 +1155,93 @@ def test_a_gap_and_a_winning_proposal_become_projects_of_the_plan(app, live_serv
     assert "0.5 × 票数（投票结果）" in planner.inner_text("main")
     if javascript:
         check_page(planner, "the plan with its projects")
+
+
+def test_the_committee_decides_publishes_answers_and_everyone_reads_the_same_list(
+        app, live_server, new_page, factory, tmp_path):
+    """At 360 px: the committee decides the list, publishes it for objections, a resident
+    objects, the committee answers; the XLSX, the print view and the public progress page
+    show the same list."""
+    from openpyxl import load_workbook
+
+    from participation.plan import operations as plan_ops
+
+    community = factory.community(name="金榜社区")
+    chair = factory.user(community, Role.COMMITTEE, display_name="陈主任")
+    factory.user(community, Role.COMMITTEE)
+    resident = factory.user(community, Role.VERIFIED, display_name="林阿婆")
+    titles = ["东门无障碍坡道", "3号楼后长椅", "地下车库改造"]
+    with app.test_request_context():
+        user = db.session.get(type(chair), chair.id)
+        plan = plan_ops.create_plan(user, db.session.get(type(community), community.id),
+                                    "2027 年度社区更新方案")
+        for title in titles:
+            plan_ops.save_project(user, plan, None, title=title, description="", category=None,
+                                  item_id=None, site_id=None, cost=None, funding="",
+                                  responsible="居委会", timeline="2027年")
+        db.session.commit()
+        plan_id = plan.id
+    url = f"{live_server}/c/{community.id}/plans/{plan_id}"
+
+    committee = new_page()
+    log_in(committee, live_server, chair.login)
+    committee.goto(url)
+    committee.click("text=记录居委会的决定")
+    committee.wait_for_load_state()
+    check_page(committee, "the decision form")
+    committee.fill("textarea[name=members_present]", "陈主任\n黄委员")
+    committee.fill("input[name=present]", "2")
+    for fieldset, outcome in zip(committee.locator("fieldset.decision").all(),
+                                 ("adopt", "adopt", "reject"), strict=True):
+        fieldset.locator(f"input[value={outcome}]").check()
+        fieldset.locator("input[name^=for-]").fill("2")
+    committee.click("main form button[type=submit]")
+    committee.wait_for_load_state()
+    assert committee.url.endswith("/versions/1"), committee.inner_text("main")[:300]
+    check_page(committee, "version 1 of the list")
+    committee.goto(url)
+    committee.click("button:has-text('公示版本 1')")
+    committee.wait_for_load_state()
+    assert committee.url.endswith("/notice")
+    check_page(committee, "the notice, as the committee sees it")
+
+    neighbour = new_page()
+    log_in(neighbour, live_server, resident.login)
+    neighbour.goto(f"{url}/notice")
+    neighbour.select_option("select[name=project_id]", label="地下车库改造")
+    neighbour.fill("textarea[name=reason]", "车库改造应该保留，晚上停车太难")
+    neighbour.click("main form button[type=submit]")
+    neighbour.wait_for_load_state()
+    assert "您的异议已提交" in neighbour.inner_text("main")
+    check_page(neighbour, "the notice after objecting")
+
+    committee.reload()
+    committee.fill("textarea[name=answer]", "明年列入体检复查，届时再议")
+    committee.click("button:has-text('公布答复')")
+    committee.wait_for_load_state()
+    public = new_page()
+    public.goto(f"{url}/notice")
+    main = public.inner_text("main")
+    assert "车库改造应该保留" in main and "明年列入体检复查" in main and "林阿婆" not in main
+
+    public.goto(f"{url}/versions/1")
+    with public.expect_download() as download:
+        public.click("a:has-text('Excel (XLSX)')")
+    saved = tmp_path / "list.xlsx"
+    download.value.save_as(saved)
+    book = load_workbook(saved, read_only=True)
+    sheet = list(book.worksheets[0].values)
+    book.close()
+    listed = [(row[1], row[2]) for row in sheet[2:]]
+    public.goto(f"{url}/versions/1/print")
+    check_page(public, "the print view")
+    printed = [(row.locator("th").inner_text(), row.locator("td").nth(1).inner_text())
+               for row in public.locator("table.print-table tbody tr").all()]
+    assert [t for t, _o in printed] == [t for t, _o in listed]
+    assert dict(listed) == {"东门无障碍坡道": "采纳", "3号楼后长椅": "采纳",
+                            "地下车库改造": "否决"}
+    public.goto(f"{live_server}/c/{community.id}/our-plan")
+    check_page(public, "the public page of the plan")
+    shown = public.locator("table.stacked tbody th").all_inner_texts()
+    assert shown == [t for t, o in listed if o == "采纳"]
+    assert "公示至" in public.inner_text("main")
