@@ -34,7 +34,7 @@ class CommunityFigures:
     progress: int = 0  # mean percent of the adopted projects not cancelled
 
 
-def communities(street: str = "", now=None):
+def communities(street: str, now):
     """The communities shown, in the order shown (optionally those of one street), each with
     its number of open consultations (open: between its first phase's start and its last
     phase's end)."""

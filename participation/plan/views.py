@@ -589,10 +589,12 @@ def _project_page(community: Community, plan: Plan, project: Project, form: Resp
         ).unique().all()
         more_updates = len(updates) > UPDATES_PER_PAGE
         updates = updates[:UPDATES_PER_PAGE]
+    from .exports import outcome_label
+
     return render("plan/project.html", status=status, community=community, plan=plan,
-                  outcome=outcome, updates=updates, following=following,
+                  outcome=outcome, outcome_label=outcome_label(outcome) if outcome else "", updates=updates, following=following,
                   updates_page=updates_page, more_updates=more_updates,
-                  statuses=STATUS_LABELS, outcomes=OUTCOME_LABELS,
+                  statuses=STATUS_LABELS,
                   project=project, links=links, sources=plan_sources,
                   parts=ops.score_parts(plan, links), formula=formula(plan),
                   categories=_category_names(), items=item_names(), locale=select_locale(),
