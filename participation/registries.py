@@ -26,6 +26,7 @@ class CommunityTab:
     endpoint: str  # takes `community_id`
     label: LazyString
     action: str  # the permission that shows the tab
+    also: tuple[str, ...] = ()  # other endpoints of the section the tab opens (marked current)
 
 
 community_tabs: dict[str, CommunityTab] = {}

@@ -107,7 +107,10 @@ def init_app(app: Flask) -> None:
     add_references("progress", _progress_files)
     add_community_tab(CommunityTab("plan.checkup", _l("Checkup"), "checkup.view"))
     add_community_tab(CommunityTab("plan.sites", _l("Sites"), "sites.view"))
-    add_community_tab(CommunityTab("plan.public", _l("Plan"), "plan.view"))
+    add_community_tab(CommunityTab("plan.public", _l("Plan"), "plan.view", also=(
+        "plan.plans", "plan.new_plan", "plan.plan", "plan.builder", "plan.project",
+        "plan.edit_project", "plan.delete_project", "plan.track", "plan.weights",
+        "plan.decide", "plan.versions", "plan.version", "plan.notice", "plan.answer")))
     add_site_reference(SiteReference("projects", _l("Projects of the plan at this site"),
                                      site_projects))
     add_consultation_panel(ConsultationPanel("plan/_draft_panel.html", draft_panel, order=5))
@@ -154,7 +157,8 @@ def init_app(app: Flask) -> None:
                 "changes": _l("Changes"), "changed": _l("Sources changed"),
                 "title": _l("Title"), "version": _l("Version"),
                 "present": _l("Members present"), "days": _l("Days of notice"),
-                "status": _l("Status"), "progress": _l("Progress, %")},
+                "status": _l("Status"), "progress": _l("Progress, %"),
+                "on": _l("Date of the update")},
         values={"status": _status_labels()})
 
 

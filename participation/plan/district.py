@@ -15,8 +15,9 @@ from participation.consultations.models import Consultation, Phase
 from participation.extensions import db
 from participation.standards import checklist
 
-from .models import Checkup, CheckupEntry, Plan, PlanDecision, Project, ProjectDecision
-from .operations import WEIGHTS, notice_state
+from .models import (Checkup, CheckupEntry, Plan, PlanDecision, PlanVersion, Project,
+                     ProjectDecision)
+from .operations import WEIGHTS, plan_state
 
 GAP_STATES = ("missing", "insufficient")
 PLAN_STATES = ("none", "draft", "decided", "notice", "final")
@@ -92,34 +93,38 @@ def figures(page: list, now) -> list[CommunityFigures]:
 def _plans(rows: dict[int, CommunityFigures], ids: list[int], now) -> None:
     """Each community's newest plan, where it stands, and its adopted projects' progress
     (cancelled projects left out of the mean): one query."""
+    # The plan being carried out (the newest one decided), else the newest draft.
+    decided = select(PlanDecision.plan_id, func.max(PlanDecision.id).label("decision_id")) \
+        .join(Plan, Plan.id == PlanDecision.plan_id).where(Plan.community_id.in_(ids)) \
+        .group_by(PlanDecision.plan_id).subquery()
     ranked = select(Plan.id, func.row_number().over(
         partition_by=Plan.community_id,
-        order_by=(Plan.created_at.desc(), Plan.id.desc())).label("rank")).where(
+        order_by=(decided.c.decision_id.is_(None), Plan.created_at.desc(), Plan.id.desc()))
+        .label("rank")).outerjoin(decided, decided.c.plan_id == Plan.id).where(
         Plan.community_id.in_(ids)).subquery()
-    decided = select(PlanDecision.plan_id, func.max(PlanDecision.id).label("decision_id")) \
-        .group_by(PlanDecision.plan_id).subquery()
-    adopted = (select(Project.plan_id, ProjectDecision.decision_id,
+    newest = select(PlanVersion.plan_id, func.max(PlanVersion.number).label("number")) \
+        .join(ranked, (ranked.c.id == PlanVersion.plan_id) & (ranked.c.rank == 1)) \
+        .group_by(PlanVersion.plan_id).subquery()
+    adopted = (select(ProjectDecision.decision_id,
                       func.count(Project.id).label("adopted"),
                       func.coalesce(func.sum(Project.progress).filter(
                           Project.status != "cancelled"), 0).label("done"),
                       func.count(Project.id).filter(Project.status != "cancelled")
                       .label("going"))
                .join(ProjectDecision, ProjectDecision.project_id == Project.id)
+               .join(decided, decided.c.decision_id == ProjectDecision.decision_id)
                .where(ProjectDecision.outcome == "adopt")
-               .group_by(Project.plan_id, ProjectDecision.decision_id).subquery())
-    for plan, decision_id, count, done, going in db.session.execute(
-            select(Plan, decided.c.decision_id, adopted.c.adopted, adopted.c.done,
-                   adopted.c.going)
+               .group_by(ProjectDecision.decision_id).subquery())
+    for plan, number, count, done, going in db.session.execute(
+            select(Plan, newest.c.number, adopted.c.adopted, adopted.c.done, adopted.c.going)
             .join(ranked, ranked.c.id == Plan.id)
             .outerjoin(decided, decided.c.plan_id == Plan.id)
-            .outerjoin(adopted, (adopted.c.plan_id == Plan.id)
-                       & (adopted.c.decision_id == decided.c.decision_id))
+            .outerjoin(newest, newest.c.plan_id == Plan.id)
+            .outerjoin(adopted, adopted.c.decision_id == decided.c.decision_id)
             .where(ranked.c.rank == 1)):
         row = rows[plan.community_id]
         row.plan = plan
-        state = notice_state(plan, now)
-        row.plan_state = ("notice" if state == "running" else "final" if state == "over"
-                          else "decided" if decision_id else "draft")
+        row.plan_state = plan_state(plan, number, now)
         row.adopted = count or 0
         row.progress = round(int(done) / going) if going else 0
 
@@ -141,7 +146,9 @@ def common_gaps(street: str = "", limit: int = 10) -> list[CommonGap]:
                         func.count().filter(CheckupEntry.state == "missing"),
                         func.count().filter(CheckupEntry.state == "insufficient"))
                  .join(current, current.c.id == CheckupEntry.checkup_id)
-                 .where(CheckupEntry.state.in_(GAP_STATES)).group_by(CheckupEntry.item_id)
+                 .where(CheckupEntry.state.in_(GAP_STATES),
+                        CheckupEntry.item_id.in_([item.id for item in checklist()[1]]))
+                 .group_by(CheckupEntry.item_id)
                  .order_by(func.count().desc(), CheckupEntry.item_id).limit(limit))
     return [CommonGap(*row) for row in db.session.execute(statement)]
 

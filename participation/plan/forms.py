@@ -17,7 +17,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from participation import clock
 from participation.forms import DecimalField, photo_field, required, sensible_date
+from participation.i18n import to_shown
 
 from .models import STANCES, STATES
 
@@ -206,6 +208,15 @@ class ProgressForm(FlaskForm):
     cancel_reason = TextAreaField(_l("Why it is cancelled (only for a cancelled project)"),
                                   validators=[Length(max=2000)])
     photos = photo_field(MultipleFileField, _l("Photos (up to 4)"), count=UPDATE_PHOTOS)
+
+    def validate_on(self, field) -> None:
+        if field.data and field.data > to_shown(clock.now()).date():
+            raise ValidationError(_l("An update reports what has happened: its date cannot be "
+                                     "in the future."))
+
+    def validate_cancel_reason(self, field) -> None:
+        if self.status.data == "cancelled" and not (field.data or "").strip():
+            raise ValidationError(_l("Say why the project is cancelled."))
 
     def validate_photos(self, field) -> None:
         if len([f for f in field.data or [] if getattr(f, "filename", "")]) > UPDATE_PHOTOS:

@@ -281,7 +281,7 @@ class Project(db.Model):
                                         server_default="not_started")
     progress: Mapped[int] = mapped_column(default=0, server_default="0")
     cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime)  # of its latest update
+    updated_on: Mapped[date | None] = mapped_column(Date)  # the date of its newest update
 
     site: Mapped[Site | None] = relationship()
 
@@ -342,6 +342,7 @@ class ProjectUpdate(db.Model):
         CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in PROJECT_STATUSES) + ")",
                         name="status_known"),
         CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+        CheckConstraint("status <> 'cancelled' OR cancel_reason <> ''", name="cancel_reasoned"),
         Index("ix_plan_project_update_project", "project_id", "on", "id"),
     )
 
@@ -350,6 +351,7 @@ class ProjectUpdate(db.Model):
     on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))
     progress: Mapped[int]
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     text: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

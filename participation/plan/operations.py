@@ -4,7 +4,7 @@ projects, built from the registered sources and scored by the plan's weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import format_date, format_datetime, format_decimal
@@ -14,10 +14,12 @@ from sqlalchemy import case, func, literal, select, update
 from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.audit.operations import record
-from participation.communities.models import Community
+from participation import clock
+from participation.communities.models import Community, Membership
 from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
+from participation.i18n import to_shown
 from participation.registries import SourceItem, plan_sources
 from participation.standards import Item, checklist, item_names
 from participation.web import parse_ids
@@ -644,7 +646,6 @@ def changed_after_decision(user: User, plan: Plan, change) -> PlanVersion | None
 
 
 def committee_size(community: Community) -> int:
-    from participation.communities.models import Membership
     from participation.policy import Role
 
     return db.session.scalar(select(func.count(Membership.id)).where(
@@ -657,6 +658,17 @@ def notice_state(plan: Plan, now) -> str | None:
     if plan.notice_ends_at is None:
         return None
     return "running" if now < plan.notice_ends_at else "over"
+
+
+def plan_state(plan: Plan, latest_number: int | None, now) -> str:
+    """Where a plan stands: "draft" (never decided), "decided" (its newest version not yet
+    under notice), "notice" (under notice now) or "final" (its newest version's notice over)."""
+    state = notice_state(plan, now)
+    if state == "running":
+        return "notice"
+    if state == "over" and plan.notice_version == latest_number:
+        return "final"
+    return "decided" if latest_number else "draft"
 
 
 def decide(user: User, plan: Plan, *, held_on: date, members_present: str, present: int,
@@ -863,10 +875,16 @@ def progress(plan: Plan) -> Progress:
     return Progress(counts, round(weighted / total) if total else 0)
 
 
+RESENT_WITHIN = timedelta(minutes=10)  # the same update sent again this soon is one
+
+
 def post_update(user: User, project: Project, *, on: date, status: str, percent: int,
                 text: str, cancel_reason: str, photos: list[str], url: str) -> ProjectUpdate:
     """A dated update on an adopted project: its status and progress then, what happened and
-    photos. The newest update (by date) is the project's state; its followers are told."""
+    photos. The newest update (by date) is the project's state; its followers are told.
+
+    The same update sent again by the same person within minutes (a double click, a reload)
+    is the one already published: it is neither stored nor announced twice."""
     from participation.notifications.operations import notify
 
     if outcome_of(project) != "adopt":
@@ -876,30 +894,45 @@ def post_update(user: User, project: Project, *, on: date, status: str, percent:
         raise OperationError(_("Choose the project's status."))
     if not 0 <= percent <= 100:
         raise OperationError(_("Progress is a percentage from 0 to 100."))
-    if status == "cancelled" and not cancel_reason.strip():
+    if on > to_shown(clock.now()).date():
+        raise OperationError(_("An update reports what has happened: its date cannot be in "
+                               "the future."))
+    cancel_reason = cancel_reason.strip() if status == "cancelled" else ""
+    if status == "cancelled" and not cancel_reason:
         raise OperationError(_("Say why the project is cancelled."))
     percent = 100 if status == "done" else percent
     text = text.strip()
-    newest = db.session.scalar(select(ProjectUpdate).where(ProjectUpdate.project_id == project.id)
-                               .order_by(ProjectUpdate.on.desc(), ProjectUpdate.id.desc())
-                               .limit(1))
-    if newest is not None and (newest.on, newest.status, newest.progress, newest.text) == (
-            on, status, percent, text) and not photos:
-        return newest  # sent twice
+    # The project's row is held until the request commits: two sends at once are one update.
+    project = db.session.get(Project, project.id, with_for_update=True, populate_existing=True)
+    mine = db.session.scalar(select(ProjectUpdate).where(
+        ProjectUpdate.project_id == project.id, ProjectUpdate.created_by_id == user.id,
+        ProjectUpdate.created_at >= utcnow() - RESENT_WITHIN)
+        .order_by(ProjectUpdate.id.desc()).limit(1))
+    if mine is not None and (mine.on, mine.status, mine.progress, mine.text,
+                             mine.cancel_reason) == (on, status, percent, text, cancel_reason):
+        return mine
+    newest = db.session.scalar(select(ProjectUpdate.on).where(
+        ProjectUpdate.project_id == project.id).order_by(ProjectUpdate.on.desc()).limit(1))
     update_ = ProjectUpdate(project_id=project.id, on=on, status=status, progress=percent,
-                            text=text, created_by_id=user.id,
+                            text=text, cancel_reason=cancel_reason, created_by_id=user.id,
                             photos=[ProjectUpdatePhoto(filename=name) for name in photos])
     db.session.add(update_)
-    if newest is None or on >= newest.on:
+    if newest is None or on >= newest:
         project.status, project.progress = status, percent
-        project.cancel_reason = cancel_reason.strip() if status == "cancelled" else ""
-        project.updated_at = utcnow()
+        project.cancel_reason, project.updated_on = cancel_reason, on
     db.session.flush()
     plan = db.session.get(Plan, project.plan_id)
-    record("plan.update", actor=user, community=db.session.get(Community, plan.community_id),
-           target=f"plan:{plan.id}", name=project.title, status=status, progress=str(percent))
-    followers = db.session.scalars(select(ProjectFollower.user_id).where(
-        ProjectFollower.project_id == project.id, ProjectFollower.user_id != user.id)).all()
+    community = db.session.get(Community, plan.community_id)
+    record("plan.update", actor=user, community=community, target=f"plan:{plan.id}",
+           name=project.title, status=status, progress=str(percent), on=on.isoformat(),
+           **({"reason": cancel_reason} if cancel_reason else {}))
+    # Those who follow it and still belong to the community (not left, not blocked).
+    followers = db.session.scalars(
+        select(ProjectFollower.user_id)
+        .join(Membership, (Membership.user_id == ProjectFollower.user_id)
+              & (Membership.community_id == community.id))
+        .where(ProjectFollower.project_id == project.id, ProjectFollower.user_id != user.id,
+               Membership.revoked_at.is_(None), Membership.blocked_at.is_(None))).all()
     notify(followers, "plan.update", url, title=project.title, status=status)
     return update_
 

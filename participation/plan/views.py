@@ -43,12 +43,14 @@ from participation.uploads import (
 )
 from participation.web import (
     RowPage,
+    external_url,
     form_status,
     paginate,
     page_number,
     paginate_keys,
     parse_id,
     parse_ids,
+    public_address_is_local,
     render,
     see_other,
 )
@@ -1015,9 +1017,12 @@ def track(community_id: int, plan_id: int, project_id: int):
                             percent=form.progress.data, text=form.text.data,
                             cancel_reason=form.cancel_reason.data or "", photos=photos,
                             url=_project_url(shown, _anchor="progress"))
-        except (OperationError, ImageRejected) as error:
+        except ImageRejected as error:
             db.session.rollback()
-            form.text.errors = [*form.text.errors, str(error)]
+            form.photos.errors = [*form.photos.errors, str(error)]
+        except OperationError as error:
+            db.session.rollback()
+            form.status.errors = [*form.status.errors, str(error)]
         else:
             flash(_("The update is published; the project's followers are told."), "success")
             return see_other(_project_url(shown, _anchor="progress"))
@@ -1075,7 +1080,8 @@ def public(community_id: int):
         progress, latest = ops.progress(found), ops.latest_version(found)
     return render("plan/public.html", community=community, plan=found, page=page,
                   progress=progress, latest=latest, statuses=STATUS_LABELS,
-                  notice=ops.notice_state(found, clock.now()) if found else None)
+                  state=ops.plan_state(found, latest.number if latest else None, clock.now())
+                  if found else None)
 
 
 @bp.get("/c/<int:community_id>/plans/<int:plan_id>/notice/board")
@@ -1091,13 +1097,13 @@ def board_notice(community_id: int, plan_id: int):
     shown = ops.noticed_version(found)
     if shown is None:
         abort(404)
-    online = url_for("plan.notice", community_id=community.id, plan_id=found.id,
-                     _external=True)
+    online = external_url("plan.notice", community_id=community.id, plan_id=found.id)
     code = io.BytesIO()
     segno.make(online, error="m").save(code, kind="svg", scale=5, xmldecl=False,
                                        svgns=True, title=_("QR code of the online notice"))
     return render("plan/board_notice.html", community=community, plan=found, version=shown,
-                  online=online, qr=Markup(code.getvalue().decode()), outcomes=OUTCOME_LABELS)
+                  online=online, qr=Markup(code.getvalue().decode()), outcomes=OUTCOME_LABELS,
+                  local_address=public_address_is_local())
 
 
 # --- the street's or district's view of its communities ----------------------------------------

@@ -7,6 +7,7 @@ import io
 from datetime import date, timedelta
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from participation.clock import utcnow
 from participation.consultations.models import Consultation, Phase
@@ -16,6 +17,7 @@ from participation.plan.models import (
     CheckupEntry,
     Plan,
     PlanDecision,
+    PlanVersion,
     Project,
     ProjectDecision,
 )
@@ -114,3 +116,26 @@ def test_the_district_page_costs_the_same_for_30_communities(app, factory, count
     with count_queries() as large:
         assert admin.get("/district").status_code == 200
     assert large.count == small.count <= 8, "\n".join(s[:90] for s in large.statements)
+
+
+def test_the_district_shows_the_plan_being_carried_out_and_whether_it_is_final(app, factory):
+    east, _west, _other = _world(app, factory)
+    admin = client_for(app, factory.user(admin=True))
+    with app.app_context():
+        plan = db.session.scalar(select(Plan).where(Plan.community_id == east.id))
+        plan.notice_starts_at = utcnow() - timedelta(days=20)
+        plan.notice_ends_at = utcnow() - timedelta(days=13)
+        db.session.add(PlanVersion(plan_id=plan.id, number=1, change="", projects=[]))
+        # Next year's draft, opened since: the district still follows the plan under way.
+        db.session.add(Plan(community_id=east.id, title="2028 年度草案", weights={},
+                            created_at=utcnow() + timedelta(minutes=1)))
+        db.session.commit()
+        plan_id = plan.id
+    row = text(admin.get("/district").get_data(as_text=True)).split("金榜社区")[1]
+    assert "2027 年度方案" in row and "2028 年度草案" not in row
+    assert "已定稿" in row and "60% / 3 个项目" in row
+    with app.app_context():  # changed after its notice: version 2 was never put to residents
+        db.session.add(PlanVersion(plan_id=plan_id, number=2, change="", projects=[]))
+        db.session.commit()
+    row = text(admin.get("/district").get_data(as_text=True)).split("金榜社区")[1]
+    assert "已决定，未公示" in row and "已定稿" not in row

@@ -4,21 +4,27 @@ anyone, signed in or not. The notice for the community's board carries a QR code
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from io import BytesIO
 
 from PIL import Image
 from sqlalchemy import select
 
+from participation.clock import utcnow
 from participation.extensions import db
 from participation.notifications.models import Notification
-from participation.plan.models import Project, ProjectUpdatePhoto
+from participation.plan.models import Project, ProjectUpdate, ProjectUpdatePhoto
 from tests.conftest import client_for, image_bytes, post
 from tests.plan.test_decision import Decided, text
 
 
+def _days_ago(days: int) -> str:
+    return (utcnow() - timedelta(days=days)).date().isoformat()
+
+
 def _update(plan, project_id, **fields):
     url = f"{plan.url}/projects/{project_id}/updates/new"
-    form = {"on": "2027-05-02", "status": "construction", "progress": "40",
+    form = {"on": _days_ago(30), "status": "construction", "progress": "40",
             "text": "坡道基础已浇筑", "cancel_reason": ""}
     form.update(fields)
     return post(plan.committee, url, form, page=f"{plan.url}/projects/{plan.ids[0]}",
@@ -70,7 +76,7 @@ def test_an_adopted_project_is_tracked_and_its_followers_are_told(app, factory):
     assert rejected.status_code == 303 and rejected.headers["Location"].endswith(other)
     # Done means 100%; the follower who stops is not told again.
     assert post(resident, f"{ramp}/follow", {"follow": "0"}, page=ramp).status_code == 303
-    assert _update(plan, plan.ids[0], on="2027-09-01", status="done", progress="80",
+    assert _update(plan, plan.ids[0], on=_days_ago(2), status="done", progress="80",
                    text="已完工验收").status_code == 303
     with app.app_context():
         assert db.session.get(Project, plan.ids[0]).progress == 100
@@ -101,4 +107,57 @@ def test_the_board_notice_has_the_list_the_period_and_a_qr_code(app, factory):
     html = app.test_client().get(board).get_data(as_text=True)
     assert "<svg" in html and "东门无障碍坡道" in html and "如何提出异议" in html
     assert f"http://localhost{plan.url}/notice" in html  # the address the code points to
+    assert "只有本机能打开" in html  # and a warning before printing a code only this host opens
+    app.config["BASE_URL"] = "https://linli.example.org"
+    html = app.test_client().get(board, headers={"Host": "forged.example"}).get_data(as_text=True)
+    app.config.pop("BASE_URL")
+    assert f"https://linli.example.org{plan.url}/notice" in html and "forged.example" not in html
+    assert "只有本机能打开" not in html
     assert re.search(r'<path[^>]+d="M', html)  # the code's modules are drawn
+
+
+def test_an_update_cannot_be_dated_ahead_is_sent_once_and_keeps_its_reason(app, factory):
+    from participation.communities.models import Membership
+
+    plan = Decided(app, factory)
+    assert plan.decide().status_code == 303
+    ramp = f"{plan.url}/projects/{plan.ids[0]}"
+    resident = client_for(app, plan.resident)
+    assert post(resident, f"{ramp}/follow", {"follow": "1"}, page=ramp).status_code == 303
+    # A typo in the year would freeze the project's state: refused, and what was typed stays.
+    ahead = _update(plan, plan.ids[0], on=(utcnow() + timedelta(days=400)).date().isoformat())
+    assert ahead.status_code == 422
+    assert "日期不能晚于今天" in ahead.get_data(as_text=True)
+    assert "坡道基础已浇筑" in ahead.get_data(as_text=True)
+    # A double click with photos attached is one update, told once.
+    for _ in range(2):
+        sent = _update(plan, plan.ids[0], on=_days_ago(10), photos=[
+            (BytesIO(image_bytes("JPEG")), "site.jpg")])
+        assert sent.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(ProjectUpdate)) == 1
+        assert db.session.scalar(select(db.func.count()).select_from(Notification).where(
+            Notification.kind == "plan.update")) == 1
+    # A cancellation reported late, dated before the newest update: the project's state stays
+    # with the newest, and the history keeps the cancellation's reason.
+    assert _update(plan, plan.ids[0], on=_days_ago(20), status="cancelled", progress="0",
+                   text="曾暂停", cancel_reason="资金一度未落实").status_code == 303
+    html = app.test_client().get(ramp).get_data(as_text=True)
+    assert re.search(r'our-plan" aria-current="true">', html)  # the nav's Plan tab is current
+    page = text(html)
+    assert "施工中" in page and "资金一度未落实" in page and "曾暂停" in page
+    public = text(app.test_client().get(f"/c/{plan.community.id}/our-plan")
+                  .get_data(as_text=True))
+    shown = (utcnow() - timedelta(days=10))
+    assert f"{shown.year}年{shown.month}月{shown.day}日" in public  # the update's own date
+    # Who left the community since is not told of updates any more.
+    with app.app_context():
+        membership = db.session.scalar(select(Membership).where(
+            Membership.user_id == plan.resident.id,
+            Membership.community_id == plan.community.id))
+        membership.revoked_at = utcnow()
+        db.session.commit()
+    assert _update(plan, plan.ids[0], on=_days_ago(1), text="栏杆已装").status_code == 303
+    with app.app_context():  # told of the first update and of the late cancellation only
+        assert db.session.scalar(select(db.func.count()).select_from(Notification).where(
+            Notification.kind == "plan.update")) == 2
