@@ -18,13 +18,13 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
-    database,  # noqa: F401  (registers the SQLite connection settings)
     pagecache,
     policy,
     security,
     web,
 )
 from .config import load_config
+from .database import QueuedWriter  # importing it registers the SQLite connection settings
 from .extensions import babel, cache, csrf, db, htmx, limiter, login_manager, migrate
 from .i18n import TRANSLATIONS, compile_catalogs, format_moment, select_locale
 from .registries import community_tabs
@@ -51,6 +51,11 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     load_config(app, overrides)
     compile_catalogs()
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # Writers take turns through a lock file, handed on at once (see QueuedWriter).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"factory": QueuedWriter, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -1,8 +1,11 @@
 """SQLite connection settings: WAL, foreign keys, busy timeout and write locks taken up front."""
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
+import time
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
@@ -13,6 +16,79 @@ from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+WRITER_POLL_S = 0.0005
+
+
+class QueuedWriter(sqlite3.Connection):
+    """A SQLite connection whose writers take turns through a lock file beside the database
+    (`<file>-writer`, flock), handed on the moment the last writer commits or rolls back.
+
+    SQLite alone makes a writer that finds the file locked sleep and retry, for ever longer
+    sleeps (up to 100 ms each): with several server processes voting at once most of the time
+    goes to sleeping. Here a writer waits on the lock file instead, polling it every half
+    millisecond, then takes SQLite's lock, which is free by then. Every open connection has its
+    own lock-file handle, so threads of one process queue too. After the busy timeout the writer
+    goes ahead and SQLite's own wait decides."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        name = os.fspath(database)
+        memory = name in ("", ":memory:") or name.startswith("file::memory:") \
+            or "mode=memory" in name
+        self._writer_path = None if memory else name.removeprefix("file:").split("?")[0] \
+            + "-writer"
+        self._writer_fd: int | None = None
+        self._writer_turn = False
+
+    def wait_for_writer_turn(self) -> None:
+        if self._writer_path is None or self._writer_turn:
+            return
+        if self._writer_fd is None:
+            self._writer_fd = os.open(self._writer_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                fcntl.flock(self._writer_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(WRITER_POLL_S)
+            else:
+                self._writer_turn = True
+                return
+
+    def _end_writer_turn(self) -> None:
+        if self._writer_turn:
+            self._writer_turn = False
+            fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._end_writer_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._end_writer_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._end_writer_turn()
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
+                self._writer_fd = None
+
+
+def _begin_immediate(connection) -> None:
+    dbapi = connection.connection.dbapi_connection
+    if isinstance(dbapi, QueuedWriter):
+        dbapi.wait_for_writer_turn()
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @event.listens_for(Engine, "connect")
@@ -47,7 +123,7 @@ def _begin(connection) -> None:
                                   or g.get("linli_writes_committed") or _reads_first()):
         connection.exec_driver_sql("BEGIN")
     else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_immediate(connection)
 
 
 def _reads_first() -> bool:
@@ -78,7 +154,7 @@ def begin_writes() -> None:
     g.linli_writing = True
     connection = db.session.connection()
     connection.exec_driver_sql("COMMIT")
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _begin_immediate(connection)
 
 
 def insert_unless_exists(obj) -> bool:

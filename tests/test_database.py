@@ -1,6 +1,7 @@
 """Migrations match the models; SQLite runs with WAL, foreign keys and up-front write locks."""
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -111,6 +112,45 @@ def test_concurrent_writers_never_see_database_is_locked(sqlite_app):
     assert errors == []
     with sqlite_app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM user")) == 120
+
+
+def test_a_waiting_writer_goes_the_moment_the_last_one_commits(sqlite_app):
+    """Writers queue on the lock file beside the database (where they are let through as soon
+    as the writer before them commits) rather than in SQLite's growing sleeps of up to 100 ms."""
+    import fcntl
+    import time
+
+    from participation.database import QueuedWriter
+
+    path = sqlite_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    first = QueuedWriter(path, isolation_level=None)
+    first.wait_for_writer_turn()
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("INSERT INTO community (name, district, street, committee_name, "
+                  "created_at) VALUES ('甲', 'd', 's', 'c', '2026-01-01')")
+    got_in: list[float] = []
+
+    def second_writer() -> None:
+        with sqlite_app.test_request_context("/", method="POST"):
+            db.session.execute(text("SELECT 1"))  # begins: waits its turn
+            got_in.append(time.monotonic())
+            db.session.rollback()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    time.sleep(0.3)
+    assert got_in == []  # still waiting for the first writer
+    probe = os.open(path + "-writer", os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):  # the turn is the first writer's, on the lock file
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        first.commit()
+        thread.join(timeout=10)
+        assert len(got_in) == 1  # the second writer got its turn, and gave it back
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(probe)
+        first.close()
 
 
 def test_reads_do_not_wait_for_a_writer(sqlite_app):
