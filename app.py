@@ -10,6 +10,7 @@ import proposals.ballots
 import surveys
 from participation import (
     accounts,
+    children,
     cli,
     communities,
     consultations,
@@ -20,8 +21,8 @@ from participation import (
 )
 
 # In dependency order: each module may use those before it.
-CORE_MODULES = (accounts, communities, notifications, consultations, discussions, meetings,
-                plan)
+CORE_MODULES = (accounts, communities, notifications, consultations, children, discussions,
+                meetings, plan)
 AREAS = (proposals, proposals.ballots, surveys)
 
 

@@ -57,6 +57,16 @@ class Defaults:
     # How long a decided plan stays under public notice (公示) for objections; real periods
     # are 5 or 7 working days or 15 days (see the governance rules): a setting.
     PLAN_NOTICE_DAYS = 7
+    # Children take part by age band; there are no national bands (children's councils are
+    # mostly 9 to 14; a child is under 14 in law), so the bands are a setting.
+    CHILD_AGE_BANDS = ("6-8", "9-11", "12-14")
+    # The children's information notice guardians consent to is templates/children/_notice.html,
+    # which a deployment may edit: raise the version with every change, and guardians are asked
+    # to consent again before their children's data is used anew.
+    CHILDREN_NOTICE_VERSION = 1
+    # Who answers for children's data (儿童个人信息保护专门负责人) and how to reach them; by default
+    # the community's residents' committee.
+    CHILDREN_DATA_CONTACT = None
     # Interim results of a running vote are counted at most this often (0: at every view).
     INTERIM_RESULTS_SECONDS = 15
     # The complete-community checklist a checkup follows: a YAML file like

@@ -176,3 +176,22 @@ community_sections: list[CommunitySection] = []
 def add_community_section(section: CommunitySection) -> None:
     if section not in community_sections:
         community_sections.append(section)
+
+
+@dataclass(frozen=True)
+class ChildData:
+    """What an area keeps about children (drawings, sticker votes), so that a guardian's
+    withdrawal deletes it with the children: `count(ids)` says how much there is, for the
+    confirmation; `erase(ids)` deletes it, files included."""
+
+    name: str
+    label: Callable[[int], str]  # e.g. lambda n: ngettext("%(num)d drawing", ...)
+    count: Callable[[list[int]], int]
+    erase: Callable[[list[int]], None]
+
+
+child_data: dict[str, ChildData] = {}
+
+
+def add_child_data(kind: ChildData) -> None:
+    child_data[kind.name] = kind

@@ -230,8 +230,13 @@ def _pages(app, factory):
         plan_ops.publish(user, plan, utcnow(), 7, lambda _plan: "/")
         plan_ops.post_update(user, project, on=utcnow().date(), status="design", percent=20,
                              text="设计方案征求意见中", cancel_reason="", photos=[], url="/")
+        from participation.children import operations as children_ops
+
+        guardian = db.session.get(type(resident), resident.id)
+        children_ops.answer_notice(guardian, here, True)
+        child = children_ops.add_child(guardian, here, "小树", "9-11")
         db.session.commit()
-        plan_id, project_id = plan.id, project.id
+        plan_id, project_id, child_id = plan.id, project.id, child.id
     c = f"/c/{community.id}"
     p = f"{c}/plans/{plan_id}"
     mid = factory.membership_id(newcomer, community)
@@ -240,9 +245,11 @@ def _pages(app, factory):
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
                f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}", f"{p}/versions",
                f"{p}/versions/1", f"{p}/versions/1/print", f"{p}/notice", f"{c}/our-plan",
-               f"{p}/notice/board"],
+               f"{p}/notice/board", f"{c}/children/notice"],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
-                         f"{c}/households", f"{c}/plans/{plan_id}/notice"],
+                         f"{c}/households", f"{c}/plans/{plan_id}/notice", f"{c}/children",
+                         f"{c}/children/consent", f"{c}/children/new",
+                         f"{c}/children/{child_id}/delete", f"{c}/children/withdraw"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
                           f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",

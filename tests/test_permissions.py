@@ -15,6 +15,7 @@ MEMBERS = {"resident", "verified", "planner", "committee", "moderator"}
 SIGNED_IN = set(ROLES) - {"anonymous"}
 EVERYONE = set(ROLES)
 COMMITTEE = {"committee", "admin"}
+GUARDIANS = {"verified", "committee", "moderator"}
 
 # endpoint -> roles that may use it. "outsider" is a committee member of another community.
 ALLOWED: dict[str, set[str]] = {
@@ -143,6 +144,14 @@ ALLOWED: dict[str, set[str]] = {
     # The street's or district's view of all its communities, and its spreadsheet.
     "plan.district": {"admin"},
     "plan.district_export": {"admin"},
+    # Children: the notice is public; guardians are residents whose place is known. A child is
+    # seen and deleted by its own guardian only (another guardian: 404).
+    "children.notice": EVERYONE,
+    "children.index": GUARDIANS,
+    "children.consent": GUARDIANS,  # an empty answer is answered with what to choose
+    "children.new": GUARDIANS,  # without consent: sent to the notice first
+    "children.delete": GUARDIANS,
+    "children.withdraw": GUARDIANS,
 }
 
 
@@ -323,6 +332,15 @@ def world(app, factory):
         progress.photos.append(ProjectUpdatePhoto(
             filename=save_image(BytesIO(image_bytes()), "progress")))
         db.session.add_all([decision, progress])
+        from participation.children.models import ChildProfile, GuardianConsent
+
+        consent = GuardianConsent(user_id=users["verified"].id, community_id=community.id,
+                                  notice_version=1, agreed=True)
+        db.session.add(consent)
+        db.session.flush()
+        child = ChildProfile(community_id=community.id, guardian_id=users["verified"].id,
+                             consent_id=consent.id, nickname="小树", age_band="9-11")
+        db.session.add(child)
         db.session.commit()
         assert progress.photos[0].id == meeting.photos[0].id
         assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
@@ -335,7 +353,8 @@ def world(app, factory):
                "voter_id": paper_voter.id, "entry_id": finding.id, "item": "cc01",
                "site_id": site.id, "plan_id": plan.id, "project_id": project.id,
                "source_id": source.id, "number": 1, "fmt": "csv",
-               "objection_id": objection.id, "update_id": progress.id}
+               "objection_id": objection.id, "update_id": progress.id,
+               "child_id": child.id}
     return {
         "community": community,
         "users": users,
@@ -377,6 +396,8 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "plan.edit_project": {200, 422}, "plan.weights": {200, 422},
                     "plan.respond": {422}, "plan.decide": {200, 422},
                     "plan.object_to": {422}, "plan.track": {200, 422},
+                    "children.consent": {200, 422}, "children.new": {200, 303, 422},
+                    "children.delete": {200, 303} if role == "verified" else {404},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"
