@@ -925,7 +925,7 @@ def post_update(user: User, project: Project, *, on: date, status: str, percent:
     community = db.session.get(Community, plan.community_id)
     record("plan.update", actor=user, community=community, target=f"plan:{plan.id}",
            name=project.title, status=status, progress=str(percent), on=on.isoformat(),
-           **({"reason": cancel_reason} if cancel_reason else {}))
+           reason=cancel_reason or None)
     # Those who follow it and still belong to the community (not left, not blocked).
     followers = db.session.scalars(
         select(ProjectFollower.user_id)
