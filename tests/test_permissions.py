@@ -147,11 +147,11 @@ ALLOWED: dict[str, set[str]] = {
     # Children: the notice is public; guardians are residents whose place is known. A child is
     # seen and deleted by its own guardian only (another guardian: 404).
     "children.notice": EVERYONE,
-    "children.index": GUARDIANS,
+    "children.index": SIGNED_IN,  # one's own children, whatever became of the membership
     "children.consent": GUARDIANS,  # an empty answer is answered with what to choose
     "children.new": GUARDIANS,  # without consent: sent to the notice first
-    "children.delete": GUARDIANS,
-    "children.withdraw": GUARDIANS,
+    "children.delete": SIGNED_IN,  # another guardian's child: 404
+    "children.withdraw": SIGNED_IN,
 }
 
 

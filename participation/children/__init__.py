@@ -11,7 +11,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from participation import audit
-from participation.policy import Role, all_of, anyone, has_role, not_blocked
+from participation.policy import Role, all_of, anyone, has_role, is_authenticated, not_blocked
 from participation.registries import CommunityTab, add_community_tab, plug_in
 
 RULES = {
@@ -21,6 +21,9 @@ RULES = {
     # no children.
     "children.guardian": all_of(has_role(Role.VERIFIED, Role.COMMITTEE, Role.MODERATOR),
                                 not_blocked),
+    # What is already kept, a guardian sees and deletes whatever has become of their
+    # membership (the views find only the signed-in guardian's own children).
+    "children.own": is_authenticated,
 }
 
 

@@ -70,6 +70,8 @@ def answer_notice(user: User, community: Community, agreed: bool) -> GuardianCon
     if answer is not None and answer.notice_version == version and answer.agreed == agreed \
             and answer.withdrawn_at is None:
         return answer
+    if not agreed and consent_state(answer) in ("valid", "outdated"):
+        withdraw(user, community)  # refusing what was consented to deletes, as withdrawing does
     answer = GuardianConsent(user_id=user.id, community_id=community.id,
                              notice_version=version, agreed=agreed, at=utcnow())
     db.session.add(answer)

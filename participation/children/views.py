@@ -34,6 +34,12 @@ def _guardian(community: Community) -> None:
         "Verified residents of the community add their children here."))
 
 
+def _own(community: Community) -> None:
+    """Seeing, deleting and withdrawing need no role: a guardian blocked, moved out or no
+    longer verified still deletes their children's data at any time."""
+    require("children.own", community)
+
+
 @bp.get("/c/<int:community_id>/children/notice")
 def notice(community_id: int):
     """The children's information notice, readable by anyone before deciding."""
@@ -46,7 +52,7 @@ def notice(community_id: int):
 @bp.get("/c/<int:community_id>/children")
 def index(community_id: int):
     community = _community(community_id)
-    _guardian(community)
+    _own(community)
     answer = ops.latest_answer(current_user, community)
     children = ops.children_of(current_user, community)
     return render("children/index.html", community=community, answer=answer,
@@ -109,7 +115,7 @@ def _my_child(community: Community, child_id: int) -> ChildProfile:
 @bp.route("/c/<int:community_id>/children/<int:child_id>/delete", methods=["GET", "POST"])
 def delete(community_id: int, child_id: int):
     community = _community(community_id)
-    _guardian(community)
+    _own(community)
     child = _my_child(community, child_id)
     form = EmptyForm()
     if form.validate_on_submit():
@@ -124,7 +130,7 @@ def delete(community_id: int, child_id: int):
 @bp.route("/c/<int:community_id>/children/withdraw", methods=["GET", "POST"])
 def withdraw(community_id: int):
     community = _community(community_id)
-    _guardian(community)
+    _own(community)
     children = ops.children_of(current_user, community)
     form = EmptyForm()
     if form.validate_on_submit():

@@ -21,6 +21,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.i18n import to_shown
 from participation.registries import SourceItem, plan_sources
+from participation.uploads import image_path
 from participation.standards import Item, checklist, item_names
 from participation.web import parse_ids
 
@@ -910,6 +911,8 @@ def post_update(user: User, project: Project, *, on: date, status: str, percent:
         .order_by(ProjectUpdate.id.desc()).limit(1))
     if mine is not None and (mine.on, mine.status, mine.progress, mine.text,
                              mine.cancel_reason) == (on, status, percent, text, cancel_reason):
+        for name in photos:  # the second send's copies of the photos: nothing refers to them
+            image_path("progress", name).unlink(missing_ok=True)
         return mine
     newest = db.session.scalar(select(ProjectUpdate.on).where(
         ProjectUpdate.project_id == project.id).order_by(ProjectUpdate.on.desc()).limit(1))

@@ -157,3 +157,34 @@ def test_withdrawing_deletes_the_children_and_what_the_areas_keep(app, factory, 
     assert browser.get(f"{base}/new").status_code == 303  # consent again first
     # Withdrawing twice is answered calmly.
     assert post(browser, f"{base}/withdraw", page=f"{base}/withdraw").status_code == 303
+
+
+def test_refusing_after_consenting_deletes_and_a_blocked_guardian_still_withdraws(app, factory):
+    from participation.communities.models import Membership
+    from participation.clock import utcnow
+
+    community = factory.community()
+    guardian, blocked = (factory.user(community, Role.VERIFIED),
+                         factory.user(community, Role.VERIFIED))
+    base = f"/c/{community.id}/children"
+    browser, other = client_for(app, guardian), client_for(app, blocked)
+    for who, name in ((browser, "小树"), (other, "豆豆")):
+        assert post(who, f"{base}/consent", {"answer": "agree"},
+                    page=f"{base}/consent").status_code == 303
+        assert post(who, f"{base}/new", {"nickname": name, "age_band": "6-8"},
+                    page=f"{base}/new").status_code == 303
+    # Changing one's answer to "no" is withdrawing: the children go.
+    assert post(browser, f"{base}/consent", {"answer": "refuse"},
+                page=f"{base}/consent").status_code == 303
+    assert _children(app, guardian) == []
+    # A moderator blocks the other guardian: they can no longer add a child, but still see
+    # and delete what is kept.
+    with app.app_context():
+        membership = db.session.scalar(select(Membership).where(
+            Membership.user_id == blocked.id, Membership.community_id == community.id))
+        membership.blocked_at = utcnow()
+        db.session.commit()
+    assert other.get(f"{base}/new").status_code == 403
+    assert "豆豆" in other.get(base).get_data(as_text=True)
+    assert post(other, f"{base}/withdraw", page=base).status_code == 303
+    assert _children(app, blocked) == []

@@ -116,8 +116,12 @@ def test_the_board_notice_has_the_list_the_period_and_a_qr_code(app, factory):
     assert re.search(r'<path[^>]+d="M', html)  # the code's modules are drawn
 
 
-def test_an_update_cannot_be_dated_ahead_is_sent_once_and_keeps_its_reason(app, factory):
+def test_an_update_cannot_be_dated_ahead_is_sent_once_and_keeps_its_reason(app, factory,
+                                                                          tmp_path,
+                                                                          monkeypatch):
     from participation.communities.models import Membership
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))  # this test's files only
 
     plan = Decided(app, factory)
     assert plan.decide().status_code == 303
@@ -136,6 +140,7 @@ def test_an_update_cannot_be_dated_ahead_is_sent_once_and_keeps_its_reason(app, 
         assert sent.status_code == 303
     with app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(ProjectUpdate)) == 1
+        assert len(list((tmp_path / "progress").glob("*.jpg"))) == 1  # no copy left behind
         assert db.session.scalar(select(db.func.count()).select_from(Notification).where(
             Notification.kind == "plan.update")) == 1
     # A cancellation reported late, dated before the newest update: the project's state stays
