@@ -104,6 +104,13 @@ def to_shown(dt):
     return flask_babel.to_user_timezone(dt).replace(tzinfo=None)
 
 
+def today_shown():
+    """Today's date where the community is (the clock may be frozen in tests)."""
+    from . import clock
+
+    return to_shown(clock.now()).date()
+
+
 def format_moment(value, _format=None) -> str:
     """A date and time in the one style every page uses: the locale's date as in a letter and
     the time without seconds (2026年12月2日 18:29; Dec 2, 2026, 6:29 PM), in the community's

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from participation.clock import utcnow
 from participation.extensions import db
 
+NICKNAME_MAX = 12
+
 
 class GuardianConsent(db.Model):
     """A guardian's answer to one version of the children's information notice: consent or
@@ -56,6 +58,6 @@ class ChildProfile(db.Model):
                                              index=True)
     consent_id: Mapped[int | None] = mapped_column(
         ForeignKey("guardian_consent.id", ondelete="SET NULL"))
-    nickname: Mapped[str] = mapped_column(String(12))
+    nickname: Mapped[str] = mapped_column(String(NICKNAME_MAX))
     age_band: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

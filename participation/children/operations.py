@@ -20,9 +20,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.registries import child_data
 
-from .models import ChildProfile, GuardianConsent
-
-NICKNAME_MAX = 12
+from .models import NICKNAME_MAX, ChildProfile, GuardianConsent
 
 
 def notice_version() -> int:

@@ -84,9 +84,10 @@ def consent(community_id: int):
 def new(community_id: int):
     community = _community(community_id)
     _guardian(community)
-    if ops.valid_consent(current_user, community) is None:
-        flash(_("Read the children's information notice and give your consent first: without "
-                "it nothing about a child is kept."), "info")
+    try:
+        ops.require_consent(current_user, community)
+    except OperationError as error:
+        flash(str(error), "info")
         return see_other(url_for("children.consent", community_id=community.id))
     form = ChildForm()
     if form.validate_on_submit():

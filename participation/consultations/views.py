@@ -20,7 +20,7 @@ from participation import clock
 from participation.communities.models import Community
 from participation.errors import OperationError
 from participation.extensions import db
-from participation.i18n import select_locale, to_shown, to_stored
+from participation.i18n import select_locale, to_shown, to_stored, today_shown
 from participation.pagecache import public_page
 from participation.phases import PHASE_KINDS, TEMPLATES
 from participation.policy import require
@@ -71,7 +71,7 @@ def new_consultation(community_id: int):
     form.template.choices = [SelectChoice(key, t.name(locale)) for key, t in TEMPLATES.items()
                              if t.standalone]
     if request.method == "GET":
-        form.starts_on.data = to_shown(clock.now()).date()
+        form.starts_on.data = today_shown()
     if form.validate_on_submit():
         try:
             consultation = ops.create_consultation(

@@ -17,9 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from participation import clock
 from participation.forms import DecimalField, photo_field, required, sensible_date
-from participation.i18n import to_shown
+from participation.i18n import today_shown
 
 from .models import STANCES, STATES
 
@@ -210,7 +209,7 @@ class ProgressForm(FlaskForm):
     photos = photo_field(MultipleFileField, _l("Photos (up to 4)"), count=UPDATE_PHOTOS)
 
     def validate_on(self, field) -> None:
-        if field.data and field.data > to_shown(clock.now()).date():
+        if field.data and field.data > today_shown():
             raise ValidationError(_l("An update reports what has happened: its date cannot be "
                                      "in the future."))
 

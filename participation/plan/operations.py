@@ -14,12 +14,11 @@ from sqlalchemy import case, func, literal, select, update
 from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.audit.operations import record
-from participation import clock
 from participation.communities.models import Community, Membership
 from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
-from participation.i18n import to_shown
+from participation.i18n import today_shown
 from participation.registries import SourceItem, plan_sources
 from participation.uploads import image_path
 from participation.standards import Item, checklist, item_names
@@ -895,7 +894,7 @@ def post_update(user: User, project: Project, *, on: date, status: str, percent:
         raise OperationError(_("Choose the project's status."))
     if not 0 <= percent <= 100:
         raise OperationError(_("Progress is a percentage from 0 to 100."))
-    if on > to_shown(clock.now()).date():
+    if on > today_shown():
         raise OperationError(_("An update reports what has happened: its date cannot be in "
                                "the future."))
     cancel_reason = cancel_reason.strip() if status == "cancelled" else ""

@@ -29,7 +29,7 @@ from participation.consultations.models import Consultation
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
-from participation.i18n import select_locale, to_shown
+from participation.i18n import select_locale, today_shown
 from participation.policy import can, membership_of, require
 from participation.registries import plan_sources, site_references
 from participation.standards import checklist, item_names
@@ -158,7 +158,7 @@ def finding(community_id: int, item: str):
     if item.measure:
         form.value.label.text = _("Measured value, %(unit)s", unit=unit_label(item.measure.kind))
     if request.method == "GET" and entry is None:
-        form.checked_on.data = to_shown(clock.now()).date()
+        form.checked_on.data = today_shown()
     if form.validate_on_submit():
         try:
             photo = save_image(form.photo.data.stream, "checkup") \
@@ -773,7 +773,7 @@ def decide(community_id: int, plan_id: int):
                                   .order_by(Project.score.desc(), Project.id)).all()
     form = DecisionForm()
     if request.method == "GET":
-        form.held_on.data = to_shown(clock.now()).date()
+        form.held_on.data = today_shown()
         form.committee_size.data = ops.committee_size(community) or None
     error = None
     # What was typed, as typed, to show again if anything is refused.
@@ -1007,7 +1007,7 @@ def track(community_id: int, plan_id: int, project_id: int):
         return see_other(_project_url(shown))
     form = ProgressForm()
     if request.method == "GET":
-        form.on.data = to_shown(clock.now()).date()
+        form.on.data = today_shown()
         form.status.data, form.progress.data = shown.status, shown.progress
         form.cancel_reason.data = shown.cancel_reason
     if form.validate_on_submit():
