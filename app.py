@@ -7,6 +7,7 @@ from flask import Flask
 import participation
 import proposals
 import proposals.ballots
+import proposals.designs
 import surveys
 from participation import (
     accounts,
@@ -23,7 +24,7 @@ from participation import (
 # In dependency order: each module may use those before it.
 CORE_MODULES = (accounts, communities, notifications, consultations, children, discussions,
                 meetings, plan)
-AREAS = (proposals, proposals.ballots, surveys)
+AREAS = (proposals, proposals.ballots, proposals.designs, surveys)
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -14,7 +14,11 @@ from pathlib import Path
 from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
+
+from .extensions import db
 
 MAX_SIDE = 1600
 # A phone photo is rarely past 8 MB; the request cap (MAX_CONTENT_LENGTH) leaves room for a
@@ -97,6 +101,27 @@ def prune(min_age: timedelta = timedelta(hours=1)) -> int:
 
 def image_path(folder: str, name: str) -> Path:
     return upload_dir(folder) / Path(name).name
+
+
+_DOOMED = "linli_doomed_files"
+
+
+def delete_after_commit(folder: str, names) -> None:
+    """Delete these stored pictures once the transaction that deleted their rows commits; a
+    rollback keeps them, with their rows."""
+    db.session.info.setdefault(_DOOMED, []).extend(image_path(folder, n) for n in names if n)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_doomed(session) -> None:
+    for path in session.info.pop(_DOOMED, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _keep_doomed(session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_DOOMED, None)
 
 
 def send_image(folder: str, name: str):

@@ -54,6 +54,9 @@ class Proposal(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"),
                                                   index=True)
+    # Who a proposal without an author is credited to ("the children of 某社区", for one made
+    # of a children's design).
+    credit: Mapped[str | None] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     # A complete-community checklist item id (e.g. "cc12"), or "other".

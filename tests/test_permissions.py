@@ -152,6 +152,22 @@ ALLOWED: dict[str, set[str]] = {
     "children.new": GUARDIANS,  # without consent: sent to the notice first
     "children.delete": SIGNED_IN,  # another guardian's child: 404
     "children.withdraw": SIGNED_IN,
+    # Children's designs: calls and galleries are public; a design not yet approved is seen
+    # by its guardian and the community's planners and moderators only (others: 404).
+    "designs.calls": EVERYONE,
+    "designs.call": EVERYONE,
+    "designs.image": EVERYONE,  # a pending design: 404 but for those three
+    "designs.new_call": {"planner", "admin"},  # a consultation of another kind: 404
+    "designs.edit_call": {"planner", "admin"},
+    "designs.submit": GUARDIANS,  # the design collection runs; without consent: the notice
+    "designs.review": {"planner", "moderator"},
+    "designs.moderate": {"planner", "moderator"},  # no answer sent: told so
+    "designs.sticker": set(),  # the children's vote comes after the design collection
+    "designs.take_back": set(),
+    "designs.new_workshop": {"planner"},
+    "designs.tally": {"planner"},
+    "designs.promote": {"planner", "admin"},  # not approved yet: told so
+    "designs.delete_design": {"planner"},  # a guardian's own design: 404 (the guardian deletes)
 }
 
 
@@ -341,6 +357,29 @@ def world(app, factory):
         child = ChildProfile(community_id=community.id, guardian_id=users["verified"].id,
                              consent_id=consent.id, nickname="小树", age_band="9-11")
         db.session.add(child)
+        from participation.children.models import PaperConsent
+        from proposals.designs.models import Design, DesignCall, Workshop
+
+        children_call = Consultation(community_id=community.id, template="children_design",
+                                     title="儿童设计")
+        children_call.phases.append(Phase(kind="design", starts_at=now - timedelta(days=1),
+                                          ends_at=now + timedelta(days=10)))
+        db.session.add(children_call)
+        db.session.flush()
+        call = DesignCall(consultation_id=children_call.id, community_id=community.id,
+                          title="口袋乐园", prompt="画一画", age_bands="6-8,9-11,12-14")
+        db.session.add(call)
+        db.session.flush()
+        drawing = save_image(BytesIO(image_bytes()), "designs")
+        design = Design(call_id=call.id, child_id=child.id, title="滑梯", filename=drawing,
+                        thumbnail=drawing)  # pending: not yet approved
+        paper = PaperConsent(community_id=community.id, collected_by="苏阿姨",
+                             collected_on=now.date(), count=5)
+        db.session.add_all([design, paper])
+        db.session.flush()
+        workshop = Workshop(call_id=call.id, paper_consent_id=paper.id, place="活动室",
+                            held_on=now.date())
+        db.session.add(workshop)
         db.session.commit()
         assert progress.photos[0].id == meeting.photos[0].id
         assert site.photos[0].id == meeting.photos[0].id  # one `photo_id` for every photo
@@ -354,7 +393,8 @@ def world(app, factory):
                "site_id": site.id, "plan_id": plan.id, "project_id": project.id,
                "source_id": source.id, "number": 1, "fmt": "csv",
                "objection_id": objection.id, "update_id": progress.id,
-               "child_id": child.id}
+               "child_id": child.id, "call_id": call.id, "design_id": design.id,
+               "workshop_id": workshop.id}
     return {
         "community": community,
         "users": users,
@@ -398,6 +438,11 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     "plan.object_to": {422}, "plan.track": {200, 422},
                     "children.consent": {200, 422}, "children.new": {200, 303, 422},
                     "children.delete": {200, 303} if role == "verified" else {404},
+                    "designs.image": {200} if role in ("verified", "planner", "moderator")
+                    else {404},
+                    "designs.new_call": {404}, "designs.edit_call": {200, 422},
+                    "designs.submit": {200, 303, 422}, "designs.new_workshop": {200, 422},
+                    "designs.delete_design": {404},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

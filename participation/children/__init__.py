@@ -40,4 +40,6 @@ def init_app(app: Flask) -> None:
         "children.add": _l("Added a child's profile"),
         "children.remove": _l("Deleted a child's profile and its data"),
         "children.withdraw": _l("Withdrew consent: children's profiles and data deleted"),
-    }, details={"version": _l("Version"), "children": _l("Children")})
+        "children.paper_consents": _l("Attested guardians' paper consents for a workshop"),
+    }, details={"version": _l("Version"), "children": _l("Children"),
+                "consents": _l("Paper consents")})

@@ -5,7 +5,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length
 
 from participation.forms import required
 
@@ -35,8 +35,3 @@ class ChildForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.age_band.choices = age_band_choices()
-
-    def validate_nickname(self, field) -> None:
-        if sum(ch.isdigit() for ch in field.data or "") > 4:
-            raise ValidationError(_l("A nickname has no long numbers in it (no phone or ID "
-                                     "numbers)."))

@@ -7,6 +7,8 @@ community with all that the areas keep about them (registered with `add_child_da
 audit log records that it happened and how many, never who the children were."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,9 +20,10 @@ from participation.communities.models import Community
 from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
+from participation.i18n import today_shown
 from participation.registries import child_data
 
-from .models import NICKNAME_MAX, ChildProfile, GuardianConsent
+from .models import NICKNAME_MAX, ChildProfile, GuardianConsent, PaperConsent
 
 
 def notice_version() -> int:
@@ -89,12 +92,7 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
     """A child's profile under the guardian's valid consent; the same nickname twice is
     refused (a double click adds one child)."""
     consent = require_consent(user, community)
-    nickname = " ".join(nickname.split())
-    if not nickname or len(nickname) > NICKNAME_MAX:
-        raise OperationError(_("Give the child a nickname of at most %(n)d characters.",
-                               n=NICKNAME_MAX))
-    if age_band not in current_app.config["CHILD_AGE_BANDS"]:
-        raise OperationError(_("Choose the child's age."))
+    nickname, age_band = _checked(nickname, age_band)
     child = ChildProfile(community_id=community.id, guardian_id=user.id, consent_id=consent.id,
                          nickname=nickname, age_band=age_band)
     if not insert_unless_exists(child):
@@ -107,6 +105,62 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
                                "another nickname.", name=nickname))
     record("children.add", actor=user, community=community, target=f"user:{user.id}")
     return child
+
+
+def _checked(nickname: str, age_band: str) -> tuple[str, str]:
+    nickname = " ".join(nickname.split())
+    if not nickname or len(nickname) > NICKNAME_MAX:
+        raise OperationError(_("Give the child a nickname of at most %(n)d characters.",
+                               n=NICKNAME_MAX))
+    if sum(ch.isdigit() for ch in nickname) > 4:
+        raise OperationError(_("A nickname has no long numbers in it (no phone or ID "
+                               "numbers)."))
+    if age_band not in current_app.config["CHILD_AGE_BANDS"]:
+        raise OperationError(_("Choose the child's age."))
+    return nickname, age_band
+
+
+def attest_paper_consents(planner: User, community: Community, collected_by: str,
+                          collected_on: date, count: int,
+                          children: list[tuple[str, str]]) -> list[ChildProfile]:
+    """Profiles for the children of an offline workshop, under the planner's attestation that
+    `count` guardians' consents were collected on paper by `collected_by` on `collected_on`.
+    There are never more children than consents."""
+    collected_by = " ".join(collected_by.split())
+    if not collected_by:
+        raise OperationError(_("Say who collected the guardians' paper consents."))
+    if collected_on > today_shown():
+        raise OperationError(_("The paper consents cannot have been collected in the future."))
+    if not children:
+        raise OperationError(_("Add at least one child's drawing."))
+    if len(children) > count:
+        raise OperationError(_("There are more children than paper consents: every child needs "
+                               "a guardian's consent."))
+    checked = [_checked(nickname, band) for nickname, band in children]
+    if len({nickname for nickname, _band in checked}) < len(checked):
+        raise OperationError(_("Two children have the same nickname: give each child their "
+                               "own."))
+    attestation = PaperConsent(community_id=community.id, recorded_by_id=planner.id,
+                               collected_by=collected_by, collected_on=collected_on,
+                               count=count)
+    db.session.add(attestation)
+    db.session.flush()
+    profiles = [ChildProfile(community_id=community.id, paper_consent_id=attestation.id,
+                             nickname=nickname, age_band=band) for nickname, band in checked]
+    db.session.add_all(profiles)
+    db.session.flush()
+    record("children.paper_consents", actor=planner, community=community,
+           target=f"user:{planner.id}", consents=str(count), children=str(len(profiles)))
+    return profiles
+
+
+def erase_workshop_child(planner: User, child: ChildProfile) -> None:
+    """A child of a workshop whose guardian asks, on paper or in person, for the child's data
+    to be deleted: the planner deletes it all."""
+    community = db.session.get(Community, child.community_id)
+    _erase([child.id])
+    record("children.remove", actor=planner, community=community,
+           target=f"user:{planner.id}")
 
 
 def held_data(ids: list[int]) -> list[str]:
