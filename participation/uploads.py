@@ -124,12 +124,16 @@ def _keep_doomed(session, previous_transaction) -> None:
         session.info.pop(_DOOMED, None)
 
 
-def send_image(folder: str, name: str):
-    """Serve a stored image; a file lost from disk is a 404, not an error page."""
+def send_image(folder: str, name: str, revalidate: bool = False):
+    """Serve a stored image; a file lost from disk is a 404, not an error page. With
+    `revalidate`, the browser asks again at every view (answered 304 while the picture stands),
+    so a picture deleted is gone at once, even from the browser's cache."""
     path = image_path(folder, name)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=3600)
+    response = send_file(path, mimetype="image/jpeg", max_age=0 if revalidate else 3600)
+    if revalidate:
+        response.cache_control.no_cache = True
     # Members-only pictures: a shared cache must not keep them.
     response.cache_control.public = False
     response.cache_control.private = True

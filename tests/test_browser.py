@@ -211,6 +211,7 @@ def _pages(app, factory):
     resident = factory.user(community, Role.VERIFIED, household=house)
     newcomer = factory.user(community, Role.RESIDENT)
     admin = factory.user(admin=True)
+    planner = factory.user(community, Role.PLANNER)
     with app.app_context():
         db.session.add(PasswordResetToken(user_id=resident.id, token_hash=token_hash("tok-123"),
                                           expires_at=utcnow() + timedelta(hours=1)))
@@ -237,6 +238,7 @@ def _pages(app, factory):
         child = children_ops.add_child(guardian, here, "小树", "9-11")
         db.session.commit()
         plan_id, project_id, child_id = plan.id, project.id, child.id
+        design_pages = _design_pages(app, here, guardian, child, planner)
     c = f"/c/{community.id}"
     p = f"{c}/plans/{plan_id}"
     mid = factory.membership_id(newcomer, community)
@@ -245,11 +247,13 @@ def _pages(app, factory):
                "/password/reset/spent", "/no-such-page", c, f"{c}/proposals", f"{c}/checkup",
                f"{c}/sites", f"{c}/plans", p, f"{p}/projects/{project_id}", f"{p}/versions",
                f"{p}/versions/1", f"{p}/versions/1/print", f"{p}/notice", f"{c}/our-plan",
-               f"{p}/notice/board", f"{c}/children/notice"],
+               f"{p}/notice/board", f"{c}/children/notice", *design_pages[None]],
         resident.login: ["/account", "/redeem", c, f"{c}/proposals", f"{c}/surveys",
                          f"{c}/households", f"{c}/plans/{plan_id}/notice", f"{c}/children",
                          f"{c}/children/consent", f"{c}/children/new",
-                         f"{c}/children/{child_id}/delete", f"{c}/children/withdraw"],
+                         f"{c}/children/{child_id}/delete", f"{c}/children/withdraw",
+                         *design_pages["guardian"]],
+        planner.login: design_pages["planner"],
         committee.login: [f"{c}/households", f"{c}/households/import", f"{c}/invites",
                           f"{c}/members", f"{c}/members/{mid}/verify",
                           f"{c}/members/{mid}/revoke", f"{c}/audit", f"{c}/settings",
@@ -263,6 +267,47 @@ def _pages(app, factory):
                       f"/admin/communities/{community.id}/members/"
                       f"{factory.membership_id(committee, community)}/remove-role"],
     }, community
+
+
+def _design_pages(app, community, guardian, child, planner) -> dict:
+    """A children's design call collecting drawings, with one approved, one waiting, and a
+    workshop: its pages for visitors, the guardian and the planner."""
+    from io import BytesIO
+
+    from participation.consultations.models import Consultation, Phase
+    from proposals.designs import operations as design_ops
+    from proposals.designs.models import DesignCall
+
+    now = utcnow()
+    consultation = Consultation(community_id=community.id, template="children_design",
+                                title="口袋乐园")
+    consultation.phases = [Phase(kind="design", starts_at=now - timedelta(days=1),
+                                 ends_at=now + timedelta(days=9))]
+    db.session.add(consultation)
+    db.session.flush()
+    call = DesignCall(consultation_id=consultation.id, community_id=community.id,
+                      title="我们的口袋乐园", prompt="你想在这里玩什么？", age_bands="6-8,9-11")
+    db.session.add(call)
+    db.session.flush()
+    shown = design_ops.submit_design(guardian, call, child.id, "彩虹滑梯", "会变颜色",
+                                     BytesIO(image_bytes()))
+    design_ops.moderate(db.session.get(type(guardian), planner.id), shown, "approved")
+    design_ops.submit_design(guardian, call, child.id, "树屋", "", BytesIO(image_bytes()))
+    workshop = design_ops.add_workshop(
+        db.session.get(type(guardian), planner.id), call, place="活动室", held_on=now.date(),
+        collected_by="苏阿姨", collected_on=now.date(), consents=3,
+        drawings=[design_ops.WorkshopDrawing("小星", "6-8", "花朵跷跷板", "",
+                                             BytesIO(image_bytes()))])
+    db.session.commit()
+    workshop_design = max(d.id for d in design_ops.gallery(call))
+    c, d = f"/c/{community.id}", f"/c/{community.id}/design-calls/{call.id}"
+    return {None: [f"{c}/designs", d],
+            "guardian": [d, f"{d}/submit"],
+            "planner": [d, f"{d}/review", f"{d}/review?state=approved", f"{d}/workshops/new",
+                        f"{c}/workshops/{workshop.id}/tally", f"{d}/edit",
+                        f"{c}/consultations/{consultation.id}",
+                        f"{c}/consultations/{consultation.id}/design-calls/new",
+                        f"{c}/designs/{workshop_design}/delete"]}
 
 
 @pytest.mark.parametrize("mode", ["zh", "en", "large"])
@@ -1252,3 +1297,100 @@ def test_the_committee_decides_publishes_answers_and_everyone_reads_the_same_lis
     shown = public.locator("table.stacked tbody th").all_inner_texts()
     assert shown == [t for t, o in listed if o == "采纳"]
     assert "公示至" in public.inner_text("main")
+
+
+def test_a_childs_drawing_from_consent_to_withdrawal_in_the_browser(app, live_server, new_page,
+                                                                     factory, at, tmp_path,
+                                                                     monkeypatch):
+    """A guardian consents, adds a child and sends a drawing; the planner approves it; the child
+    places a sticker; the gallery and the plan builder show it; the guardian withdraws and it
+    disappears everywhere. Every page passes axe at 360 px."""
+    from participation.consultations.models import Consultation, Phase
+    from participation.plan import operations as plan_ops
+    from proposals.designs.models import DesignCall
+
+    monkeypatch.setitem(app.config, "UPLOAD_FOLDER", str(tmp_path))
+    community = factory.community(name="金榜社区")
+    guardian = factory.user(community, Role.VERIFIED)
+    planner = factory.user(community, Role.PLANNER)
+    now = utcnow()
+    with app.test_request_context():
+        consultation = Consultation(community_id=community.id, template="children_design",
+                                    title="口袋乐园")
+        consultation.phases = [
+            Phase(kind="design", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1)),
+            Phase(kind="children_vote", starts_at=now + timedelta(days=1),
+                  ends_at=now + timedelta(days=8))]
+        db.session.add(consultation)
+        db.session.flush()
+        call = DesignCall(consultation_id=consultation.id, community_id=community.id,
+                          title="我们的口袋乐园", prompt="你想在这里玩什么？", age_bands="6-8,9-11")
+        db.session.add(call)
+        plan = plan_ops.create_plan(db.session.get(type(planner), planner.id),
+                                    db.session.get(type(community), community.id), "2027 年方案")
+        db.session.commit()
+        call_url, plan_id = f"/c/{community.id}/design-calls/{call.id}", plan.id
+    c = f"{live_server}/c/{community.id}"
+    drawing = tmp_path / "drawing.jpg"
+    drawing.write_bytes(image_bytes("JPEG", (400, 300), exif=True))
+
+    page = new_page()
+    log_in(page, live_server, guardian.login)
+    page.goto(f"{c}/children")
+    check_page(page, "my children")
+    page.click("main a.button.primary")  # read the notice and answer
+    check_page(page, "consent")
+    page.check("input[name=answer][value=agree]")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/children/new$"))
+    check_page(page, "add a child")
+    page.fill("input[name=nickname]", "小树")
+    page.check("input[name=age_band][value='9-11']")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/children$"))
+    page.goto(live_server + call_url)
+    check_page(page, "call")
+    page.click("text=提交设计")
+    check_page(page, "send a design")
+    page.fill("input[name=title]", "彩虹滑梯")
+    page.fill("textarea[name=want]", "想要会变颜色的滑梯")
+    page.set_input_files("input[name=drawing]", str(drawing))
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"#mine$"))
+    assert "等待审核" in page.inner_text("#mine ~ ul, section[aria-labelledby=mine]")
+    check_page(page, "call with a pending design")
+
+    staff = new_page()
+    log_in(staff, live_server, planner.login)
+    staff.goto(f"{live_server}{call_url}/review")
+    check_page(staff, "review")
+    staff.click("main button.primary")  # approve
+    staff.wait_for_load_state()
+    assert "已进入画廊" in staff.inner_text(".flash-success")
+
+    at(now + timedelta(days=2))  # the children's vote
+    page.goto(live_server + call_url)
+    page.click("button:has-text('贴一张贴纸')")
+    page.wait_for_load_state()
+    assert "还剩 2 张" in page.inner_text(".flash-success")
+    check_page(page, "sticker vote")
+    visitor = new_page()
+    visitor.goto(live_server + call_url)
+    check_page(visitor, "gallery")
+    gallery = visitor.inner_text("main")
+    assert "彩虹滑梯" in gallery and "小树，9-11 岁" in gallery and "孩子们最喜欢的" in gallery
+    image = visitor.locator(".gallery img").first.get_attribute("src")
+    staff.goto(f"{c}/plans/{plan_id}/builder")
+    check_page(staff, "builder")
+    assert "儿童设计：彩虹滑梯" in staff.inner_text("main")
+
+    page.goto(f"{c}/children/withdraw")
+    check_page(page, "withdraw")
+    assert "1 幅画" in page.inner_text("main") and "1 张贴纸" in page.inner_text("main")
+    page.click("main button.danger")
+    page.wait_for_url(re.compile(r"/children$"))
+    visitor.goto(live_server + call_url)
+    assert "彩虹滑梯" not in visitor.inner_text("main")
+    assert visitor.goto(live_server + image).status == 404
+    staff.goto(f"{c}/plans/{plan_id}/builder")
+    assert "彩虹滑梯" not in staff.inner_text("main")

@@ -253,7 +253,9 @@ def image(community_id: int, design_id: int, size: str):
     community = _community(community_id)
     require("designs.view", community)
     design = _design(community, design_id)
-    return send_image(ops.FOLDER, design.thumbnail if size == "thumb" else design.filename)
+    # Children's drawings: a withdrawal removes them from browsers' caches too.
+    return send_image(ops.FOLDER, design.thumbnail if size == "thumb" else design.filename,
+                      revalidate=True)
 
 
 def _sticker(community_id: int, design_id: int, place: bool):
