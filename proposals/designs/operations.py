@@ -258,24 +258,31 @@ def save_tally(planner: User, workshop: Workshop, counts: dict[tuple[int, str], 
 
 @dataclass
 class Result:
-    design: Design
+    id: int
+    title: str
     total: int = 0
     by_band: dict[str, int] = field(default_factory=dict)
 
 
-def gallery(call: DesignCall) -> list[Design]:
-    """The approved designs, with their children (nickname and age band are all shown)."""
+def gallery_query(call: DesignCall):
+    """The approved designs, oldest first, with their children (nickname and age band are all
+    a page shows of a child)."""
     from sqlalchemy.orm import joinedload
 
-    return list(db.session.scalars(select(Design).where(
-        Design.call_id == call.id, Design.status == "approved")
-        .options(joinedload(Design.child)).order_by(Design.id)))
+    return (select(Design).where(Design.call_id == call.id, Design.status == "approved")
+            .options(joinedload(Design.child)).order_by(Design.id))
 
 
-def results(call: DesignCall, designs: list[Design]) -> list[Result]:
+def gallery(call: DesignCall) -> list[Design]:
+    return list(db.session.scalars(gallery_query(call)))
+
+
+def results(call: DesignCall) -> list[Result]:
     """The children's favourites: stickers placed through guardians and counted at
-    workshops, per design and age band, most stickered first."""
-    found = {d.id: Result(d) for d in designs}
+    workshops, per approved design and age band, most stickered first."""
+    found = {i: Result(i, title) for i, title in db.session.execute(
+        select(Design.id, Design.title).where(Design.call_id == call.id,
+                                              Design.status == "approved"))}
     online = (select(Sticker.design_id, ChildProfile.age_band, func.count())
               .join(ChildProfile, ChildProfile.id == Sticker.child_id)
               .where(Sticker.call_id == call.id)
@@ -291,7 +298,7 @@ def results(call: DesignCall, designs: list[Design]) -> list[Result]:
                 result = found[design_id]
                 result.total += int(n)
                 result.by_band[band] = result.by_band.get(band, 0) + int(n)
-    return sorted(found.values(), key=lambda r: (-r.total, r.design.id))
+    return sorted(found.values(), key=lambda r: (-r.total, r.id))
 
 
 def promote(planner: User, design: Design, url: str) -> Proposal:

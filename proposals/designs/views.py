@@ -21,7 +21,7 @@ from participation.pagecache import public_page
 from participation.plan.models import Site
 from participation.policy import can, membership_of, require
 from participation.uploads import ImageRejected, send_image
-from participation.web import form_status, parse_id, render, see_other
+from participation.web import form_status, paginate, parse_id, render, see_other
 from proposals.views import proposal_url
 
 from . import operations as ops
@@ -29,6 +29,7 @@ from .forms import CallForm, DesignForm, WorkshopForm
 from .models import Design, DesignCall, Workshop
 
 bp = Blueprint("designs", __name__)
+GALLERY_PAGE = 24  # large pictures: a phone scrolls through this many
 
 
 def _community(community_id: int) -> Community:
@@ -136,7 +137,7 @@ def call(community_id: int, call_id: int):
     community = _community(community_id)
     require("designs.view", community)
     call = _call(community, call_id)
-    designs = ops.gallery(call)
+    designs = paginate(ops.gallery_query(call), per_page=GALLERY_PAGE)
     mine, placed, voter = [], {}, None
     if current_user.is_authenticated:
         kids = children.children_of(current_user, community)
@@ -152,7 +153,7 @@ def call(community_id: int, call_id: int):
     else:
         kids = []
     return render("designs/call.html", community=community, call=call, designs=designs,
-                  results=ops.results(call, designs), kids=kids, mine=mine, placed=placed,
+                  results=ops.results(call), kids=kids, mine=mine, placed=placed,
                   voter=voter, stickers=ops.stickers_per_child(),
                   may_submit=can("design.submit", community, call),
                   may_sticker=can("design.sticker", community, call),
@@ -220,9 +221,9 @@ def review(community_id: int, call_id: int):
     call = _call(community, call_id)
     state = request.args.get("state", "pending")
     state = state if state in ("pending", "approved", "rejected") else "pending"
-    designs = db.session.scalars(select(Design).where(
-        Design.call_id == call.id, Design.status == state)
-        .options(joinedload(Design.child)).order_by(Design.id).limit(200)).all()
+    designs = paginate(select(Design).where(Design.call_id == call.id, Design.status == state)
+                       .options(joinedload(Design.child)).order_by(Design.id),
+                       per_page=GALLERY_PAGE)
     return render("designs/review.html", community=community, call=call, designs=designs,
                   state=state, form=EmptyForm(), may_promote=can("design.manage", community))
 
@@ -279,7 +280,9 @@ def _sticker(community_id: int, design_id: int, place: bool):
         except OperationError as error:
             db.session.rollback()
             flash(str(error), "error")
-    return see_other(call_url(design.call, child=child_id, _anchor=f"design-{design.id}"))
+    page = parse_id(request.form.get("page"))
+    return see_other(call_url(design.call, child=child_id, page=page if page != 1 else None,
+                              _anchor=f"design-{design.id}"))
 
 
 @bp.post("/c/<int:community_id>/designs/<int:design_id>/sticker")

@@ -370,3 +370,36 @@ def test_a_planner_promotes_a_design_into_a_proposal_credited_to_the_children(ap
         proposal = db.session.scalar(select(Proposal))
         assert proposal.author_id is None and proposal.status == "evaluating"
         assert f"design-{design.id}" in proposal.description
+
+
+def test_the_gallery_costs_the_same_queries_whatever_its_size_and_pages(app, call, at,
+                                                                        count_queries):
+    guardian = client_for(app, call["people"]["guardian"])
+    at(VOTE_PHASE)
+
+    def add_designs(n):
+        with app.app_context():
+            for i in range(n):
+                db.session.add(Design(call_id=call["ids"]["call"], child_id=call["ids"]["child"],
+                                      title=f"设计{n}-{i}", filename="x.jpg", thumbnail="x.jpg",
+                                      status="approved"))
+            db.session.commit()
+            first = db.session.scalar(select(func.min(Design.id)))
+            db.session.add(Sticker(call_id=call["ids"]["call"], child_id=call["ids"]["child"],
+                                   slot=1 + db.session.scalar(select(func.count()).select_from(
+                                       Sticker)), design_id=first))
+            db.session.commit()
+
+    counts = []
+    for n in (2, 30):
+        add_designs(n)
+        with count_queries() as counted:
+            page = guardian.get(call["page"])
+        assert page.status_code == 200
+        counts.append(counted.count)
+    assert counts[0] == counts[1]
+    second = text(guardian.get(f"{call['page']}?page=2").get_data(as_text=True))
+    assert "第 2 页，共 2 页" in second and "设计30-29 小树，9-11 岁" in second
+    assert "设计2-0 小树" not in second
+    # The children's results count every design, whatever page the gallery is on.
+    assert "设计2-0 2 0 2" in second
