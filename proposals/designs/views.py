@@ -18,7 +18,7 @@ from participation.errors import OperationError
 from participation.extensions import db
 from participation.forms import EmptyForm
 from participation.pagecache import public_page
-from participation.plan.models import Site
+from participation.plan.models import Site, SitePlan
 from participation.policy import can, membership_of, require
 from participation.uploads import ImageRejected, send_image
 from participation.web import form_status, paginate, parse_id, render, see_other
@@ -39,7 +39,7 @@ def _community(community_id: int) -> Community:
 def _call(community: Community, call_id: int) -> DesignCall:
     call = db.session.scalar(select(DesignCall).where(DesignCall.id == call_id).options(
         joinedload(DesignCall.consultation).joinedload(Consultation.phases),
-        joinedload(DesignCall.site)))
+        joinedload(DesignCall.site).selectinload(Site.photos)))
     if call is None or call.community_id != community.id:
         abort(404)
     return call
@@ -152,7 +152,10 @@ def call(community_id: int, call_id: int):
             kids = invited
     else:
         kids = []
+    site_plan = db.session.get(SitePlan, community.id) if call.site and \
+        call.site.x is not None else None
     return render("designs/call.html", community=community, call=call, designs=designs,
+                  site_plan=site_plan,
                   results=ops.results(call), kids=kids, mine=mine, placed=placed,
                   voter=voter, stickers=ops.stickers_per_child(),
                   may_submit=can("design.submit", community, call),
