@@ -59,6 +59,9 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
                 background.paste(image, mask=image.getchannel("A"))
                 image = background
             image = image.convert("RGB")
+            # What the file said besides its pixels (a JPEG comment, a colour profile) is not
+            # written back: Pillow would otherwise copy a comment into the new file.
+            image.info.clear()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(_("This picture has too many pixels (at most %(n)d megapixels). "
                               "Upload a smaller photo.", n=MAX_PIXELS // 1_000_000)) from None
@@ -67,13 +70,24 @@ def save_image(stream, folder: str, thumbnail: bool = False) -> str | tuple[str,
                               "photo.")) from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     name = f"{secrets.token_hex(16)}.jpg"
-    image.save(upload_dir(folder) / name, "JPEG", quality=85, optimize=True)
+    _write(image, folder, name, 85)
     if not thumbnail:
         return name
     image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     small = f"{secrets.token_hex(16)}.jpg"
-    image.save(upload_dir(folder) / small, "JPEG", quality=80, optimize=True)
+    _write(image, folder, small, 80)
     return name, small
+
+
+_NEW = "linli_new_files"
+
+
+def _write(image: Image.Image, folder: str, name: str, quality: int) -> None:
+    """Write a picture, to be deleted again if the transaction it was saved for rolls back
+    (a refused form, a request that failed): only a commit keeps it."""
+    path = upload_dir(folder) / name
+    image.save(path, "JPEG", quality=quality, optimize=True)
+    db.session.info.setdefault(_NEW, []).append(path)
 
 
 # folder -> a function giving the file names the database still refers to (see `prune`).
@@ -114,6 +128,7 @@ def delete_after_commit(folder: str, names) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _delete_doomed(session) -> None:
+    session.info.pop(_NEW, None)
     for path in session.info.pop(_DOOMED, ()):
         path.unlink(missing_ok=True)
 
@@ -122,6 +137,8 @@ def _delete_doomed(session) -> None:
 def _keep_doomed(session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_DOOMED, None)
+        for path in session.info.pop(_NEW, ()):
+            path.unlink(missing_ok=True)
 
 
 def send_image(folder: str, name: str, revalidate: bool = False):

@@ -25,6 +25,9 @@ from participation.plan.models import Site
 from participation.search import terms
 
 STATUSES = ("draft", "evaluating", "accepted", "rejected", "merged")
+# `Proposal.credit` of a proposal made of a children's design: "the children of <community>",
+# in the reader's language.
+CHILDREN_CREDIT = "children"
 
 
 class Proposal(db.Model):
@@ -54,8 +57,8 @@ class Proposal(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"),
                                                   index=True)
-    # Who a proposal without an author is credited to ("the children of 某社区", for one made
-    # of a children's design).
+    # Who a proposal without an author is credited to: CHILDREN_CREDIT for one made of a
+    # children's design.
     credit: Mapped[str | None] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")

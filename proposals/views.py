@@ -36,7 +36,7 @@ from participation.web import (
 
 from . import operations as ops
 from .forms import MergeForm, ProposalForm, ReviewForm
-from .models import STATUSES, AgendaProposal, Proposal, ProposalPhoto, Support
+from .models import CHILDREN_CREDIT, STATUSES, AgendaProposal, Proposal, ProposalPhoto, Support
 
 bp = Blueprint("proposals", __name__)
 
@@ -382,8 +382,19 @@ def photo(community_id: int, proposal_id: int, photo_id: int, size: str):
     return send_image("proposals", found.thumbnail if size == "thumb" else found.filename)
 
 
+def proposed_by(proposal: Proposal, community: Community) -> str:
+    """Who a proposal is by: its author, the community's children (made of their design), or a
+    member who has since left."""
+    if proposal.author is not None:
+        return proposal.author.display_name
+    if proposal.credit == CHILDREN_CREDIT:
+        return _("the children of %(community)s", community=community.name)
+    return _("former member")
+
+
 @bp.app_context_processor
 def _proposal_context():
     return {"proposal_status_label": status_label, "proposal_category_label": category_label,
+            "proposed_by": proposed_by,
             "can_propose": lambda community, consultation: can("proposal.submit", community,
                                                                consultation)}

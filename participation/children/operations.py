@@ -92,7 +92,7 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
     """A child's profile under the guardian's valid consent; the same nickname twice is
     refused (a double click adds one child)."""
     consent = require_consent(user, community)
-    nickname, age_band = _checked(nickname, age_band)
+    nickname, age_band = checked_child(nickname, age_band)
     child = ChildProfile(community_id=community.id, guardian_id=user.id, consent_id=consent.id,
                          nickname=nickname, age_band=age_band)
     if not insert_unless_exists(child):
@@ -107,7 +107,8 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
     return child
 
 
-def _checked(nickname: str, age_band: str) -> tuple[str, str]:
+def checked_child(nickname: str, age_band: str) -> tuple[str, str]:
+    """A child's nickname, tidied, and age band, as kept; refused in words when unfit."""
     nickname = " ".join(nickname.split())
     if not nickname or len(nickname) > NICKNAME_MAX:
         raise OperationError(_("Give the child a nickname of at most %(n)d characters.",
@@ -136,7 +137,7 @@ def attest_paper_consents(planner: User, community: Community, collected_by: str
     if len(children) > count:
         raise OperationError(_("There are more children than paper consents: every child needs "
                                "a guardian's consent."))
-    checked = [_checked(nickname, band) for nickname, band in children]
+    checked = [checked_child(nickname, band) for nickname, band in children]
     if len({nickname for nickname, _band in checked}) < len(checked):
         raise OperationError(_("Two children have the same nickname: give each child their "
                                "own."))
@@ -171,6 +172,9 @@ def held_data(ids: list[int]) -> list[str]:
 
 
 def _erase(ids: list[int]) -> None:
+    # Held first: what is being added for these children meanwhile waits, then is erased too.
+    db.session.execute(select(ChildProfile.id).where(ChildProfile.id.in_(ids))
+                       .with_for_update())
     for kind in child_data.values():
         kind.erase(ids)
     db.session.execute(db.delete(ChildProfile).where(ChildProfile.id.in_(ids)))
@@ -187,8 +191,11 @@ def withdraw(user: User, community: Community) -> int:
     """Withdraw consent: every child of the guardian in the community is deleted with all
     that is kept about them. Returns how many children were deleted."""
     answer = latest_answer(user, community)
+    # The rows are held until the request commits: a design being sent for one of the
+    # children meanwhile waits, and is deleted with it.
     ids = list(db.session.scalars(select(ChildProfile.id).where(
-        ChildProfile.guardian_id == user.id, ChildProfile.community_id == community.id)))
+        ChildProfile.guardian_id == user.id, ChildProfile.community_id == community.id)
+        .with_for_update()))
     if consent_state(answer) in ("valid", "outdated"):
         answer.withdrawn_at = utcnow()
     elif not ids:

@@ -17,6 +17,7 @@ from participation import audit
 from participation.consultations import phase_open
 from participation.phases import add_feature
 from participation.policy import (
+    Context,
     Role,
     all_of,
     any_of,
@@ -44,6 +45,17 @@ from participation.registries import (
 from participation.uploads import add_references
 
 guardian = all_of(has_role(Role.VERIFIED, Role.COMMITTEE, Role.MODERATOR), not_blocked)
+moderates = any_of(is_planner, is_moderator)
+
+
+def _shown(ctx: Context) -> bool:
+    return getattr(ctx.obj, "status", None) == "approved"
+
+
+def _own_child(ctx: Context) -> bool:
+    child = getattr(ctx.obj, "child", None)
+    return ctx.user is not None and child is not None and child.guardian_id == ctx.user.id
+
 
 RULES = {
     # The calls and their galleries of approved designs are public (nickname and age band
@@ -51,7 +63,9 @@ RULES = {
     "designs.view": anyone,
     "design.manage": any_of(is_planner, is_admin),
     # A child's data before approval: the community's planners and moderators, nobody else.
-    "design.moderate": any_of(is_planner, is_moderator),
+    "design.moderate": moderates,
+    # A design: anyone once approved; before, the child's guardian, planners and moderators.
+    "design.see": any_of(_shown, _own_child, moderates),
     "design.workshop": is_planner,
     "design.submit": all_of(guardian, phase_open("design.submit")),
     "design.sticker": all_of(guardian, phase_open("design.sticker")),

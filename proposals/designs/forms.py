@@ -25,7 +25,9 @@ from participation.forms import photo_field, required
 
 from .models import TITLE_MAX, WANT_MAX
 
-WORKSHOP_ROWS = 8  # drawings sent in one go; a larger workshop sends a second batch
+# Drawings sent in one go (at most 10 MB each, within the request's 64 MB); a larger workshop
+# sends a second batch.
+WORKSHOP_ROWS = 6
 
 
 class CallForm(FlaskForm):

@@ -13,12 +13,12 @@ from decimal import Decimal
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from participation.accounts.models import User
 from participation.audit.operations import record
 from participation.children import operations as children
-from participation.children.models import ChildProfile
+from participation.children.models import ChildProfile, PaperConsent
 from participation.clock import utcnow
 from participation.communities.models import Community
 from participation.consultations.models import Consultation
@@ -28,8 +28,8 @@ from participation.extensions import db
 from participation.i18n import today_shown
 from participation.plan.models import ProjectSource, Site
 from participation.registries import SourceItem
-from participation.uploads import delete_after_commit, image_path, save_image
-from proposals.models import Proposal
+from participation.uploads import ImageRejected, delete_after_commit, save_image
+from proposals.models import CHILDREN_CREDIT, Proposal
 
 from .models import TITLE_MAX, WANT_MAX, Design, DesignCall, Sticker, Workshop, WorkshopTally
 
@@ -61,6 +61,14 @@ def save_call(planner: User, consultation: Consultation, call: DesignCall | None
         raise OperationError(_("Choose a site of this community's inventory."))
     new = call is None
     if new:
+        # The consultation's row is held until the request commits: a double send opens one.
+        db.session.get(Consultation, consultation.id, with_for_update=True)
+        sent = db.session.scalar(select(DesignCall).where(
+            DesignCall.consultation_id == consultation.id,
+            DesignCall.created_by_id == planner.id, DesignCall.title == title.strip(),
+            DesignCall.created_at >= utcnow() - RESENT_WITHIN))
+        if sent is not None:
+            return sent
         call = DesignCall(consultation_id=consultation.id,
                           community_id=consultation.community_id, created_by_id=planner.id)
         db.session.add(call)
@@ -81,7 +89,7 @@ def guardian_child(guardian: User, call: DesignCall, child_id: int | None) -> Ch
         raise OperationError(_("Choose one of your children."))
     if child.age_band not in call.bands:
         raise OperationError(_("This call invites children of %(bands)s years.",
-                               bands=", ".join(call.bands)))
+                               bands=_(", ").join(call.bands)))
     return child
 
 
@@ -105,10 +113,12 @@ def submit_design(guardian: User, call: DesignCall, child_id: int | None, title:
     title, want = _texts(title, want)
     # The child's row is held until the request commits: a double send is one design.
     child = db.session.get(ChildProfile, child.id, with_for_update=True, populate_existing=True)
+    if child is None:  # deleted by the guardian meanwhile
+        raise OperationError(_("Choose one of your children."))
     designs = list(db.session.scalars(select(Design).where(
         Design.call_id == call.id, Design.child_id == child.id).order_by(Design.id.desc())))
-    if designs and designs[0].title == title and designs[0].want == want \
-            and designs[0].created_at >= utcnow() - RESENT_WITHIN:
+    if designs and designs[0].status == "pending" and designs[0].title == title \
+            and designs[0].want == want and designs[0].created_at >= utcnow() - RESENT_WITHIN:
         return designs[0]  # sent twice; nothing read, nothing written
     if len(designs) >= DESIGNS_PER_CHILD:
         raise OperationError(ngettext(
@@ -127,6 +137,9 @@ def submit_design(guardian: User, call: DesignCall, child_id: int | None, title:
 def moderate(user: User, design: Design, status: str) -> None:
     if status not in ("approved", "rejected"):
         raise OperationError(_("Approve or turn down the design."))
+    design = db.session.get(Design, design.id, with_for_update=True, populate_existing=True)
+    if design is None:
+        raise OperationError(_("This design has been deleted: its guardian withdrew it."))
     design.status, design.reviewed_at = status, utcnow()
     if status == "rejected":
         db.session.execute(delete(Sticker).where(Sticker.design_id == design.id))
@@ -144,42 +157,62 @@ class WorkshopDrawing:
     drawing: object  # the uploaded file's stream
 
 
+class DrawingRefused(OperationError):
+    """One drawing of a workshop's batch is refused: `row` says which (from 0)."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row = row
+
+
 def add_workshop(planner: User, call: DesignCall, *, place: str, held_on: date,
                  collected_by: str, collected_on: date, consents: int,
                  drawings: list[WorkshopDrawing]) -> Workshop:
     """An offline workshop's drawings, for children without accounts, under the planner's
     attestation of the guardians' paper consents. The planner has seen the drawings: they are
-    approved as they come in."""
+    approved as they come in. The same batch sent twice is recorded once."""
     community = db.session.get(Community, call.community_id)
     if held_on > today_shown():
         raise OperationError(_("Record a workshop once it has been held: its date cannot be in "
                                "the future."))
-    if not place.strip():
+    place = " ".join(place.split())
+    if not place:
         raise OperationError(_("Say where the workshop was held."))
-    for row in drawings:
-        if row.age_band not in call.bands:
-            raise OperationError(_("This call invites children of %(bands)s years.",
-                                   bands=", ".join(call.bands)))
-        row.title, row.want = _texts(row.title, row.want)
+    for i, row in enumerate(drawings):
+        try:
+            if row.age_band not in call.bands:
+                raise OperationError(_("This call invites children of %(bands)s years.",
+                                       bands=_(", ").join(call.bands)))
+            row.nickname, row.age_band = children.checked_child(row.nickname, row.age_band)
+            row.title, row.want = _texts(row.title, row.want)
+        except OperationError as error:
+            raise DrawingRefused(i, str(error)) from None
+    # The call's row is held until the request commits, so a batch sent twice is seen.
+    db.session.get(DesignCall, call.id, with_for_update=True)
+    nicknames = sorted(row.nickname for row in drawings)
+    for sent in db.session.scalars(select(Workshop).join(Workshop.paper_consent).where(
+            Workshop.call_id == call.id, Workshop.place == place, Workshop.held_on == held_on,
+            PaperConsent.collected_by == " ".join(collected_by.split()),
+            Workshop.created_at >= utcnow() - RESENT_WITHIN)):
+        if sorted(db.session.scalars(select(ChildProfile.nickname).where(
+                ChildProfile.paper_consent_id == sent.paper_consent_id))) == nicknames:
+            return sent
     profiles = children.attest_paper_consents(
         planner, community, collected_by, collected_on, consents,
         [(row.nickname, row.age_band) for row in drawings])
     workshop = Workshop(call_id=call.id, paper_consent_id=profiles[0].paper_consent_id,
-                        place=" ".join(place.split()), held_on=held_on)
+                        place=place, held_on=held_on)
     db.session.add(workshop)
     db.session.flush()
-    saved: list[str] = []
-    try:
-        for row, child in zip(drawings, profiles):
+    for i, (row, child) in enumerate(zip(drawings, profiles)):
+        try:
             full, thumb = save_image(row.drawing, FOLDER, thumbnail=True)
-            saved += [full, thumb]
-            db.session.add(Design(call_id=call.id, child_id=child.id, workshop_id=workshop.id,
-                                  title=row.title, want=row.want, filename=full,
-                                  thumbnail=thumb, status="approved", reviewed_at=utcnow()))
-    except Exception:
-        for name in saved:  # the request is refused: nothing refers to these copies
-            image_path(FOLDER, name).unlink(missing_ok=True)
-        raise
+        except ImageRejected as error:
+            # The request rolls back: the drawings saved before this one go with it.
+            raise DrawingRefused(i, str(error)) from None
+        db.session.add(Design(call_id=call.id, child_id=child.id, workshop_id=workshop.id,
+                              title=row.title, want=row.want, filename=full, thumbnail=thumb,
+                              status="approved", reviewed_at=utcnow()))
     db.session.flush()
     return workshop
 
@@ -307,6 +340,8 @@ def promote(planner: User, design: Design, url: str) -> Proposal:
     if design.status != "approved":
         raise OperationError(_("Only designs shown in the gallery become proposals."))
     design = db.session.get(Design, design.id, with_for_update=True, populate_existing=True)
+    if design is None:
+        raise OperationError(_("This design has been deleted: its guardian withdrew it."))
     if design.proposal_id is not None:
         existing = db.session.get(Proposal, design.proposal_id)
         if existing is not None:
@@ -317,7 +352,7 @@ def promote(planner: User, design: Design, url: str) -> Proposal:
     text = design.want or ""
     proposal = Proposal(
         consultation_id=call.consultation_id, community_id=call.community_id, author_id=None,
-        credit=_("the children of %(community)s", community=community.name),
+        credit=CHILDREN_CREDIT,
         title=design.title[:120],
         description=(text + "\n\n" if text else "") + _(
             "From the children's design call “%(call)s”: [see the drawing](%(url)s).",
@@ -356,11 +391,20 @@ def count_stickers(child_ids: list[int]) -> int:
 def erase_designs(child_ids: list[int]) -> None:
     """The children's designs, their files (once the deletion commits), the stickers on them
     and the plan sources made of them."""
-    rows = db.session.execute(select(Design.id, Design.filename, Design.thumbnail).where(
-        Design.child_id.in_(child_ids))).all()
+    rows = db.session.execute(select(Design.id, Design.filename, Design.thumbnail,
+                                     Design.proposal_id, DesignCall.title)
+                              .join(DesignCall, DesignCall.id == Design.call_id)
+                              .where(Design.child_id.in_(child_ids))).all()
     if not rows:
         return
     ids = [r.id for r in rows]
+    # A proposal made of a design stays the community's, but keeps nothing the child wrote
+    # and no link to the drawing.
+    for r in rows:
+        if r.proposal_id is not None:
+            db.session.execute(update(Proposal).where(Proposal.id == r.proposal_id).values(
+                description=_("From the children's design call “%(call)s”; the drawing has "
+                              "been withdrawn.", call=r.title)))
     delete_after_commit(FOLDER, [name for r in rows for name in (r.filename, r.thumbnail)])
     db.session.execute(delete(ProjectSource).where(
         ProjectSource.kind == "children", ProjectSource.ref.in_([str(i) for i in ids])))

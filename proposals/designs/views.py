@@ -45,24 +45,14 @@ def _call(community: Community, call_id: int) -> DesignCall:
     return call
 
 
-def _may_see(design: Design) -> bool:
-    """An approved design is public; before, only the child's guardian and the community's
-    planners and moderators see it."""
-    if design.status == "approved":
-        return True
-    community = db.session.get(Community, design.call.community_id)
-    return (current_user.is_authenticated and design.child.guardian_id == current_user.id) \
-        or can("design.moderate", community)
-
-
 def _design(community: Community, design_id: int, seen: bool = True) -> Design:
     """The design, if the user may see it (`seen`; else the caller checks after the policy)."""
     design = db.session.scalar(select(Design).where(Design.id == design_id).options(
         joinedload(Design.call).joinedload(DesignCall.consultation)
         .joinedload(Consultation.phases), joinedload(Design.child)))
     if design is None or design.call.community_id != community.id \
-            or (seen and not _may_see(design)):
-        abort(404)
+            or (seen and not can("design.see", community, design)):
+        abort(404)  # what may not be seen is not there
     return design
 
 
@@ -93,10 +83,10 @@ def calls(community_id: int):
 
 
 def _call_form(community: Community, consultation: Consultation, call: DesignCall | None):
-    form = CallForm(obj=call, age_bands=call.bands if call else None) if call else CallForm()
+    form = CallForm(obj=call)
     form.site_id.choices = _site_choices(community)
     if call is not None and request.method == "GET":
-        form.site_id.data = str(call.site_id or "")
+        form.site_id.data, form.age_bands.data = str(call.site_id or ""), call.bands
     if form.validate_on_submit():
         try:
             saved = ops.save_call(current_user, consultation, call, title=form.title.data,
@@ -194,7 +184,7 @@ def submit(community_id: int, call_id: int):
             if k.age_band in call.bands]
     if not kids:
         flash(_("Add your child first (this call invites children of %(bands)s years).",
-                bands=", ".join(call.bands)), "info")
+                bands=_(", ").join(call.bands)), "info")
         return see_other(url_for("children.new", community_id=community.id))
     form = DesignForm()
     form.child_id.choices = [SelectChoice(str(k.id), _("%(name)s (%(band)s years)",
@@ -268,7 +258,7 @@ def _sticker(community_id: int, design_id: int, place: bool):
     require("design.sticker", community, design.call, why=lambda: membership_of(
         current_user, community) and closed_because(design.call.consultation,
                                                     "design.sticker"))
-    if not _may_see(design):
+    if not can("design.see", community, design):
         abort(404)
     form = EmptyForm()
     child_id = parse_id(request.form.get("child_id"))
@@ -324,7 +314,11 @@ def new_workshop(community_id: int, call_id: int):
                                  held_on=form.held_on.data, collected_by=form.collected_by.data,
                                  collected_on=form.collected_on.data,
                                  consents=form.consents.data, drawings=[r for _e, r in used])
-            except (OperationError, ImageRejected) as error:
+            except ops.DrawingRefused as error:
+                db.session.rollback()
+                entry = used[error.row][0]
+                entry.drawing.errors = [*entry.drawing.errors, str(error)]
+            except OperationError as error:
                 db.session.rollback()
                 form.consents.errors = [*form.consents.errors, str(error)]
             else:
@@ -348,19 +342,23 @@ def tally(community_id: int, workshop_id: int):
     designs = ops.gallery(call)
     counts = {(t.design_id, t.age_band): t.stickers for t in db.session.scalars(
         select(WorkshopTally).where(WorkshopTally.workshop_id == workshop.id))}
-    form, error = EmptyForm(), None
+    form, error, invalid = EmptyForm(), None, set()
     if request.method == "POST" and form.validate_on_submit():
-        typed, bad = {}, False
+        typed = {}
         for d in designs:
             for band in call.bands:
-                raw = request.form.get(f"t-{d.id}-{band}", "").strip() or "0"
-                typed[(d.id, band)] = int(raw) if raw.isascii() and raw.isdigit() \
-                    and len(raw) < 6 else -1
-                bad = bad or typed[(d.id, band)] < 0
-        counts = typed
+                raw = request.form.get(f"t-{d.id}-{band}", "").strip()
+                counts[(d.id, band)] = raw  # shown back as typed
+                if raw.isascii() and raw.isdigit() and len(raw) < 6:
+                    typed[(d.id, band)] = int(raw)
+                elif raw:
+                    invalid.add((d.id, band))
+                else:
+                    typed[(d.id, band)] = 0
         try:
-            if bad:
-                raise OperationError(_("Count the stickers as 0 or more."))
+            if invalid:
+                raise OperationError(_("Enter each count as a whole number of stickers, such "
+                                       "as 0 or 3."))
             ops.save_tally(current_user, workshop, typed)
         except OperationError as err:
             db.session.rollback()
@@ -370,7 +368,7 @@ def tally(community_id: int, workshop_id: int):
                   "success")
             return see_other(call_url(call, _anchor="results"))
     return render("designs/tally.html", community=community, call=call, workshop=workshop,
-                  designs=designs, counts=counts, form=form, error=error,
+                  designs=designs, counts=counts, form=form, error=error, invalid=invalid,
                   limit=ops.stickers_per_child() * workshop.paper_consent.count,
                   status=422 if error else 200)
 
@@ -400,6 +398,9 @@ def delete_design(community_id: int, design_id: int):
     """A workshop child's guardian asks for the child's data to be deleted: the planner does."""
     community = _community(community_id)
     require("design.workshop", community)
+    if request.method == "POST" and db.session.get(Design, design_id) is None:
+        flash(_("This drawing is already deleted."), "info")  # a second click
+        return see_other(url_for("designs.calls", community_id=community.id))
     design = _design(community, design_id)
     if design.workshop_id is None:
         abort(404)  # a guardian with an account deletes it themselves

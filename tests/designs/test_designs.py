@@ -28,14 +28,15 @@ VOTE_PHASE = START + timedelta(days=22)
 
 
 def gps_jpeg() -> bytes:
-    """A phone photo of a drawing, with the place it was taken in its EXIF."""
+    """A phone photo of a drawing, with the place it was taken in its EXIF and the child's
+    name in a JPEG comment."""
     image = Image.new("RGB", (640, 480), "skyblue")
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"
     gps = exif.get_ifd(0x8825)
     gps.update({1: "N", 2: (24.0, 28.0, 48.0), 3: "E", 4: (118.0, 5.0, 24.0)})
     out = BytesIO()
-    image.save(out, "JPEG", exif=exif)
+    image.save(out, "JPEG", exif=exif, comment="张小明 实验小学三年级".encode())
     return out.getvalue()
 
 
@@ -149,7 +150,7 @@ def test_a_drawing_is_reencoded_and_seen_only_by_guardian_and_staff_until_approv
     guardian = client_for(app, call["people"]["guardian"])
     # The call's age bands and the guardian's own children only.
     too_old = send_design(guardian, call, child=call["ids"]["too_old"])
-    assert too_old.status_code == 422 and "邀请 6-8, 9-11 岁的孩子" in text(
+    assert too_old.status_code == 422 and "邀请 6-8、9-11 岁的孩子" in text(
         too_old.get_data(as_text=True))
     not_a_picture = send_design(guardian, call, drawing=b"%PDF-1.4 not a picture")
     assert not_a_picture.status_code == 422 and 'value="彩虹滑梯"' in \
@@ -161,10 +162,14 @@ def test_a_drawing_is_reencoded_and_seen_only_by_guardian_and_staff_until_approv
     stored = files(uploads)
     assert stored == {design.filename, design.thumbnail}
     assert all(re.fullmatch(r"[0-9a-f]{32}\.jpg", name) for name in stored)
-    with Image.open(uploads / design.filename) as kept:
-        assert kept.format == "JPEG" and not kept.getexif() and "exif" not in kept.info
+    for name in stored:
+        with Image.open(uploads / name) as kept:
+            assert kept.format == "JPEG" and not kept.getexif()
+            assert "exif" not in kept.info and "comment" not in kept.info
+        assert "张小明".encode() not in (uploads / name).read_bytes()
     source = Image.open(BytesIO(gps_jpeg()))
-    assert source.getexif().get_ifd(0x8825)  # the test's photo did carry the place
+    assert source.getexif().get_ifd(0x8825) and source.info["comment"]  # the photo did carry
+
     image = f"{call['base']}/designs/{design.id}/full"
     anonymous = app.test_client()
     seen = {"anonymous": anonymous.get(image).status_code}
@@ -312,9 +317,19 @@ def test_a_workshop_on_paper_consents_its_tally_and_a_deletion_on_request(app, c
     assert half.status_code == 422 and "每幅画都需要" in text(half.get_data(as_text=True))
     assert 'value="小星"' in half.get_data(as_text=True)
     assert files(uploads) == set()
-    done = post(planner, url, workshop_form([("小星", "6-8", "花朵跷跷板"), ("阿哲", "9-11", "攀爬网")]),
-                page=url, content_type="multipart/form-data")
-    assert done.status_code == 303
+    # A drawing that is no picture is named in its own row, and nothing is kept.
+    bad = workshop_form([("小星", "6-8", "花朵跷跷板"), ("阿哲", "9-11", "攀爬网")])
+    bad["drawings-1-drawing"] = (BytesIO(b"not a picture"), "d.png", "image/png")
+    refused = post(planner, url, bad, page=url, content_type="multipart/form-data")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and files(uploads) == set()
+    assert re.search(r'id="drawings-1-drawing-error"[^>]*>[^<]*无法读取', html)
+    # Sent twice (a double click): one workshop, one set of drawings.
+    for _ in range(2):
+        done = post(planner, url, workshop_form([("小星", "6-8", "花朵跷跷板"),
+                                                 ("阿哲", "9-11", "攀爬网")]),
+                    page=url, content_type="multipart/form-data")
+        assert done.status_code == 303
     gallery = text(app.test_client().get(call["page"]).get_data(as_text=True))
     assert "花朵跷跷板" in gallery and "小星，6-8 岁" in gallery and "阿哲，9-11 岁" in gallery
     assert "苏阿姨" not in gallery  # the attestation is for staff
@@ -332,6 +347,9 @@ def test_a_workshop_on_paper_consents_its_tally_and_a_deletion_on_request(app, c
     assert too_many.status_code == 422 and "一共只有 6 张贴纸" in text(
         too_many.get_data(as_text=True))
     assert 'value="5"' in too_many.get_data(as_text=True)
+    typo = post(planner, tally, {f"t-{seesaw}-6-8": "四", f"t-{net}-9-11": "2"}, page=tally)
+    assert typo.status_code == 422 and "整数" in text(typo.get_data(as_text=True))
+    assert re.search(r'value="四"[^>]*aria-invalid="true"', typo.get_data(as_text=True))
     assert post(planner, tally, {f"t-{seesaw}-6-8": "4", f"t-{net}-9-11": "2"},
                 page=tally).status_code == 303
     results = text(app.test_client().get(call["page"]).get_data(as_text=True))
@@ -370,6 +388,30 @@ def test_a_planner_promotes_a_design_into_a_proposal_credited_to_the_children(ap
         proposal = db.session.scalar(select(Proposal))
         assert proposal.author_id is None and proposal.status == "evaluating"
         assert f"design-{design.id}" in proposal.description
+    # The guardian withdraws: the proposal stays the community's, without the child's words.
+    children = f"/c/{call['community'].id}/children"
+    assert post(guardian, f"{children}/withdraw", page=f"{children}/withdraw").status_code == 303
+    after = text(app.test_client().get(made[0].headers["Location"]).get_data(as_text=True))
+    assert "彩虹滑梯" in after and "想要会变颜色的滑梯" not in after and "原画已撤回" in after
+
+
+def test_a_planner_edits_a_call_and_its_age_bands_stay_ticked(app, call):
+    planner = client_for(app, call["people"]["planner"])
+    edit = f"{call['page']}/edit"
+    form = planner.get(edit).get_data(as_text=True)
+    ticked = set(re.findall(r'value="([\d-]+)"[^>]*checked|checked[^>]*value="([\d-]+)"', form))
+    assert {a or b for a, b in ticked} == {"6-8", "9-11"}
+    saved = post(planner, edit, {"title": "新名字", "prompt": "画一画", "site_id": "",
+                                 "age_bands": ["6-8", "9-11", "12-14"]}, page=edit)
+    assert saved.status_code == 303
+    assert "6-8、9-11、12-14 岁的孩子" in text(planner.get(call["page"]).get_data(as_text=True))
+    # Opening a call twice by a double click opens one.
+    new = f"{call['base']}/consultations/{call['ids']['consultation']}/design-calls/new"
+    for _ in range(2):
+        assert post(planner, new, {"title": "第二次征集", "prompt": "画一画", "site_id": "",
+                                   "age_bands": ["9-11"]}, page=new).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DesignCall)) == 2
 
 
 def test_the_gallery_costs_the_same_queries_whatever_its_size_and_pages(app, call, at,
