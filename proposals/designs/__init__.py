@@ -33,13 +33,11 @@ from participation.registries import (
     CommunityTab,
     ConsultationPanel,
     PlanSource,
-    SiteReference,
     add_child_data,
     add_community_tab,
     add_consultation_panel,
     add_demo_seeder,
     add_plan_source,
-    add_site_reference,
     plug_in,
 )
 from participation.uploads import add_references
@@ -95,8 +93,6 @@ def init_app(app: Flask) -> None:
         "stickers", lambda n: ngettext("%(num)d sticker", "%(num)d stickers", n),
         operations.count_stickers, operations.erase_stickers))
     add_references(operations.FOLDER, operations.stored_files)
-    add_site_reference(SiteReference("designs", _l("Children's design calls about this site"),
-                                     operations.site_calls))
     add_demo_seeder(demo.seed, order=60)
     audit.describe({
         "design.call_open": _l("Opened the design call %(object)s"),

@@ -367,14 +367,6 @@ def promote(planner: User, design: Design, url: str) -> Proposal:
     return proposal
 
 
-def site_calls(site) -> list[tuple[str, str]]:
-    """The design calls about a site of the inventory, for the site's page."""
-    return [(title, url_for("designs.call", community_id=site.community_id, call_id=i))
-            for i, title in db.session.execute(
-                select(DesignCall.id, DesignCall.title).where(DesignCall.site_id == site.id)
-                .order_by(DesignCall.id.desc()).limit(20))]
-
-
 # --- what withdrawal deletes (registered as child data) -------------------------------------
 
 
