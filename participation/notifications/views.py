@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    g,
     request,
     url_for,
 )
@@ -49,10 +50,11 @@ def read_notifications():
 
 
 def notification_context() -> dict:
-    unread = 0
-    if current_user.is_authenticated:
-        unread = db.session.scalar(
+    # Counted once per request, however many templates it renders (a page and its parts).
+    if "unread_notifications" not in g:
+        g.unread_notifications = db.session.scalar(
             select(func.count()).select_from(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None)))
-    return {"unread_notifications": unread,
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        ) if current_user.is_authenticated else 0
+    return {"unread_notifications": g.unread_notifications,
             "notification_text": lambda n: text(n.kind, n.params)}

@@ -13,7 +13,7 @@ from decimal import Decimal
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union_all, update
 
 from participation.accounts.models import User
 from participation.audit.operations import record
@@ -253,6 +253,26 @@ def take_back(guardian: User, design: Design, child_id: int | None) -> bool:
     return True
 
 
+def guardian_view(call: DesignCall, user, voting: bool, chosen: int | None):
+    """What the signed-in guardian sees of their own children on the call's page: the
+    children the call invites, their designs in it (any state), the stickers each placed
+    (while `voting`), and the child choosing now (`chosen`, else the first)."""
+    if not user.is_authenticated:
+        return [], [], {}, None
+    rows = db.session.execute(
+        select(ChildProfile, Design)
+        .outerjoin(Design, (Design.child_id == ChildProfile.id) & (Design.call_id == call.id))
+        .where(ChildProfile.guardian_id == user.id,
+               ChildProfile.community_id == call.community_id)
+        .order_by(ChildProfile.id, Design.id)).all()
+    kids = list({child.id: child for child, _design in rows}.values())
+    mine = [design for _child, design in rows if design is not None]
+    invited = [k for k in kids if k.age_band in call.bands]
+    placed = stickers_of(call, [k.id for k in invited]) if voting else {}
+    voter = next((k for k in invited if k.id == chosen), invited[0] if invited else None)
+    return invited, mine, placed, voter
+
+
 def stickers_of(call: DesignCall, child_ids: list[int]) -> dict[int, dict[int, int]]:
     """{child id: {design id: stickers}} for the guardian's children."""
     placed: dict[int, dict[int, int]] = {c: {} for c in child_ids}
@@ -312,11 +332,9 @@ def gallery(call: DesignCall) -> list[Design]:
 
 def results(call: DesignCall) -> list[Result]:
     """The children's favourites: stickers placed through guardians and counted at
-    workshops, per approved design and age band, most stickered first."""
-    found = {i: Result(i, title) for i, title in db.session.execute(
-        select(Design.id, Design.title).where(Design.call_id == call.id,
-                                              Design.status == "approved"))}
-    online = (select(Sticker.design_id, ChildProfile.age_band, func.count())
+    workshops, per approved design and age band, most stickered first (one query)."""
+    online = (select(Sticker.design_id.label("design_id"), ChildProfile.age_band.label("band"),
+                     func.count().label("n"))
               .join(ChildProfile, ChildProfile.id == Sticker.child_id)
               .where(Sticker.call_id == call.id)
               .group_by(Sticker.design_id, ChildProfile.age_band))
@@ -325,12 +343,16 @@ def results(call: DesignCall) -> list[Result]:
              .join(Workshop, Workshop.id == WorkshopTally.workshop_id)
              .where(Workshop.call_id == call.id)
              .group_by(WorkshopTally.design_id, WorkshopTally.age_band))
-    for stmt in (online, paper):
-        for design_id, band, n in db.session.execute(stmt):
-            if design_id in found:
-                result = found[design_id]
-                result.total += int(n)
-                result.by_band[band] = result.by_band.get(band, 0) + int(n)
+    counted = union_all(online, paper).subquery()
+    found: dict[int, Result] = {}
+    for design_id, title, band, n in db.session.execute(
+            select(Design.id, Design.title, counted.c.band, counted.c.n)
+            .outerjoin(counted, counted.c.design_id == Design.id)
+            .where(Design.call_id == call.id, Design.status == "approved")):
+        result = found.setdefault(design_id, Result(design_id, title))
+        if band is not None:
+            result.total += int(n)
+            result.by_band[band] = result.by_band.get(band, 0) + int(n)
     return sorted(found.values(), key=lambda r: (-r.total, r.id))
 
 

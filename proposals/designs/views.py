@@ -21,7 +21,15 @@ from participation.pagecache import public_page
 from participation.plan.models import Site, SitePlan
 from participation.policy import can, membership_of, require
 from participation.uploads import ImageRejected, send_image
-from participation.web import form_status, paginate, parse_id, render, see_other
+from participation.web import (
+    RowPage,
+    form_status,
+    page_number,
+    paginate,
+    parse_id,
+    render,
+    see_other,
+)
 from proposals.views import proposal_url
 
 from . import operations as ops
@@ -37,9 +45,9 @@ def _community(community_id: int) -> Community:
 
 
 def _call(community: Community, call_id: int) -> DesignCall:
-    call = db.session.scalar(select(DesignCall).where(DesignCall.id == call_id).options(
+    call = db.session.execute(select(DesignCall).where(DesignCall.id == call_id).options(
         joinedload(DesignCall.consultation).joinedload(Consultation.phases),
-        joinedload(DesignCall.site).selectinload(Site.photos)))
+        joinedload(DesignCall.site).joinedload(Site.photos))).unique().scalar_one_or_none()
     if call is None or call.community_id != community.id:
         abort(404)
     return call
@@ -127,33 +135,24 @@ def call(community_id: int, call_id: int):
     community = _community(community_id)
     require("designs.view", community)
     call = _call(community, call_id)
-    designs = paginate(ops.gallery_query(call), per_page=GALLERY_PAGE)
-    mine, placed, voter = [], {}, None
-    if current_user.is_authenticated:
-        kids = children.children_of(current_user, community)
-        if kids:
-            mine = list(db.session.scalars(select(Design).where(
-                Design.call_id == call.id, Design.child_id.in_([k.id for k in kids]))
-                .options(joinedload(Design.child)).order_by(Design.id)))
-            invited = [k for k in kids if k.age_band in call.bands]
-            placed = ops.stickers_of(call, [k.id for k in invited])
-            wanted = parse_id(request.args.get("child"))
-            voter = next((k for k in invited if k.id == wanted), invited[0] if invited else None)
-            kids = invited
-    else:
-        kids = []
+    results = ops.results(call)  # every approved design: the gallery's length too
+    page = page_number()
+    designs = RowPage(list(db.session.scalars(ops.gallery_query(call).limit(GALLERY_PAGE)
+                                              .offset((page - 1) * GALLERY_PAGE))),
+                      page, GALLERY_PAGE, len(results))
+    may_sticker = can("design.sticker", community, call)
+    kids, mine, placed, voter = ops.guardian_view(call, current_user, may_sticker,
+                                                  parse_id(request.args.get("child")))
     site_plan = db.session.get(SitePlan, community.id) if call.site and \
         call.site.x is not None else None
     return render("designs/call.html", community=community, call=call, designs=designs,
                   site_plan=site_plan,
-                  results=ops.results(call), kids=kids, mine=mine, placed=placed,
+                  results=results, kids=kids, mine=mine, placed=placed,
                   voter=voter, stickers=ops.stickers_per_child(),
                   may_submit=can("design.submit", community, call),
-                  may_sticker=can("design.sticker", community, call),
+                  may_sticker=may_sticker,
                   submit_closed=closed_because(call.consultation, "design.submit"),
                   sticker_closed=closed_because(call.consultation, "design.sticker"),
-                  consent=children.consent_state(children.latest_answer(
-                      current_user, community)) if current_user.is_authenticated else "none",
                   workshops=_workshops(call) if can("design.workshop", community) else [],
                   pending=_pending_count(call) if can("design.moderate", community) else 0,
                   form=EmptyForm())

@@ -439,7 +439,7 @@ def test_the_gallery_costs_the_same_queries_whatever_its_size_and_pages(app, cal
             page = guardian.get(call["page"])
         assert page.status_code == 200
         counts.append(counted.count)
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1] <= 8, counts
     second = text(guardian.get(f"{call['page']}?page=2").get_data(as_text=True))
     assert "第 2 页，共 2 页" in second and "设计30-29 小树，9-11 岁" in second
     assert "设计2-0 小树" not in second
