@@ -67,8 +67,10 @@ class Defaults:
     # Who answers for children's data (儿童个人信息保护专门负责人) and how to reach them; by default
     # the community's residents' committee.
     CHILDREN_DATA_CONTACT = None
-    # How many stickers each child places on the designs of a call, in the children's vote.
+    # How many stickers each child places on the designs of a call, in the children's vote, and
+    # how many children one guardian adds (each child's stickers count).
     DESIGN_STICKERS = 3
+    CHILDREN_PER_GUARDIAN = 4
     # Interim results of a running vote are counted at most this often (0: at every view).
     INTERIM_RESULTS_SECONDS = 15
     # The complete-community checklist a checkup follows: a YAML file like

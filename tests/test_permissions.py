@@ -167,7 +167,8 @@ ALLOWED: dict[str, set[str]] = {
     "designs.new_workshop": {"planner"},
     "designs.tally": {"planner"},
     "designs.promote": {"planner", "admin"},  # not approved yet: told so
-    "designs.delete_design": {"planner"},  # a guardian's own design: 404 (the guardian deletes)
+    # The guardian deletes their child's drawing; a planner only a workshop child's (404 here).
+    "designs.delete_design": {"verified", "planner"},
 }
 
 
@@ -442,7 +443,7 @@ def test_route_access(app, client, world, role, endpoint, rule, method):
                     else {404},
                     "designs.new_call": {404}, "designs.edit_call": {200, 422},
                     "designs.submit": {200, 303, 422}, "designs.new_workshop": {200, 422},
-                    "designs.delete_design": {404},
+                    "designs.delete_design": {404} if role == "planner" else {200, 303},
                     "proposals.new": {200, 422}, "proposals.edit": {200, 422}}.get(
             endpoint, {200, 303})
         assert response.status_code in expected, f"{role} got {response.status_code} on {url}"

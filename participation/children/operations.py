@@ -7,10 +7,12 @@ community with all that the areas keep about them (registered with `add_child_da
 audit log records that it happened and how many, never who the children were."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from participation.accounts.models import User
@@ -93,6 +95,19 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
     refused (a double click adds one child)."""
     consent = require_consent(user, community)
     nickname, age_band = checked_child(nickname, age_band)
+    limit = int(current_app.config["CHILDREN_PER_GUARDIAN"])
+    # The guardian's rows are held until the request commits, so the limit holds at once too.
+    db.session.get(User, user.id, with_for_update=True)
+    if len(children_of(user, community)) >= limit and not db.session.scalar(
+            select(ChildProfile.id).where(ChildProfile.guardian_id == user.id,
+                                          ChildProfile.community_id == community.id,
+                                          ChildProfile.nickname == nickname)):
+        raise OperationError(ngettext(
+            "A guardian adds at most %(num)d child here: each child's stickers count in the "
+            "children's vote, so ask the residents' committee if your family has more.",
+            "A guardian adds at most %(num)d children here: each child's stickers count in "
+            "the children's vote, so ask the residents' committee if your family has more.",
+            limit))
     child = ChildProfile(community_id=community.id, guardian_id=user.id, consent_id=consent.id,
                          nickname=nickname, age_band=age_band)
     if not insert_unless_exists(child):
@@ -107,13 +122,22 @@ def add_child(user: User, community: Community, nickname: str, age_band: str) ->
     return child
 
 
+def identifying(text: str) -> bool:
+    """Whether a child's text holds what would identify a child or family: a run of five
+    digits or more (a phone or ID number) or an e-mail address."""
+    return bool(_IDENTIFYING.search(text))
+
+
+_IDENTIFYING = re.compile(r"\d{5,}|[^\s@]+@[^\s@]+")
+
+
 def checked_child(nickname: str, age_band: str) -> tuple[str, str]:
     """A child's nickname, tidied, and age band, as kept; refused in words when unfit."""
     nickname = " ".join(nickname.split())
     if not nickname or len(nickname) > NICKNAME_MAX:
         raise OperationError(_("Give the child a nickname of at most %(n)d characters.",
                                n=NICKNAME_MAX))
-    if sum(ch.isdigit() for ch in nickname) > 4:
+    if identifying(nickname) or sum(ch.isdigit() for ch in nickname) > 4:
         raise OperationError(_("A nickname has no long numbers in it (no phone or ID "
                                "numbers)."))
     if age_band not in current_app.config["CHILD_AGE_BANDS"]:

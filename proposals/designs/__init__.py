@@ -64,6 +64,10 @@ RULES = {
     "design.moderate": moderates,
     # A design: anyone once approved; before, the child's guardian, planners and moderators.
     "design.see": any_of(_shown, _own_child, moderates),
+    # Nobody approves their own child's drawing.
+    "design.review": all_of(moderates, lambda ctx: not _own_child(ctx)),
+    # A guardian deletes their child's drawing; a planner a workshop child's, on request.
+    "design.remove": any_of(_own_child, is_planner),
     "design.workshop": is_planner,
     "design.submit": all_of(guardian, phase_open("design.submit")),
     "design.sticker": all_of(guardian, phase_open("design.sticker")),
@@ -101,6 +105,7 @@ def init_app(app: Flask) -> None:
         "design.moderate": _l("Reviewed a child's design in %(object)s: %(status)s"),
         "design.tally": _l("Counted a workshop's stickers in %(object)s"),
         "design.promote": _l("Made %(object)s of a children's design"),
+        "design.remove": _l("Deleted a child's design in %(object)s"),
     }, details={"status": _l("Answer"), "stickers": _l("Stickers")},
         values={"status": {"approved": _l("approved"), "rejected": _l("turned down")}})
     audit.name_objects("design_call", _calls, _l("a deleted design call"))

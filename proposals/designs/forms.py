@@ -79,7 +79,7 @@ class WorkshopDrawingForm(Form):
 class WorkshopForm(FlaskForm):
     place = StringField(_l("Where the workshop was held"), validators=[required(),
                                                                        Length(max=120)])
-    held_on = DateField(_l("Held on"), validators=[InputRequired(
+    held_on = DateField(_l("Date of the workshop"), validators=[InputRequired(
         message=_l("Enter the date of the workshop."))])
     collected_by = StringField(
         _l("Guardians' paper consents collected by"), validators=[required(), Length(max=80)],

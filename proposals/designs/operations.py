@@ -26,7 +26,8 @@ from participation.database import insert_unless_exists
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.i18n import today_shown
-from participation.plan.models import ProjectSource, Site
+from participation.plan import operations as plan_ops
+from participation.plan.models import Plan, ProjectSource, Site
 from participation.registries import SourceItem
 from participation.uploads import ImageRejected, delete_after_commit, save_image
 from proposals.models import CHILDREN_CREDIT, Proposal
@@ -95,6 +96,9 @@ def guardian_child(guardian: User, call: DesignCall, child_id: int | None) -> Ch
 
 def _texts(title: str, want: str) -> tuple[str, str]:
     title, want = " ".join(title.split()), want.strip()
+    if children.identifying(title) or children.identifying(want):
+        raise OperationError(_("Leave out phone numbers, ID numbers and e-mail addresses: "
+                               "the gallery is public."))
     if not title or len(title) > TITLE_MAX:
         raise OperationError(_("Give the design a title of at most %(n)d characters.",
                                n=TITLE_MAX))
@@ -158,11 +162,12 @@ class WorkshopDrawing:
 
 
 class DrawingRefused(OperationError):
-    """One drawing of a workshop's batch is refused: `row` says which (from 0)."""
+    """One drawing of a workshop's batch is refused: `row` says which (from 0), `field` what
+    in it ("nickname", "age_band", "title" or "drawing")."""
 
-    def __init__(self, row: int, message: str):
+    def __init__(self, row: int, field: str, message: str):
         super().__init__(message)
-        self.row = row
+        self.row, self.field = row, field
 
 
 def add_workshop(planner: User, call: DesignCall, *, place: str, held_on: date,
@@ -179,14 +184,17 @@ def add_workshop(planner: User, call: DesignCall, *, place: str, held_on: date,
     if not place:
         raise OperationError(_("Say where the workshop was held."))
     for i, row in enumerate(drawings):
+        if row.age_band not in call.bands:
+            raise DrawingRefused(i, "age_band", _("This call invites children of %(bands)s "
+                                                  "years.", bands=_(", ").join(call.bands)))
         try:
-            if row.age_band not in call.bands:
-                raise OperationError(_("This call invites children of %(bands)s years.",
-                                       bands=_(", ").join(call.bands)))
             row.nickname, row.age_band = children.checked_child(row.nickname, row.age_band)
+        except OperationError as error:
+            raise DrawingRefused(i, "nickname", str(error)) from None
+        try:
             row.title, row.want = _texts(row.title, row.want)
         except OperationError as error:
-            raise DrawingRefused(i, str(error)) from None
+            raise DrawingRefused(i, "title", str(error)) from None
     # The call's row is held until the request commits, so a batch sent twice is seen.
     db.session.get(DesignCall, call.id, with_for_update=True)
     nicknames = sorted(row.nickname for row in drawings)
@@ -209,7 +217,7 @@ def add_workshop(planner: User, call: DesignCall, *, place: str, held_on: date,
             full, thumb = save_image(row.drawing, FOLDER, thumbnail=True)
         except ImageRejected as error:
             # The request rolls back: the drawings saved before this one go with it.
-            raise DrawingRefused(i, str(error)) from None
+            raise DrawingRefused(i, "drawing", str(error)) from None
         db.session.add(Design(call_id=call.id, child_id=child.id, workshop_id=workshop.id,
                               title=row.title, want=row.want, filename=full, thumbnail=thumb,
                               status="approved", reviewed_at=utcnow()))
@@ -370,7 +378,6 @@ def promote(planner: User, design: Design, url: str) -> Proposal:
             return existing
     call = design.call
     community = db.session.get(Community, call.community_id)
-    site = call.site
     text = design.want or ""
     proposal = Proposal(
         consultation_id=call.consultation_id, community_id=call.community_id, author_id=None,
@@ -379,7 +386,8 @@ def promote(planner: User, design: Design, url: str) -> Proposal:
         description=(text + "\n\n" if text else "") + _(
             "From the children's design call “%(call)s”: [see the drawing](%(url)s).",
             call=call.title, url=url),
-        category="other", site=(site.name if site else call.title)[:200],
+        # The inventory's site, when there is one, is linked beside.
+        category="other", site=call.title[:200],
         site_id=call.site_id, status="evaluating", submitted_at=utcnow())
     db.session.add(proposal)
     db.session.flush()
@@ -405,10 +413,21 @@ def count_stickers(child_ids: list[int]) -> int:
 def erase_designs(child_ids: list[int]) -> None:
     """The children's designs, their files (once the deletion commits), the stickers on them
     and the plan sources made of them."""
+    _erase(Design.child_id.in_(child_ids))
+
+
+def remove_design(guardian: User, design: Design) -> None:
+    """A guardian deletes one of their child's designs, with its file and stickers."""
+    _erase(Design.id == design.id)
+    record("design.remove", actor=guardian, community=db.session.get(
+        Community, design.call.community_id), target=f"design_call:{design.call_id}")
+
+
+def _erase(which) -> None:
     rows = db.session.execute(select(Design.id, Design.filename, Design.thumbnail,
                                      Design.proposal_id, DesignCall.title)
                               .join(DesignCall, DesignCall.id == Design.call_id)
-                              .where(Design.child_id.in_(child_ids))).all()
+                              .where(which)).all()
     if not rows:
         return
     ids = [r.id for r in rows]
@@ -420,8 +439,13 @@ def erase_designs(child_ids: list[int]) -> None:
                 description=_("From the children's design call “%(call)s”; the drawing has "
                               "been withdrawn.", call=r.title)))
     delete_after_commit(FOLDER, [name for r in rows for name in (r.filename, r.thumbnail)])
-    db.session.execute(delete(ProjectSource).where(
-        ProjectSource.kind == "children", ProjectSource.ref.in_([str(i) for i in ids])))
+    sources = (ProjectSource.kind == "children") & ProjectSource.ref.in_([str(i) for i in ids])
+    touched = db.session.execute(select(ProjectSource.plan_id, ProjectSource.project_id)
+                                 .where(sources)).all()
+    db.session.execute(delete(ProjectSource).where(sources))
+    for plan_id in {plan_id for plan_id, _project in touched}:
+        plan_ops.rescore(db.session.get(Plan, plan_id),
+                         [project for plan, project in touched if plan == plan_id])
     db.session.execute(delete(Sticker).where(Sticker.design_id.in_(ids)))
     db.session.execute(delete(WorkshopTally).where(WorkshopTally.design_id.in_(ids)))
     db.session.execute(delete(Design).where(Design.id.in_(ids)))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from participation.children import operations as children
-from participation.children.models import ChildProfile
+from participation.children.models import NICKNAME_MAX
 from participation.communities.models import Community
 from participation.consultations import closed_because
 from participation.consultations.models import Consultation
@@ -34,7 +34,7 @@ from proposals.views import proposal_url
 
 from . import operations as ops
 from .forms import CallForm, DesignForm, WorkshopForm
-from .models import Design, DesignCall, Workshop
+from .models import TITLE_MAX, Design, DesignCall, Workshop
 
 bp = Blueprint("designs", __name__)
 GALLERY_PAGE = 24  # large pictures: a phone scrolls through this many
@@ -225,6 +225,8 @@ def moderate(community_id: int, design_id: int):
     community = _community(community_id)
     require("design.moderate", community)
     design = _design(community, design_id)
+    require("design.review", community, design, why=lambda: _(
+        "You are this child's guardian: another planner or moderator reviews the design."))
     form = EmptyForm()
     back = url_for("designs.review", community_id=community.id, call_id=design.call_id)
     if form.validate_on_submit():
@@ -236,7 +238,7 @@ def moderate(community_id: int, design_id: int):
         else:
             flash(_("“%(title)s” is in the gallery.", title=design.title)
                   if design.status == "approved" else
-                  _("“%(title)s” is turned down: only its guardian sees it.",
+                  _("“%(title)s” is turned down: it stays out of the gallery.",
                     title=design.title), "success")
     return see_other(back)
 
@@ -302,11 +304,18 @@ def new_workshop(community_id: int, call_id: int):
         # A row is one child's drawing: rows left empty are not sent.
         used = [(entry, row) for entry, row in zip(form.drawings, rows)
                 if row.nickname.strip() or row.title.strip() or row.drawing]
-        missing = [entry for entry, row in used if not (row.nickname.strip() and row.title.strip()
-                                                         and row.drawing and row.age_band)]
-        for entry in missing:
-            entry.drawing.errors = [*entry.drawing.errors, _(
-                "Each drawing needs the child's nickname, age, a name and the photo.")]
+        missing = False
+        for entry, row in used:
+            for name, there, message in (
+                    ("nickname", row.nickname.strip(), _("Give the child a nickname of at "
+                                                         "most %(n)d characters.", n=NICKNAME_MAX)),
+                    ("age_band", row.age_band, _("Choose the child's age.")),
+                    ("title", row.title.strip(), _("Give the design a title of at most "
+                                                   "%(n)d characters.", n=TITLE_MAX)),
+                    ("drawing", row.drawing, _("Add a photo of the drawing."))):
+                if not there:
+                    entry[name].errors = [*entry[name].errors, message]
+                    missing = True
         if not missing:
             try:
                 ops.add_workshop(current_user, call, place=form.place.data,
@@ -315,16 +324,18 @@ def new_workshop(community_id: int, call_id: int):
                                  consents=form.consents.data, drawings=[r for _e, r in used])
             except ops.DrawingRefused as error:
                 db.session.rollback()
-                entry = used[error.row][0]
-                entry.drawing.errors = [*entry.drawing.errors, str(error)]
+                field = used[error.row][0][error.field]
+                field.errors = [*field.errors, str(error)]
             except OperationError as error:
                 db.session.rollback()
                 form.consents.errors = [*form.consents.errors, str(error)]
             else:
                 flash(_("The workshop's drawings are in the gallery."), "success")
                 return see_other(call_url(call, _anchor="workshops"))
+    # Refused (a success has gone on): say so above the form, whichever field it is.
+    refused = request.method == "POST"
     return render("designs/workshop.html", community=community, call=call, form=form,
-                  status=422 if request.method == "POST" else 200)
+                  refused=refused, status=422 if refused else 200)
 
 
 @bp.route("/c/<int:community_id>/workshops/<int:workshop_id>/tally", methods=["GET", "POST"])
@@ -394,25 +405,31 @@ def promote(community_id: int, design_id: int):
 
 @bp.route("/c/<int:community_id>/designs/<int:design_id>/delete", methods=["GET", "POST"])
 def delete_design(community_id: int, design_id: int):
-    """A workshop child's guardian asks for the child's data to be deleted: the planner does."""
+    """The guardian deletes their child's drawing; the planner deletes a workshop child's
+    drawing and profile when the child's guardian asks on paper or in person."""
     community = _community(community_id)
-    require("design.workshop", community)
-    if request.method == "POST" and db.session.get(Design, design_id) is None:
+    if request.method == "POST" and current_user.is_authenticated \
+            and db.session.get(Design, design_id) is None:
         flash(_("This drawing is already deleted."), "info")  # a second click
         return see_other(url_for("designs.calls", community_id=community.id))
-    design = _design(community, design_id)
-    if design.workshop_id is None:
-        abort(404)  # a guardian with an account deletes it themselves
-    child = db.session.get(ChildProfile, design.child_id)
+    design = _design(community, design_id, seen=False)
+    require("design.remove", community, design)
+    own = design.child.guardian_id is not None and design.child.guardian_id == current_user.id
+    if not own and design.workshop_id is None:
+        abort(404)  # a guardian's drawing: the guardian deletes it
+    child, call = design.child, design.call
     form = EmptyForm()
     if form.validate_on_submit():
-        call = design.call
+        if own:
+            ops.remove_design(current_user, design)
+            flash(_("“%(title)s” is deleted, with its stickers.", title=design.title), "success")
+            return see_other(call_url(call, _anchor="mine"))
         children.erase_workshop_child(current_user, child)
         flash(_("%(name)s's drawing, stickers and profile are deleted.", name=child.nickname),
               "success")
         return see_other(call_url(call, _anchor="workshops"))
     return render("designs/delete.html", community=community, design=design, child=child,
-                  form=form, held=children.held_data([child.id]))
+                  own=own, form=form, held=[] if own else children.held_data([child.id]))
 
 
 @bp.app_context_processor

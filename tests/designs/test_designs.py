@@ -152,6 +152,11 @@ def test_a_drawing_is_reencoded_and_seen_only_by_guardian_and_staff_until_approv
     too_old = send_design(guardian, call, child=call["ids"]["too_old"])
     assert too_old.status_code == 422 and "邀请 6-8、9-11 岁的孩子" in text(
         too_old.get_data(as_text=True))
+    phone = post(guardian, f"{call['page']}/submit", {
+        "child_id": str(call["ids"]["child"]), "title": "滑梯", "want": "我叫小明，电话13912345678",
+        "drawing": (BytesIO(gps_jpeg()), "d.jpg", "image/jpeg")}, page="/",
+        content_type="multipart/form-data")
+    assert phone.status_code == 422 and "请不要写电话号码" in text(phone.get_data(as_text=True))
     not_a_picture = send_design(guardian, call, drawing=b"%PDF-1.4 not a picture")
     assert not_a_picture.status_code == 422 and 'value="彩虹滑梯"' in \
         not_a_picture.get_data(as_text=True)  # what was typed stays
@@ -185,15 +190,34 @@ def test_a_drawing_is_reencoded_and_seen_only_by_guardian_and_staff_until_approv
     # Not in the public gallery before approval, nor after a refusal.
     assert "彩虹滑梯" not in anonymous.get(call["page"]).get_data(as_text=True)
     assert "等待审核" in text(guardian.get(call["page"]).get_data(as_text=True))
+    # Nobody approves their own child's drawing.
+    with app.app_context():
+        from participation.communities.models import Membership
+
+        db.session.execute(db.update(Membership).where(
+            Membership.user_id == call["people"]["guardian"].id).values(role="moderator"))
+        db.session.commit()
+    own = post(guardian, f"{call['base']}/designs/{design.id}/moderate", {"status": "approved"},
+               page=call["page"])
+    assert own.status_code == 403 and "请由其他规划师或版主审核" in text(own.get_data(as_text=True))
+    assert only_design(app).status == "pending"
     approve(app, call, design.id, who="moderator")
     gallery = text(anonymous.get(call["page"]).get_data(as_text=True))
     assert "彩虹滑梯" in gallery and "小树，9-11 岁" in gallery
     response = anonymous.get(image)
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
+
     # Never kept by a shared cache, and asked again at every view: a withdrawal removes it
     # from the browser's cache too.
     assert {"private", "no-cache"} <= set(re.split(r",\s*", response.headers["Cache-Control"]))
     response.close()
+    # The guardian deletes the drawing: gone from the gallery, the disk and the address.
+    delete = f"{call['base']}/designs/{design.id}/delete"
+    assert "贴在上面的贴纸会立即删除" in text(guardian.get(delete).get_data(as_text=True))
+    assert post(guardian, delete, page=delete).status_code == 303
+    assert files(uploads) == set() and anonymous.get(image).status_code == 404
+    assert post(guardian, delete, page=call["page"]).status_code == 303  # a second click
+    assert "彩虹滑梯" not in anonymous.get(call["page"]).get_data(as_text=True)
 
 
 def test_a_child_places_at_most_n_stickers_even_at_once(app, call, uploads, at):
@@ -217,7 +241,7 @@ def test_a_child_places_at_most_n_stickers_even_at_once(app, call, uploads, at):
         slots = sorted(db.session.scalars(select(Sticker.slot)))
     assert slots == [1, 2, 3]
     page = text(guardian.get(call["page"]).get_data(as_text=True))
-    assert "小树 还有 0 张贴纸" in page
+    assert "小树 的贴纸都贴完了" in page
     over = post(guardian, f"{call['base']}/designs/{second}/sticker",
                 {"child_id": str(call["ids"]["child"])}, page=call["page"])
     assert over.status_code == 303
@@ -264,7 +288,13 @@ def test_withdrawal_deletes_drawings_files_stickers_and_the_plan_source(app, cal
         db.session.add(ProjectSource(plan_id=plan.id, project_id=project.id, kind="children",
                                      ref=str(design.id), title="儿童设计：彩虹滑梯", signal=1))
         db.session.commit()
-        plan_id = plan.id
+        plan_id, project_id = plan.id, project.id
+    with app.test_request_context():
+        from participation.plan import operations as plan_ops
+
+        plan_ops.rescore(db.session.get(Plan, plan_id))
+        db.session.commit()
+        assert db.session.get(Project, project_id).score == 1
     builder = text(planner.get(f"{call['base']}/plans/{plan_id}/builder")
                    .get_data(as_text=True))
     assert "儿童设计：彩虹滑梯" in builder and "1 张贴纸" in builder and "小树" not in builder
@@ -284,6 +314,7 @@ def test_withdrawal_deletes_drawings_files_stickers_and_the_plan_source(app, cal
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Sticker)) == 0
         assert db.session.scalar(select(func.count()).select_from(ProjectSource)) == 0
+        assert db.session.get(Project, project_id).score == 0  # the plan's ranking follows
         assert db.session.scalar(select(func.count()).select_from(ChildProfile).where(
             ChildProfile.guardian_id == call["people"]["guardian"].id)) == 0
 
@@ -314,7 +345,8 @@ def test_a_workshop_on_paper_consents_its_tally_and_a_deletion_on_request(app, c
         over.get_data(as_text=True))
     half = post(planner, url, workshop_form([("小星", "6-8", "")]), page=url,
                 content_type="multipart/form-data")
-    assert half.status_code == 422 and "每幅画都需要" in text(half.get_data(as_text=True))
+    assert half.status_code == 422 and "请修改标出的内容" in text(half.get_data(as_text=True))
+    assert re.search(r'id="drawings-0-title-error"[^>]*>[^<]*请给设计起一个', half.get_data(as_text=True))
     assert 'value="小星"' in half.get_data(as_text=True)
     assert files(uploads) == set()
     # A drawing that is no picture is named in its own row, and nothing is kept.
@@ -445,3 +477,19 @@ def test_the_gallery_costs_the_same_queries_whatever_its_size_and_pages(app, cal
     assert "设计2-0 小树" not in second
     # The children's results count every design, whatever page the gallery is on.
     assert "设计2-0 2 0 2" in second
+
+
+def test_a_guardian_adds_a_bounded_number_of_children(app, call):
+    guardian = client_for(app, call["people"]["guardian"])  # has two already
+    new = f"/c/{call['community'].id}/children/new"
+    for name in ("跳跳", "豆豆"):
+        assert post(guardian, new, {"nickname": name, "age_band": "6-8"},
+                    page=new).status_code == 303
+    fifth = post(guardian, new, {"nickname": "圆圆", "age_band": "6-8"}, page=new)
+    assert fifth.status_code == 422 and "最多添加 4 个孩子" in text(fifth.get_data(as_text=True))
+    assert 'value="圆圆"' in fifth.get_data(as_text=True)
+    # Sending one already added again is still answered calmly.
+    assert post(guardian, new, {"nickname": "豆豆", "age_band": "6-8"},
+                page=new).status_code == 303
+    email = post(guardian, new, {"nickname": "a@b.cn", "age_band": "6-8"}, page=new)
+    assert email.status_code == 422
