@@ -14,13 +14,14 @@ from participation import audit
 from participation.policy import Role, all_of, anyone, has_role, is_authenticated, not_blocked
 from participation.registries import CommunityTab, add_community_tab, plug_in
 
+# Guardians are residents whose place in the community is known; a blocked member adds no
+# children. Areas that use children's data (design calls) ask the same of who acts for them.
+is_guardian = all_of(has_role(Role.VERIFIED, Role.COMMITTEE, Role.MODERATOR), not_blocked)
+
 RULES = {
     # The notice is public: anyone may read what would be collected before deciding.
     "children.notice": anyone,
-    # Guardians are residents whose place in the community is known; a blocked member adds
-    # no children.
-    "children.guardian": all_of(has_role(Role.VERIFIED, Role.COMMITTEE, Role.MODERATOR),
-                                not_blocked),
+    "children.guardian": is_guardian,
     # What is already kept, a guardian sees and deletes whatever has become of their
     # membership (the views find only the signed-in guardian's own children).
     "children.own": is_authenticated,

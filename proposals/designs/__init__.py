@@ -14,19 +14,17 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from participation import audit
+from participation.children import is_guardian
 from participation.consultations import phase_open
 from participation.phases import add_feature
 from participation.policy import (
     Context,
-    Role,
     all_of,
     any_of,
     anyone,
-    has_role,
     is_admin,
     is_moderator,
     is_planner,
-    not_blocked,
 )
 from participation.registries import (
     ChildData,
@@ -42,7 +40,6 @@ from participation.registries import (
 )
 from participation.uploads import add_references
 
-guardian = all_of(has_role(Role.VERIFIED, Role.COMMITTEE, Role.MODERATOR), not_blocked)
 moderates = any_of(is_planner, is_moderator)
 
 
@@ -69,8 +66,8 @@ RULES = {
     # A guardian deletes their child's drawing; a planner a workshop child's, on request.
     "design.remove": any_of(_own_child, is_planner),
     "design.workshop": is_planner,
-    "design.submit": all_of(guardian, phase_open("design.submit")),
-    "design.sticker": all_of(guardian, phase_open("design.sticker")),
+    "design.submit": all_of(is_guardian, phase_open("design.submit")),
+    "design.sticker": all_of(is_guardian, phase_open("design.sticker")),
 }
 
 

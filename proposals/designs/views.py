@@ -30,7 +30,7 @@ from participation.web import (
     render,
     see_other,
 )
-from proposals.views import proposal_url
+from proposals.views import proposal_url, site_choices
 
 from . import operations as ops
 from .forms import CallForm, DesignForm, WorkshopForm
@@ -68,13 +68,6 @@ def call_url(call: DesignCall, **anchor) -> str:
     return url_for("designs.call", community_id=call.community_id, call_id=call.id, **anchor)
 
 
-def _site_choices(community: Community) -> list[SelectChoice]:
-    return [SelectChoice("", _("None chosen"))] + [
-        SelectChoice(str(i), name) for i, name in db.session.execute(
-            select(Site.id, Site.name).where(Site.community_id == community.id)
-            .order_by(Site.name))]
-
-
 @bp.get("/c/<int:community_id>/designs")
 @public_page
 def calls(community_id: int):
@@ -92,7 +85,7 @@ def calls(community_id: int):
 
 def _call_form(community: Community, consultation: Consultation, call: DesignCall | None):
     form = CallForm(obj=call)
-    form.site_id.choices = _site_choices(community)
+    form.site_id.choices = site_choices(community)
     if call is not None and request.method == "GET":
         form.site_id.data, form.age_bands.data = str(call.site_id or ""), call.bands
     if form.validate_on_submit():
@@ -175,9 +168,10 @@ def submit(community_id: int, call_id: int):
     call = _call(community, call_id)
     require("design.submit", community, call, why=lambda: membership_of(
         current_user, community) and closed_because(call.consultation, "design.submit"))
-    if children.valid_consent(current_user, community) is None:
-        flash(_("Read the children's information notice and give your consent first: without "
-                "it nothing about a child is kept."), "info")
+    try:
+        children.require_consent(current_user, community)
+    except OperationError as error:
+        flash(str(error), "info")
         return see_other(url_for("children.consent", community_id=community.id))
     kids = [k for k in children.children_of(current_user, community)
             if k.age_band in call.bands]
