@@ -36,6 +36,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -59,7 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
-from concurrent_votes import PASSWORD, all_at_once, sign_in  # noqa: E402  (same browsers)
+from concurrent_votes import PASSWORD, sign_in  # noqa: E402  (same browsers)
 from concurrent_writes import NoRedirect, free_port  # noqa: E402  (same server helpers)
 
 from participation.clock import utcnow  # noqa: E402
@@ -498,8 +499,32 @@ def throughput(targets: dict[str, tuple[str, str | None]], rounds: int, seconds:
 # --- ballots ----------------------------------------------------------------------------------
 
 
+def raw_request(base: str, path: str, cookie: str, body: bytes) -> bytes:
+    """A form POST as the bytes a browser sends: built before the clock starts, so that sending
+    it costs the load generator a write and a read, not an HTTP library's work."""
+    host = urllib.parse.urlsplit(base).netloc
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+def send_raw(address: tuple[str, int], request: bytes) -> int:
+    """Send one prepared request and read its answer to the end; returns the status (0 when
+    the connection failed)."""
+    try:
+        with socket.create_connection(address, timeout=300) as conn:
+            conn.sendall(request)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        return int(answer.split(b" ", 2)[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def ballots_per_second(base: str, engine, seeded: Seeded) -> dict:
-    """Sign in the residents yet to vote, then have them all vote at once."""
+    """Sign in the residents yet to vote, then have them all vote at once: one thread each,
+    released together, each sending its prepared request on a connection of its own."""
     ballot_page = f"/c/{seeded.community}/ballots/{seeded.ballot}"
     started = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
@@ -507,11 +532,32 @@ def ballots_per_second(base: str, engine, seeded: Seeded) -> dict:
                                  seeded.voters))
     signed_in_s = time.perf_counter() - started
     options = seeded.options
-    jobs = [(opener, f"{base}{ballot_page}/vote", urllib.parse.urlencode(
-                [("csrf_token", token)] + [("option", options[(i + k) % len(options)])
-                                           for k in range(1 + i % MAX_CHOICES)]).encode())
-            for i, (opener, token) in enumerate(browsers)]
-    statuses, elapsed = all_at_once(jobs)
+    requests = [raw_request(base, f"{ballot_page}/vote", cookie_header(opener),
+                            urllib.parse.urlencode(
+                                [("csrf_token", token)]
+                                + [("option", options[(i + k) % len(options)])
+                                   for k in range(1 + i % MAX_CHOICES)]).encode())
+                for i, (opener, token) in enumerate(browsers)]
+    split = urllib.parse.urlsplit(base)
+    address = (split.hostname, split.port)
+    gate = threading.Barrier(len(requests) + 1, timeout=120)
+    statuses: Counter = Counter()
+    lock = threading.Lock()
+
+    def vote(request: bytes) -> None:
+        gate.wait()
+        status = send_raw(address, request)
+        with lock:
+            statuses[status] += 1
+
+    threads = [threading.Thread(target=vote, args=(r,)) for r in requests]
+    for thread in threads:
+        thread.start()
+    gate.wait()  # every thread is ready: the clock starts as they are released
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - t0
     ids = ",".join(map(str, seeded.voter_ids))
     with engine.connect() as conn:
         voters = conn.execute(text(

@@ -1,6 +1,8 @@
 """Accounts: registering, logging in and out, server-side sessions, passwords, preferences."""
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, session
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin, current_user
@@ -26,24 +28,32 @@ def _load_user(user_id: str):
     """The signed-in user, their live session and their memberships with the communities, in
     one query: every page needs them (the header lists the communities, the policy asks the
     membership), so no page pays for them again."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
     from participation.security import token_hash
-
-    from .models import User, UserSession
 
     token = session.get("sid")
     if not user_id.isdigit() or not token:
         return None
+    return db.session.scalars(_user_query(), {"user_id": int(user_id),
+                                              "token_hash": token_hash(token)}
+                              ).unique().first()
+
+
+@functools.cache
+def _user_query():
+    """The user loader's statement, built once: every request runs it, and building it (the
+    joins and eager loads) costs as much as running it."""
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm import joinedload
+
+    from .models import User, UserSession
+
     # The membership class is reached through the relationship: communities sit above accounts.
     membership = User.memberships.property.mapper.class_
-    return db.session.scalars(
-        select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == int(user_id), UserSession.token_hash == token_hash(token),
-               UserSession.revoked_at.is_(None))
-        .options(joinedload(User.memberships).joinedload(membership.community))
-    ).unique().first()
+    return (select(User).join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == bindparam("user_id"),
+                   UserSession.token_hash == bindparam("token_hash"),
+                   UserSession.revoked_at.is_(None))
+            .options(joinedload(User.memberships).joinedload(membership.community)))
 
 
 def _load_current_user() -> None:

@@ -73,7 +73,7 @@ RULES = {
 
 
 def active_membership(user, community):
-    from flask import has_request_context, request
+    from flask import g, has_request_context, request
     from sqlalchemy import inspect
 
     from participation.database import READ_ONLY_METHODS
@@ -82,8 +82,10 @@ def active_membership(user, community):
 
     user = getattr(user, "_get_current_object", lambda: user)()
     # The signed-in user comes with their memberships (accounts' user loader); a reading
-    # request cannot have changed them since.
-    if (has_request_context() and request.method in READ_ONLY_METHODS
+    # request cannot have changed them since, nor a writing one that has not begun to write
+    # (a `reads_first` view checking its request, in the transaction that loaded the user).
+    if (has_request_context()
+            and (request.method in READ_ONLY_METHODS or g.get("linli_reading"))
             and "memberships" not in inspect(user).unloaded):
         return next((m for m in user.memberships
                      if m.community_id == community.id and m.revoked_at is None), None)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import String, delete, func, insert, literal, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from participation.accounts.models import User
 from participation.accounts.operations import normalise_login
@@ -19,7 +19,10 @@ from participation.audit.operations import record
 from participation.clock import utcnow
 from participation.communities.models import Household, Membership
 from participation.consultations.models import Consultation, Phase
-from participation.database import insert_unless_exists
+from participation.database import (
+    insert_unless_exists,
+    insert_unless_exists_returning_id,
+)
 from participation.errors import OperationError
 from participation.extensions import db
 from participation.policy import Role
@@ -141,11 +144,12 @@ def has_votes(ballot: Ballot) -> bool:
 def _hold_rules(ballot: Ballot) -> Ballot:
     """Read the ballot's rules afresh and hold them until this transaction ends: on PostgreSQL a
     share lock (voters do not wait for each other; a planner's change waits for them), on SQLite
-    the write lock every POST already takes."""
-    return db.session.scalar(
-        select(Ballot).where(Ballot.id == ballot.id).with_for_update(read=True)
-        .options(selectinload(Ballot.options).joinedload(BallotOption.proposal))
-        .execution_options(populate_existing=True))
+    the write lock every POST already takes. The options come with their ids and costs, which
+    is all a vote checks; their proposals stay as they were loaded (or load when asked for)."""
+    return db.session.scalars(
+        select(Ballot).where(Ballot.id == ballot.id).with_for_update(read=True, of=Ballot)
+        .options(joinedload(Ballot.options))
+        .execution_options(populate_existing=True)).unique().one()
 
 
 def save_ballot(planner: User, consultation: Consultation, ballot: Ballot | None,
@@ -207,14 +211,16 @@ def _chosen(ballot: Ballot, option_ids: list[int], none: bool) -> list[BallotOpt
     return chosen
 
 
-def _new_paper(ballot: Ballot, voter: BallotVoter, chosen: list[BallotOption]) -> None:
+def _new_paper(ballot: Ballot, voter_id: int, channel: str,
+               chosen: list[BallotOption]) -> None:
     paper_id = secrets.token_hex(16)
-    db.session.add(BallotPaper(id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
-                               voter_id=None if ballot.secret else voter.id,
-                               channel=None if ballot.secret else voter.channel))
-    db.session.flush()
+    # Plain table inserts: the ORM's bulk machinery would cost more than the statements.
+    db.session.execute(insert(BallotPaper.__table__).values(
+        id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
+        voter_id=None if ballot.secret else voter_id,
+        channel=None if ballot.secret else channel))
     if chosen:
-        db.session.execute(insert(BallotMark), [{"paper_id": paper_id, "option_id": o.id}
+        db.session.execute(insert(BallotMark.__table__), [{"paper_id": paper_id, "option_id": o.id}
                                                 for o in chosen])
 
 
@@ -244,10 +250,11 @@ def cast(user: User, membership: Membership, ballot: Ballot, option_ids: list[in
             BallotVoter.ballot_id == ballot.id, BallotVoter.user_id == user.id))
         if earlier is not None and earlier != key:
             raise OperationError(_("You have already voted for another household."))
-    voter = BallotVoter(ballot_id=ballot.id, voter_key=key, user_id=user.id,
-                        household_id=membership.household_id, channel="online")
-    if insert_unless_exists(voter):
-        _new_paper(ballot, voter, chosen)
+    voter_id = insert_unless_exists_returning_id(BallotVoter, ["ballot_id", "voter_key"], {
+        "ballot_id": ballot.id, "voter_key": key, "user_id": user.id,
+        "household_id": membership.household_id, "channel": "online"})
+    if voter_id is not None:
+        _new_paper(ballot, voter_id, "online", chosen)
         return "cast"
     # Already voted: lock the voter's row so simultaneous changes apply one after the other.
     existing = db.session.scalar(select(BallotVoter).where(
@@ -401,7 +408,7 @@ def enter_paper(clerk: User, ballot: Ballot, batch: PaperBatch, household: House
     if not insert_unless_exists(voter):
         raise OperationError(_("%(address)s has already voted; this paper ballot cannot be "
                                "counted.", address=household.address))
-    _new_paper(ballot, voter, chosen)
+    _new_paper(ballot, voter.id, voter.channel, chosen)
     # The audit names the household, never the choice.
     record("ballot.paper_entry", actor=clerk, community=ballot.consultation.community,
            target=f"ballot:{ballot.id}", batch=batch.id, household=household.address)

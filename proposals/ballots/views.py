@@ -40,11 +40,13 @@ from .results import tally
 bp = Blueprint("ballots", __name__)
 
 
-def _ballot(community: Community, ballot_id: int) -> Ballot:
-    ballot = db.session.scalar(
-        select(Ballot).where(Ballot.id == ballot_id)
-        .options(joinedload(Ballot.consultation), joinedload(Ballot.phase),
-                 selectinload(Ballot.options).joinedload(BallotOption.proposal)))
+def _ballot(community: Community, ballot_id: int, options: bool = True) -> Ballot:
+    """The ballot with its consultation and phase, and its options with their proposals unless
+    `options` is false (a vote checks only the options' ids, read afresh as it is cast)."""
+    loads = [joinedload(Ballot.consultation), joinedload(Ballot.phase)]
+    if options:
+        loads.append(selectinload(Ballot.options).joinedload(BallotOption.proposal))
+    ballot = db.session.scalar(select(Ballot).where(Ballot.id == ballot_id).options(*loads))
     if ballot is None or ballot.consultation.community_id != community.id:
         abort(404)
     return ballot
@@ -185,11 +187,11 @@ def ballot(community_id: int, ballot_id: int):
 def vote(community_id: int, ballot_id: int):
     community = db.get_or_404(Community, community_id)
     require("proposals.view", community)
-    ballot = _ballot(community, ballot_id)
+    ballot = _ballot(community, ballot_id, options=False)
     require("ballot.vote", community, ballot)
     marked = parse_ids(request.form.getlist("option"))
     if not EmptyForm().validate_on_submit():
-        return _ballot_page(community, ballot, set(marked),
+        return _ballot_page(community, _ballot(community, ballot_id), set(marked),
                             _("The form expired; please choose again and resubmit."), 400)
     begin_writes()
     try:
@@ -197,10 +199,11 @@ def vote(community_id: int, ballot_id: int):
                         none=bool(request.form.get("none")))
     except OperationError as error:
         db.session.rollback()
-        return _ballot_page(community, ballot, set(marked), str(error), 422)
+        return _ballot_page(community, _ballot(community, ballot_id), set(marked), str(error),
+                            422)
     flash(_("Your vote is counted.") if done == "cast" else _("Your vote is changed."),
           "success")
-    return see_other(ballot_url(ballot))
+    return see_other(url_for("ballots.ballot", community_id=community.id, ballot_id=ballot_id))
 
 
 @bp.get("/c/<int:community_id>/ballots/<int:ballot_id>/results")
