@@ -9,6 +9,8 @@ process (or, with Redis, any process) has seen; entries also expire after PUBLIC
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
 
 from flask import (
@@ -20,7 +22,7 @@ from flask import (
     request,
     session,
 )
-from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -61,6 +63,19 @@ def generation() -> int:
     return g.linli_generation
 
 
+def address(environ: dict) -> str:
+    """The page's address as the server received it, query included: the same text for the
+    middleware and for the view that stored the page."""
+    return "{}{}?{}".format(environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                            environ.get("QUERY_STRING", ""))
+
+
+def page_key(generation_: int, locale: str, large_text: bool, fragment: bool,
+             environ: dict) -> str:
+    return f"public-pages/{generation_}/{locale}/{int(large_text)}/{int(fragment)}/" \
+        + address(environ)
+
+
 def _key() -> str | None:
     if (request.method != "GET" or "_user_id" in session or session.get("_flashes")
             or not current_app.config["PUBLIC_PAGE_SECONDS"]
@@ -69,20 +84,77 @@ def _key() -> str | None:
     view = current_app.view_functions.get(request.endpoint or "")
     if not getattr(view, "linli_public_page", False):
         return None
-    return "public-pages/{}/{}/{}/{}/{}".format(
-        generation(), select_locale(), int(bool(session.get("large_text"))), int(bool(htmx)),
-        request.full_path)
+    return page_key(generation(), select_locale(), bool(session.get("large_text")),
+                    bool(htmx), request.environ)
 
 
-def _serve() -> object | None:
+def _note_key() -> None:
+    """Where a public page is not in the cache yet (the middleware serves it when it is), the
+    key under which `keep` stores it once rendered."""
     generation()
-    g.linli_page_key = key = _key()
-    page = cache.get(key) if key else None
-    if page is None:
-        return None
-    g.linli_page_cached = True
-    body = page.replace(TOKEN, generate_csrf()) if TOKEN in page else page
-    return current_app.response_class(body, mimetype="text/html")
+    g.linli_page_key = _key()
+
+
+class CachedPages:
+    """WSGI middleware in front of the application: a visitor who is not signed in gets a
+    public page kept in the cache without Flask's request handling running at all (no hooks,
+    no database, the session only read from its cookie). What the full path adds to such a
+    page is added here the same way: the visitor's own CSRF token (and a new session cookie
+    holding its secret when they have none yet), the security headers, the ETag and 304, and
+    gzip. Anything else (a signed-in user, a message to show, a page not kept, any method but
+    GET) goes on to Flask unchanged."""
+
+    def __init__(self, app: Flask, wsgi_app):
+        from . import security, web
+
+        self.app, self.wsgi_app = app, wsgi_app
+        self.web, self.security = web, security
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and self.app.config["PUBLIC_PAGE_SECONDS"]:
+            response = self._kept_page(environ)
+            if response is not None:
+                return response(environ, start_response)
+        return self.wsgi_app(environ, start_response)
+
+    def _kept_page(self, environ):
+        app = self.app
+        asked = app.request_class(environ)
+        visitor = app.session_interface.open_session(app, asked)
+        if visitor is None or "_user_id" in visitor or visitor.get("_flashes"):
+            return None
+        languages = app.config["LANGUAGES"]
+        locale = visitor.get("locale")
+        if locale not in languages:
+            locale = asked.accept_languages.best_match(list(languages)) \
+                or app.config["BABEL_DEFAULT_LOCALE"]
+        store = app.extensions["cache"][cache]
+        key = page_key(store.get(GENERATION) or 0, locale, bool(visitor.get("large_text")),
+                       environ.get("HTTP_HX_REQUEST") == "true", environ)
+        page = store.get(key)
+        if page is None:
+            return None
+        # The visitor's token as Flask-WTF makes it: a secret kept in their session, signed
+        # with the time; a form sent back is checked by Flask-WTF as usual.
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        if TOKEN in page:
+            if field not in visitor:
+                visitor[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+            token = URLSafeTimedSerializer(
+                app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                salt="wtf-csrf-token").dumps(visitor[field])
+            body = page.replace(TOKEN, token)
+        else:
+            body = page
+        response = app.response_class(body, mimetype="text/html")
+        if app.config.get("COUNT_QUERIES"):
+            response.headers["X-Queries"] = "0"
+        self.security.set_security_headers(response)
+        digest = self.web.page_digest(page.encode(), TOKEN, str(visitor.get(field, "")))
+        self.web.compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        response = self.web.tag(response, digest, bool(asked.cookies), environ)
+        app.session_interface.save_session(app, visitor, response)
+        return response
 
 
 def shared_part(name: str, render: Callable[[], str]) -> Markup:
@@ -105,7 +177,7 @@ def keep(html: str, status: int) -> None:
     """Store a page just rendered, if it is a public page for a visitor (see `render`)."""
     key = g.get("linli_page_key")
     # A message shown once (flashed by this very request) is this visitor's alone.
-    if not key or status != 200 or g.get("linli_page_cached") or get_flashed_messages():
+    if not key or status != 200 or get_flashed_messages():
         return
     token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     cache.set(key, html.replace(token, TOKEN) if token else html,
@@ -143,4 +215,5 @@ def _new_generation() -> None:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_serve)
+    app.before_request(_note_key)
+    app.wsgi_app = CachedPages(app, app.wsgi_app)

@@ -235,13 +235,16 @@ COMPRESSED_TYPES = {"text/html", "text/css", "text/csv", "application/javascript
 
 
 def _compressed(response):
+    return compress(response, request.headers.get("Accept-Encoding", ""))
+
+
+def compress(response, accept_encoding: str):
     """Pages go out gzipped to browsers that take it (a page of 50 KiB goes in about 8):
     phones on a slow line load faster. Streamed files and small answers go as they are."""
     response.vary.add("Accept-Encoding")
     if (response.direct_passthrough or response.is_streamed or response.status_code < 200
             or response.status_code in (204, 304) or "Content-Encoding" in response.headers
-            or response.mimetype not in COMPRESSED_TYPES
-            or "gzip" not in request.headers.get("Accept-Encoding", "")):
+            or response.mimetype not in COMPRESSED_TYPES or "gzip" not in accept_encoding):
         return response
     data = response.get_data()
     if len(data) >= 1024:
@@ -258,35 +261,42 @@ def _taggable(response) -> bool:
             and "no-store" not in (response.headers.get("Cache-Control") or ""))
 
 
-def _digest(response):
+def page_digest(page: bytes, token: str | None, secret: str) -> str:
     """What a page's ETag is made of: its text without the CSRF token, which is signed anew
     with the time on every request (so the same page would otherwise never compare equal a
-    second later); the token of the copy the browser keeps stays good for its session."""
+    second later); the token of the copy the browser keeps stays good for its session. The
+    session's token secret does count: after a logout the kept copy's token is no good, and
+    the page must be sent again."""
+    if token:
+        page = page.replace(token.encode(), b"")
+    return hashlib.sha1(page + b"\0" + secret.encode()).hexdigest()
+
+
+def _digest(response):
     if _taggable(response):
-        data = response.get_data()
         field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        token = g.get(field)
-        if token:
-            data = data.replace(token.encode(), b"")
-        # The session's token secret does count: after a logout the kept copy's token is
-        # no good, and the page must be sent again.
-        secret = str(session.get(field, "")).encode()
-        g.linli_digest = hashlib.sha1(data + b"\0" + secret).hexdigest()
+        g.linli_digest = page_digest(response.get_data(), g.get(field),
+                                     str(session.get(field, "")))
     return response
 
 
 def _conditional(response):
-    """A page fetched again unchanged answers 304 Not Modified with no body: its ETag is the
-    digest of the page (see _digest) and its encoding, so each encoding has its own. Pages are
-    revalidated every time (no-cache), never shown stale; a signed-in user's stay private."""
     if not _taggable(response) or "linli_digest" not in g:
         return response
+    return tag(response, g.linli_digest, bool(request.cookies), request)
+
+
+def tag(response, digest: str, has_cookies: bool, asked):
+    """A page fetched again unchanged answers 304 Not Modified with no body: its ETag is the
+    digest of the page (see page_digest) and its encoding, so each encoding has its own. Pages
+    are revalidated every time (no-cache), never shown stale; a page for a browser that keeps
+    a session stays private to it. `asked` is the request, or its WSGI environ."""
     if not response.cache_control.max_age:
         response.cache_control.no_cache = True
-    if request.cookies:
+    if has_cookies:
         response.cache_control.private = True
-    response.set_etag(f"{g.linli_digest}-{response.headers.get('Content-Encoding', 'id')}")
-    return response.make_conditional(request)
+    response.set_etag(f"{digest}-{response.headers.get('Content-Encoding', 'id')}")
+    return response.make_conditional(asked)
 
 
 def uses_htmx() -> str:

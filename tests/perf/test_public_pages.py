@@ -2,8 +2,10 @@
 own CSRF token in their forms, and a change anywhere shows at once."""
 from __future__ import annotations
 
+import gzip
 import re
 
+from participation.policy import Role
 from tests.conftest import CSRF_RE, client_for
 from tests.proposals.test_proposals import propose, setup
 
@@ -111,3 +113,54 @@ def test_only_the_arguments_public_pages_read_make_a_cached_copy(app, factory, c
         with count_queries() as queries:
             visitor.get(url)
         assert (queries.count == 0) == url.endswith("supported"), url
+
+
+def test_a_kept_page_comes_with_what_a_rendered_one_has(app, factory, count_queries):
+    """A page served from the cache ahead of the application carries the same headers as one
+    the view renders: security headers, gzip for browsers that take it, an ETag that a
+    revalidation answers with 304, and, for a visitor without a session yet, a session cookie
+    holding their token's secret."""
+    community = factory.community()
+    url = f"/c/{community.id}/proposals"
+    visitor = app.test_client()
+    rendered = visitor.get(url)  # the first visitor's page is rendered, then kept
+    with count_queries() as queries:
+        kept = visitor.get(url)
+    assert queries.count == 0
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"):
+        assert kept.headers[name] == rendered.headers[name]
+    # The same visitor, the same page: the same ETag either way, so either answers 304.
+    assert kept.headers["ETag"] == rendered.headers["ETag"]
+    assert "no-cache" in kept.headers["Cache-Control"]
+    again = visitor.get(url, headers={"If-None-Match": kept.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+
+    newcomer = app.test_client()  # no cookie at all, as a first visit
+    with count_queries() as queries:
+        first = newcomer.get(url, headers={"Accept-Encoding": "gzip"})
+    assert queries.count == 0
+    assert first.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in first.headers["Vary"]
+    assert "session=" in first.headers["Set-Cookie"]
+    page = gzip.decompress(first.get_data()).decode()
+    assert CSRF_RE.search(page).group(1) != CSRF_RE.search(rendered.get_data(as_text=True)
+                                                           ).group(1)
+    # Their token is good: the language switch on the kept page works for them.
+    switched = newcomer.post("/language", data={"csrf_token": CSRF_RE.search(page).group(1),
+                                                "locale": "en", "next": url})
+    assert switched.status_code in (302, 303)
+
+
+def test_signed_in_readers_and_messages_go_past_the_kept_page(app, factory):
+    """The kept copy is for visitors alone: a signed-in reader, or a visitor with a message to
+    see once, gets a page drawn for them."""
+    community = factory.community()
+    url = f"/c/{community.id}/proposals"
+    app.test_client().get(url)  # kept now
+    visitor = app.test_client()
+    with visitor.session_transaction() as session:
+        session["_flashes"] = [("info", "只给这位访客的消息")]
+    assert "只给这位访客的消息" in visitor.get(url).get_data(as_text=True)
+    resident = client_for(app, factory.user(community, Role.VERIFIED, display_name="读者林"))
+    page = resident.get(url).get_data(as_text=True)
+    assert "读者林" in page
