@@ -108,9 +108,10 @@ def _init_request_handling(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context():
-        if current_user.is_authenticated:
-            large = current_user.large_text
-            communities = [m.community for m in current_user.memberships if m.active]
+        user = current_user._get_current_object()  # resolved once, not at every attribute
+        if user.is_authenticated:
+            large = user.large_text
+            communities = [m.community for m in user.memberships if m.active]
         else:
             large = bool(session.get("large_text"))
             communities = []

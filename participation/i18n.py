@@ -23,8 +23,9 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 def select_locale() -> str:
     """The user's saved choice, then the session's, then the browser's, then Chinese."""
     languages = current_app.config["LANGUAGES"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    user = current_user._get_current_object() if current_user else None  # resolved once
+    if user is not None and user.is_authenticated and user.locale in languages:
+        return user.locale
     if session.get("locale") in languages:
         return session["locale"]
     # Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en.
@@ -69,29 +70,50 @@ class CatalogDomain(Domain):
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
-        key = str(locale)
-        if key not in self.cache:
-            names = [key]
+        return self.translations_for(locale)
+
+    def translations_for(self, locale):
+        # Keyed by the locale's parts: str(locale) rebuilds its name at every call, and a page
+        # looks up dozens of strings.
+        key = (locale.language, locale.territory, locale.script, locale.variant)
+        translations = self.cache.get(key)
+        if translations is None:
+            names = [str(locale)]
             if locale.territory:
                 names.append(f"{locale.language}_{locale.territory}")
             names.append(locale.language)
             # The first catalog found is the base: it carries the locale's plural rule, which a
             # blank Translations() would replace with English's.
-            translations = None
             for dirname in self.translation_directories:
                 found = support.Translations.load(dirname, names, self.domain[0])
                 if translations is None:
                     translations = found
                 elif isinstance(found, support.Translations):
                     translations.merge(found)
-            self.cache[key] = translations or support.NullTranslations()
-        return self.cache[key]
+            translations = self.cache[key] = translations or support.NullTranslations()
+        return translations
 
 
 class LinliBabel(Babel):
     @cached_property
     def domain_instance(self):
         return CatalogDomain(domain=self.domain)
+
+    def init_app(self, app, *args, **kwargs):
+        super().init_app(app, *args, **kwargs)
+        # Templates ask for their strings straight from the catalog of the locale in force
+        # (force_locale included), without Flask-Babel's lookup of the domain at every string.
+        def translations():
+            locale = get_locale()
+            return support.NullTranslations() if locale is None \
+                else self.domain_instance.translations_for(locale)
+
+        app.jinja_env.install_gettext_callables(
+            gettext=lambda s: translations().ugettext(s),
+            ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+            pgettext=lambda c, s: translations().upgettext(c, s),
+            npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+            newstyle=True)
 
 
 def to_stored(dt):

@@ -22,6 +22,7 @@ from flask import (
     request,
     session,
 )
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import event
@@ -39,6 +40,7 @@ WROTE = "linli_wrote"
 # Pages are kept only for the query arguments the public pages read: any other argument would
 # let a visitor fill the cache with copies of one page.
 CACHED_ARGUMENTS = {"page", "sort", "category", "status", "site"}
+OPENED_SESSION = "linli.opened_session"
 
 
 def public_page(view):
@@ -121,7 +123,10 @@ class CachedPages:
         app = self.app
         asked = app.request_class(environ)
         visitor = app.session_interface.open_session(app, asked)
-        if visitor is None or "_user_id" in visitor or visitor.get("_flashes"):
+        if visitor is None:
+            return None
+        environ[OPENED_SESSION] = visitor  # not served here: the application takes it as read
+        if "_user_id" in visitor or visitor.get("_flashes"):
             return None
         languages = app.config["LANGUAGES"]
         locale = visitor.get("locale")
@@ -134,6 +139,7 @@ class CachedPages:
         page = store.get(key)
         if page is None:
             return None
+        del environ[OPENED_SESSION]
         # The visitor's token as Flask-WTF makes it: a secret kept in their session, signed
         # with the time; a form sent back is checked by Flask-WTF as usual.
         field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -157,15 +163,30 @@ class CachedPages:
         return response
 
 
-def shared_part(name: str, render: Callable[[], str]) -> Markup:
+class SessionOpenedOnce(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, read once per request: where the middleware has read
+    the cookie already (and not served the page), the application takes that session."""
+
+    def open_session(self, app, request):
+        opened = request.environ.pop(OPENED_SESSION, None)
+        return opened if opened is not None else super().open_session(app, request)
+
+
+def shared_part(name: str, render: Callable[[], str], by: str | None = None) -> Markup:
     """A part of a page that reads the same for everyone at this address, in this language
     (a list's cards, say, around which each reader's own page is drawn): rendered once per
     generation and kept in the shared cache, so that signed-in readers too skip its queries
-    and its rendering. `render` runs only when the part is not kept."""
+    and its rendering. `render` runs only when the part is not kept. A part that depends on
+    something else than the address says what in `by`, which then stands for the address
+    (a navigation drawn for one set of permissions, say)."""
     seconds = current_app.config["PUBLIC_PAGE_SECONDS"]
-    if not seconds or g.get("linli_not_shared") or not set(request.args) <= CACHED_ARGUMENTS:
+    if by is None:
+        if g.get("linli_not_shared") or not set(request.args) <= CACHED_ARGUMENTS:
+            seconds = 0
+        by = request.full_path
+    if not seconds:
         return Markup(render())
-    key = f"parts/{generation()}/{name}/{select_locale()}/{request.full_path}"
+    key = f"parts/{generation()}/{name}/{select_locale()}/{by}"
     html = cache.get(key)
     if html is None:
         html = render()
@@ -215,5 +236,6 @@ def _new_generation() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionOpenedOnce()
     app.before_request(_note_key)
     app.wsgi_app = CachedPages(app, app.wsgi_app)

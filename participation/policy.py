@@ -193,6 +193,14 @@ def can(action: str, community: Community | None = None, obj: object | None = No
     return _rules[action](ctx)
 
 
+def answers(actions, community: Community | None = None) -> dict[str, bool]:
+    """May the current user do each of `actions` in `community` (on nothing in particular)?
+    The user and their membership are looked up once for all of them."""
+    user = _user()
+    ctx = Context(user, community, membership_of(user, community), None)
+    return {action: _rules[action](ctx) for action in actions}
+
+
 class Refused(Forbidden):
     """A 403 that says why, in the user's language."""
 

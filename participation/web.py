@@ -20,14 +20,16 @@ from flask import (
     url_for,
 )
 from flask_htmx.responses import HTMXResponseClientRedirect
+from markupsafe import Markup
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
-from . import pagecache
+from . import pagecache, policy
 from .database import commit_writes
 from .extensions import cache, db, htmx
+from .registries import community_tabs
 
 ID = re.compile(r"[0-9]{1,9}")
 MAX_PAGE = 1_000_000
@@ -242,9 +244,10 @@ def compress(response, accept_encoding: str):
     """Pages go out gzipped to browsers that take it (a page of 50 KiB goes in about 8):
     phones on a slow line load faster. Streamed files and small answers go as they are."""
     response.vary.add("Accept-Encoding")
-    if (response.direct_passthrough or response.is_streamed or response.status_code < 200
-            or response.status_code in (204, 304) or "Content-Encoding" in response.headers
-            or response.mimetype not in COMPRESSED_TYPES or "gzip" not in accept_encoding):
+    if ("gzip" not in accept_encoding or response.direct_passthrough or response.is_streamed
+            or response.status_code < 200 or response.status_code in (204, 304)
+            or "Content-Encoding" in response.headers
+            or response.mimetype not in COMPRESSED_TYPES):
         return response
     data = response.get_data()
     if len(data) >= 1024:
@@ -259,6 +262,11 @@ def _taggable(response) -> bool:
             and not response.direct_passthrough and not response.is_streamed
             and response.mimetype in COMPRESSED_TYPES
             and "no-store" not in (response.headers.get("Cache-Control") or ""))
+
+
+# What a browser sends to ask for a page only if it changed (or for a part of it).
+CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH",
+              "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
 
 
 def page_digest(page: bytes, token: str | None, secret: str) -> str:
@@ -296,7 +304,29 @@ def tag(response, digest: str, has_cookies: bool, asked):
     if has_cookies:
         response.cache_control.private = True
     response.set_etag(f"{digest}-{response.headers.get('Content-Encoding', 'id')}")
+    environ = getattr(asked, "environ", asked)
+    if not any(name in environ for name in CONDITIONS):
+        return response  # nothing to compare with: the page as it is
     return response.make_conditional(asked)
+
+
+# What the community's navigation offers besides its tabs (templates/communities/_community_nav.html).
+NAV_ACTIONS = ("meeting.view", "moderation.manage", "community.manage_households",
+               "community.manage_members", "community.manage_settings", "community.read_audit")
+
+
+def community_nav(community) -> Markup:
+    """The community's navigation in the page header: what the reader may open there is asked
+    of the policy every time, and the links are drawn once per set of answers (and page, and
+    language) and kept, as every reader with the same permissions sees the same."""
+    actions = sorted({*(tab.action for tab in community_tabs.values()), *NAV_ACTIONS})
+    allowed = policy.answers(actions, community)
+    answers = "".join("1" if allowed[action] else "0" for action in actions)
+    return pagecache.shared_part(
+        "community-nav", lambda: render_template(
+            "communities/_community_nav.html", community=community,
+            may=allowed.__getitem__),  # an action not asked above fails loudly
+        by=f"{community.id}/{request.endpoint}/{answers}")
 
 
 def uses_htmx() -> str:
@@ -325,6 +355,7 @@ def init_app(app: Flask) -> None:
         app.after_request(_queries_header)
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals["uses_htmx"] = uses_htmx
+    app.jinja_env.globals["community_nav"] = community_nav
     app.before_request(_without_control_characters)
     # after_request runs the last registered first: digest the page, compress it, then tag
     # it with the digest and its encoding.

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, g, render_template, request, session,
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, bindparam, cast, func, select
 from sqlalchemy.orm import joinedload, selectinload
 from wtforms import SelectChoice
 
@@ -100,6 +100,14 @@ def status_label(status: str) -> str:
 
 
 SORTS = ("new", "supported", "random")
+# What every view of the list asks besides its cards, built once.
+CONSULTATIONS = (select(Consultation)
+                 .where(Consultation.community_id == bindparam("community_id"))
+                 .options(joinedload(Consultation.phases))
+                 .order_by(Consultation.created_at.desc()))
+DRAFTS = select(Proposal).where(Proposal.community_id == bindparam("community_id"),
+                                Proposal.status == "draft",
+                                Proposal.author_id == bindparam("user_id"))
 
 
 @bp.get("/c/<int:community_id>/proposals")
@@ -111,57 +119,61 @@ def index(community_id: int):
     status = request.args.get("status", "")
     site = request.args.get("site", "").strip()
     sort = request.args.get("sort", "new")
-    # With a search, the rows the full-text index finds are the few to look at, not the
-    # community's every row: "+ 0" keeps SQLite from starting with the community's index.
-    in_community = (Proposal.community_id + 0 if site else Proposal.community_id) == community.id
-    keys = select(Proposal.id).where(in_community, Proposal.status != "draft")
-    if category:
-        keys = keys.where(Proposal.category == category)
-    if status in STATUSES:
-        keys = keys.where(Proposal.status == status)
-    if site:
-        keys = keys.where(
-            search.matches(db.engine.dialect.name, Proposal.id, Proposal.search_terms,
-                           "proposal_fts", site),
-            Proposal.site.icontains(site, autoescape=True))
-    if sort == "supported":
-        order = [(Proposal.support_count, True), (Proposal.id, True)]
-    elif sort == "random":
+    if sort == "random":
         not_shared()
         # Seeded per visitor, so paging through a shuffled list never repeats or skips one.
         seed = session.setdefault("proposal_seed", secrets.randbelow(2_147_483_000) + 1)
-        # 64-bit arithmetic: id × seed overflows PostgreSQL's integer past a few proposals.
-        order = [((cast(Proposal.id, BigInteger) * seed) % 2_147_483_647, False),
-                 (Proposal.id, False)]
-    else:
-        order = [(Proposal.submitted_at, True), (Proposal.id, True)]
-
-    first_photo = (select(func.min(ProposalPhoto.id))
-                   .where(ProposalPhoto.proposal_id == Proposal.id)
-                   .correlate(Proposal).scalar_subquery())
-
-    def load(ids):
-        return {p.id: (p, photo) for p, photo in db.session.execute(
-            select(Proposal, first_photo).where(Proposal.id.in_(ids))
-            .options(joinedload(Proposal.author)))}
-
     filters = {"category": category, "status": status, "site": site, "sort": sort}
+
+    def cards_html() -> str:
+        # Built only when the cards are not kept (see shared_part below).
+        # With a search, the rows the full-text index finds are the few to look at, not the
+        # community's every row: "+ 0" keeps SQLite from starting with the community's index.
+        in_community = (Proposal.community_id + 0 if site else Proposal.community_id) \
+            == community.id
+        keys = select(Proposal.id).where(in_community, Proposal.status != "draft")
+        if category:
+            keys = keys.where(Proposal.category == category)
+        if status in STATUSES:
+            keys = keys.where(Proposal.status == status)
+        if site:
+            keys = keys.where(
+                search.matches(db.engine.dialect.name, Proposal.id, Proposal.search_terms,
+                               "proposal_fts", site),
+                Proposal.site.icontains(site, autoescape=True))
+        if sort == "supported":
+            order = [(Proposal.support_count, True), (Proposal.id, True)]
+        elif sort == "random":
+            # 64-bit arithmetic: id × seed overflows PostgreSQL's integer past a few proposals.
+            order = [((cast(Proposal.id, BigInteger) * seed) % 2_147_483_647, False),
+                     (Proposal.id, False)]
+        else:
+            order = [(Proposal.submitted_at, True), (Proposal.id, True)]
+        first_photo = (select(func.min(ProposalPhoto.id))
+                       .where(ProposalPhoto.proposal_id == Proposal.id)
+                       .correlate(Proposal).scalar_subquery())
+
+        def load(ids):
+            return {p.id: (p, photo) for p, photo in db.session.execute(
+                select(Proposal, first_photo).where(Proposal.id.in_(ids))
+                .options(joinedload(Proposal.author)))}
+
+        return render_template("proposals/_cards.html", community=community,
+                               page=paginate_keys(keys, order, load), filters=filters)
+
     # The cards are the same for every reader: kept once per generation (see shared_part).
-    cards = shared_part("proposal-cards", lambda: render_template(
-        "proposals/_cards.html", community=community, page=paginate_keys(keys, order, load),
-        filters=filters))
-    consultations = db.session.scalars(
-        select(Consultation).where(Consultation.community_id == community.id)
-        .options(joinedload(Consultation.phases)).order_by(Consultation.created_at.desc())
-    ).unique().all()
-    drafts = db.session.scalars(
-        select(Proposal).where(
-            Proposal.community_id == community.id, Proposal.status == "draft",
-            Proposal.author_id == current_user.id)).all() if current_user.is_authenticated else []
+    cards = shared_part("proposal-cards", cards_html)
+    consultations = db.session.scalars(CONSULTATIONS, {"community_id": community.id}
+                                       ).unique().all()
+    user = current_user._get_current_object()
+    drafts = db.session.scalars(DRAFTS, {"community_id": community.id, "user_id": user.id}
+                                ).all() if user.is_authenticated else []
+    filter_form = shared_part("proposal-filters", lambda: render_template(
+        "proposals/_filters.html", categories=category_choices(select_locale()),
+        statuses=STATUSES[1:], filters=filters))
     return render("proposals/index.html", community=community, cards=cards,
-                  membership=membership_of(current_user, community),
-                  categories=category_choices(select_locale()), statuses=STATUSES[1:],
-                  filters=filters, consultations=consultations, drafts=drafts)
+                  filter_form=filter_form, membership=membership_of(current_user, community),
+                  consultations=consultations, drafts=drafts)
 
 
 def _uploaded_photos(form: ProposalForm) -> list[tuple[str, str]]:

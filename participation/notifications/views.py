@@ -8,7 +8,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from participation.extensions import db
 from participation.forms import EmptyForm
@@ -49,12 +49,16 @@ def read_notifications():
     return see_other(url_for("notifications.notifications"))
 
 
+# Every signed-in page counts them: the statement is built once.
+UNREAD = (select(func.count()).select_from(Notification)
+          .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None)))
+
+
 def notification_context() -> dict:
     # Counted once per request, however many templates it renders (a page and its parts).
     if "unread_notifications" not in g:
-        g.unread_notifications = db.session.scalar(
-            select(func.count()).select_from(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        ) if current_user.is_authenticated else 0
+        user = current_user._get_current_object()
+        g.unread_notifications = db.session.scalar(UNREAD, {"user_id": user.id}) \
+            if user.is_authenticated else 0
     return {"unread_notifications": g.unread_notifications,
             "notification_text": lambda n: text(n.kind, n.params)}
