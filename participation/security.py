@@ -45,8 +45,18 @@ def set_security_headers(response: Response) -> Response:
         if name.lower() not in present:
             response.headers[name] = value
     # Pages differ for htmx requests (fragments) and full loads; caches must keep them apart.
-    response.vary.add("HX-Request")
+    add_vary(response, "HX-Request")
     return response
+
+
+def add_vary(response: Response, name: str) -> None:
+    """Add `name` to the answer's Vary header (as response.vary.add does, without parsing the
+    header into a set and writing it back: every answer goes through here twice)."""
+    current = response.headers.get("Vary")
+    if not current:
+        response.headers["Vary"] = name
+    elif name.lower() not in {part.strip().lower() for part in current.split(",")}:
+        response.headers["Vary"] = f"{current}, {name}"
 
 
 def init_app(app: Flask) -> None:

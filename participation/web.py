@@ -30,6 +30,7 @@ from . import pagecache, policy
 from .database import commit_writes
 from .extensions import cache, db, htmx
 from .registries import community_tabs
+from .security import add_vary
 
 ID = re.compile(r"[0-9]{1,9}")
 MAX_PAGE = 1_000_000
@@ -243,7 +244,7 @@ def _compressed(response):
 def compress(response, accept_encoding: str):
     """Pages go out gzipped to browsers that take it (a page of 50 KiB goes in about 8):
     phones on a slow line load faster. Streamed files and small answers go as they are."""
-    response.vary.add("Accept-Encoding")
+    add_vary(response, "Accept-Encoding")
     if ("gzip" not in accept_encoding or response.direct_passthrough or response.is_streamed
             or response.status_code < 200 or response.status_code in (204, 304)
             or "Content-Encoding" in response.headers
@@ -299,10 +300,13 @@ def tag(response, digest: str, has_cookies: bool, asked):
     digest of the page (see page_digest) and its encoding, so each encoding has its own. Pages
     are revalidated every time (no-cache), never shown stale; a page for a browser that keeps
     a session stays private to it. `asked` is the request, or its WSGI environ."""
-    if not response.cache_control.max_age:
-        response.cache_control.no_cache = True
-    if has_cookies:
-        response.cache_control.private = True
+    if "Cache-Control" not in response.headers:  # most pages: written at once
+        response.headers["Cache-Control"] = "no-cache, private" if has_cookies else "no-cache"
+    else:
+        if not response.cache_control.max_age:
+            response.cache_control.no_cache = True
+        if has_cookies:
+            response.cache_control.private = True
     response.set_etag(f"{digest}-{response.headers.get('Content-Encoding', 'id')}")
     environ = getattr(asked, "environ", asked)
     if not any(name in environ for name in CONDITIONS):

@@ -58,7 +58,8 @@ def notification_context() -> dict:
     # Counted once per request, however many templates it renders (a page and its parts).
     if "unread_notifications" not in g:
         user = current_user._get_current_object()
-        g.unread_notifications = db.session.scalar(UNREAD, {"user_id": user.id}) \
+        # A count needs no ORM: asked on the session's connection, in its transaction.
+        g.unread_notifications = db.session.connection().scalar(UNREAD, {"user_id": user.id}) \
             if user.is_authenticated else 0
     return {"unread_notifications": g.unread_notifications,
             "notification_text": lambda n: text(n.kind, n.params)}

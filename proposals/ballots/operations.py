@@ -9,7 +9,7 @@ from decimal import Decimal
 from flask_babel import format_date, format_decimal, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import String, delete, func, insert, literal, select
+from sqlalchemy import String, bindparam, delete, func, insert, literal, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -214,14 +214,17 @@ def _chosen(ballot: Ballot, option_ids: list[int], none: bool) -> list[BallotOpt
 def _new_paper(ballot: Ballot, voter_id: int, channel: str,
                chosen: list[BallotOption]) -> None:
     paper_id = secrets.token_hex(16)
-    # Plain table inserts: the ORM's bulk machinery would cost more than the statements.
-    db.session.execute(insert(BallotPaper.__table__).values(
+    # Plain table inserts on the session's connection, in its transaction: the ORM would cost
+    # more than the statements. (The voter's row, inserted before through the session, has
+    # marked the transaction as one that writes.)
+    connection = db.session.connection()
+    connection.execute(insert(BallotPaper.__table__).values(
         id=paper_id, ballot_id=ballot.id, secret=ballot.secret,
         voter_id=None if ballot.secret else voter_id,
         channel=None if ballot.secret else channel))
     if chosen:
-        db.session.execute(insert(BallotMark.__table__), [{"paper_id": paper_id, "option_id": o.id}
-                                                for o in chosen])
+        connection.execute(insert(BallotMark.__table__),
+                           [{"paper_id": paper_id, "option_id": o.id} for o in chosen])
 
 
 def voter_key(ballot: Ballot, user_id: int | None, household_id: int | None) -> str:
@@ -361,9 +364,15 @@ def take_due_registers(now) -> int:
     return len(due)
 
 
+# Asked at every vote, while the write lock is held: built once, and run on the session's
+# connection (in its transaction) without the ORM.
+IN_REGISTER = select(RegisterEntry.id).where(RegisterEntry.ballot_id == bindparam("ballot_id"),
+                                             RegisterEntry.voter_key == bindparam("key"))
+
+
 def _registered(ballot: Ballot, key: str) -> bool:
-    return ballot.register_taken_at is None or db.session.scalar(select(RegisterEntry.id).where(
-        RegisterEntry.ballot_id == ballot.id, RegisterEntry.voter_key == key)) is not None
+    return ballot.register_taken_at is None or db.session.connection().scalar(
+        IN_REGISTER, {"ballot_id": ballot.id, "key": key}) is not None
 
 
 def _register_date(ballot: Ballot) -> str:
