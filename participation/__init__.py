@@ -26,7 +26,7 @@ from . import (
 from .config import load_config
 from .database import QueuedWriter  # importing it registers the SQLite connection settings
 from .extensions import babel, cache, csrf, db, htmx, limiter, login_manager, migrate
-from .i18n import TRANSLATIONS, compile_catalogs, format_moment, select_locale
+from .i18n import TRANSLATIONS, compile_catalogs, format_moment, request_locale, select_locale
 from .registries import community_tabs
 from .sanitize import render_markdown
 from .web import external_url
@@ -64,7 +64,7 @@ def init_core(app: Flask, overrides: dict | None = None) -> None:
     limiter.init_app(app)
     cache.init_app(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=request_locale)
     login_manager.init_app(app)
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import sqlite3
@@ -179,12 +180,18 @@ def insert_unless_exists_returning_id(model, unique: list[str], values: dict) ->
     columns exists already (committed, or committed meanwhile by a concurrent request). One
     statement, INSERT ... ON CONFLICT DO NOTHING RETURNING, on SQLite and PostgreSQL alike: no
     savepoint and no unit of work, for the paths that run at every click of a crowd (a vote)."""
-    table = model.__table__  # a plain table insert: the ORM's bulk machinery costs more
-    build = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" \
-        else sqlite.insert
-    return db.session.scalar(build(table).values(**values)
-                             .on_conflict_do_nothing(index_elements=unique)
-                             .returning(table.c.id))
+    statement = _insert_unless_exists(model.__table__, tuple(unique),
+                                      db.session.get_bind().dialect.name)
+    return db.session.scalar(statement, values)
+
+
+@functools.cache
+def _insert_unless_exists(table, unique: tuple[str, ...], dialect: str):
+    # A plain table insert (the ORM's bulk machinery costs more), built once; the values come
+    # as the statement's parameters.
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return build(table).on_conflict_do_nothing(index_elements=list(unique)) \
+        .returning(table.c.id)
 
 
 def commit_writes() -> None:

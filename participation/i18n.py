@@ -1,6 +1,7 @@
 """Locale choice and catalog compilation."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -8,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 import flask_babel
-from babel import support
+from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, request, session
@@ -31,6 +32,17 @@ def select_locale() -> str:
     # Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en.
     best = request.accept_languages.best_match(list(languages)) if request else None
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@functools.cache
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def request_locale() -> Locale:
+    """select_locale() as the Locale Flask-Babel asks for once per request: parsed once per
+    language, not at every request (parsing builds the locale's data anew each time)."""
+    return _parsed(select_locale())
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,7 +22,9 @@ from flask import (
     url_for,
 )
 from flask_htmx.responses import HTMXResponseClientRedirect
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import ImmutableMultiDict
@@ -333,6 +337,57 @@ def community_nav(community) -> Markup:
         by=f"{community.id}/{request.endpoint}/{answers}")
 
 
+# Stand for the reader's own token and address in a kept masthead.
+MASTHEAD_TOKEN = "\x1alinli-masthead-token\x1a"
+MASTHEAD_NEXT = "\x1alinli-masthead-next\x1a"
+MASTHEADS_KEPT = 1024
+
+
+class Kept:
+    """A small store of drawn parts, in this process, that forgets the least used first.
+    What it keeps is a pure function of its key: nothing in it goes stale."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_mastheads = Kept(MASTHEADS_KEPT)
+
+
+@pass_context
+def masthead(context) -> Markup:
+    """The top of every page: the brand, and the menu's account and display parts. Drawn once
+    for each combination of what it shows (whether the reader is signed in, their name and
+    whether they are an admin, their unread count, the language and text size) and kept; the
+    reader's own form token and the address their preferences return to are put in each time."""
+    user = context["current_user"]
+    signed_in = bool(user.is_authenticated)
+    key = (signed_in, signed_in and user.display_name, signed_in and user.is_admin,
+           context.get("unread_notifications"), context["locale_code"],
+           bool(context["large_text"]), request.script_root)
+    html = _mastheads.get(key)
+    if html is None:
+        html = context.environment.get_template("_masthead.html").render(
+            {**context.get_all(), "menu_next": MASTHEAD_NEXT})
+        html = html.replace(generate_csrf(), MASTHEAD_TOKEN)
+        _mastheads.put(key, html)
+    return Markup(html.replace(MASTHEAD_TOKEN, generate_csrf()).replace(
+        MASTHEAD_NEXT, str(escape(request.full_path.rstrip("?")))))
+
+
 def uses_htmx() -> str:
     """Called by every template part that carries hx-* attributes: the page then loads htmx
     (at the end of the body, so the parts above can still ask for it). Pages without such
@@ -360,6 +415,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     app.jinja_env.globals["uses_htmx"] = uses_htmx
     app.jinja_env.globals["community_nav"] = community_nav
+    app.jinja_env.globals["masthead"] = masthead
     app.before_request(_without_control_characters)
     # after_request runs the last registered first: digest the page, compress it, then tag
     # it with the digest and its encoding.

@@ -146,10 +146,13 @@ def _hold_rules(ballot: Ballot) -> Ballot:
     share lock (voters do not wait for each other; a planner's change waits for them), on SQLite
     the write lock every POST already takes. The options come with their ids and costs, which
     is all a vote checks; their proposals stay as they were loaded (or load when asked for)."""
-    return db.session.scalars(
-        select(Ballot).where(Ballot.id == ballot.id).with_for_update(read=True, of=Ballot)
-        .options(joinedload(Ballot.options))
-        .execution_options(populate_existing=True)).unique().one()
+    return db.session.scalars(HOLD_RULES, {"ballot_id": ballot.id}).unique().one()
+
+
+# Built once: every vote runs it.
+HOLD_RULES = (select(Ballot).where(Ballot.id == bindparam("ballot_id"))
+              .with_for_update(read=True, of=Ballot).options(joinedload(Ballot.options))
+              .execution_options(populate_existing=True))
 
 
 def save_ballot(planner: User, consultation: Consultation, ballot: Ballot | None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -432,7 +433,15 @@ def _design_context():
         return db.session.scalars(select(DesignCall).where(
             DesignCall.consultation_id == consultation.id).order_by(DesignCall.id)).all()
 
-    labels = {"pending": _("waiting for review"), "approved": _("in the gallery"),
-              "rejected": _("turned down")}
     return {"consultation_design_calls": consultation_calls, "design_call_url": call_url,
-            "design_status_label": labels.get}
+            "design_status_label": design_status_label}
+
+
+# Translated when shown: every page's templates are handed the function, few call it.
+DESIGN_STATUS_LABELS = {"pending": _l("waiting for review"), "approved": _l("in the gallery"),
+                        "rejected": _l("turned down")}
+
+
+def design_status_label(status: str) -> str | None:
+    label = DESIGN_STATUS_LABELS.get(status)
+    return None if label is None else str(label)
