@@ -27,6 +27,7 @@ from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import SecurityError
 
 from .extensions import cache, htmx
 from .i18n import select_locale
@@ -114,7 +115,12 @@ class CachedPages:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "GET" and self.app.config["PUBLIC_PAGE_SECONDS"]:
-            response = self._kept_page(environ)
+            try:
+                response = self._kept_page(environ)
+            except Exception:  # noqa: BLE001  (a cache that is down only makes pages slower)
+                self.app.logger.warning("could not read the kept pages", exc_info=True)
+                environ.pop(OPENED_SESSION, None)
+                response = None
             if response is not None:
                 return response(environ, start_response)
         return self.wsgi_app(environ, start_response)
@@ -122,6 +128,13 @@ class CachedPages:
     def _kept_page(self, environ):
         app = self.app
         asked = app.request_class(environ)
+        if app.config.get("TRUSTED_HOSTS"):
+            # A host the application would refuse is refused by it, not answered here.
+            asked.trusted_hosts = app.config["TRUSTED_HOSTS"]
+            try:
+                asked.host  # noqa: B018  (reading it is the check)
+            except SecurityError:
+                return None
         visitor = app.session_interface.open_session(app, asked)
         if visitor is None:
             return None

@@ -318,7 +318,8 @@ def tag(response, digest: str, has_cookies: bool, asked):
     return response.make_conditional(asked)
 
 
-# What the community's navigation offers besides its tabs (templates/communities/_community_nav.html).
+# What the community's navigation offers besides its tabs
+# (templates/communities/_community_nav.html).
 NAV_ACTIONS = ("meeting.view", "moderation.manage", "community.manage_households",
                "community.manage_members", "community.manage_settings", "community.read_audit")
 
@@ -377,7 +378,8 @@ def masthead(context) -> Markup:
     signed_in = bool(user.is_authenticated)
     key = (signed_in, signed_in and user.display_name, signed_in and user.is_admin,
            context.get("unread_notifications"), context["locale_code"],
-           bool(context["large_text"]), request.script_root)
+           bool(context["large_text"]), tuple(context["languages"].items()),
+           request.script_root)
     html = _mastheads.get(key)
     if html is None:
         html = context.environment.get_template("_masthead.html").render(

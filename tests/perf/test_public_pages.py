@@ -164,3 +164,22 @@ def test_signed_in_readers_and_messages_go_past_the_kept_page(app, factory):
     resident = client_for(app, factory.user(community, Role.VERIFIED, display_name="读者林"))
     page = resident.get(url).get_data(as_text=True)
     assert "读者林" in page
+
+
+def test_a_kept_page_is_not_answered_for_a_host_the_application_refuses(app, factory,
+                                                                         count_queries):
+    community = factory.community()
+    url = f"/c/{community.id}/proposals"
+    trusted = app.config["TRUSTED_HOSTS"]
+    app.config["TRUSTED_HOSTS"] = ["linli.example.gov.cn"]
+    try:
+        visitor = app.test_client()
+        good = {"Host": "linli.example.gov.cn"}
+        assert visitor.get(url, headers=good).status_code == 200  # drawn, then kept
+        refused = visitor.get(url, headers={"Host": "evil.example"})
+        assert refused.status_code == 400
+        with count_queries() as queries:
+            assert visitor.get(url, headers=good).status_code == 200
+        assert queries.count == 0
+    finally:
+        app.config["TRUSTED_HOSTS"] = trusted
