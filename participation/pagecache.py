@@ -128,7 +128,7 @@ class CachedPages:
     def _kept_page(self, environ):
         app = self.app
         asked = app.request_class(environ)
-        if app.config.get("TRUSTED_HOSTS"):
+        if app.config.get("TRUSTED_HOSTS") is not None:
             # A host the application would refuse is refused by it, not answered here.
             asked.trusted_hosts = app.config["TRUSTED_HOSTS"]
             try:
@@ -171,7 +171,10 @@ class CachedPages:
         self.security.set_security_headers(response)
         digest = self.web.page_digest(page.encode(), TOKEN, str(visitor.get(field, "")))
         self.web.compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        response = self.web.tag(response, digest, bool(asked.cookies), environ)
+        # Private when the browser keeps a session, or is given one with this very answer.
+        response = self.web.tag(response, digest, bool(asked.cookies) or visitor.modified,
+                                environ)
+        visitor.accessed = True  # it was read: the answer varies with the cookie, as Flask's
         app.session_interface.save_session(app, visitor, response)
         return response
 

@@ -296,7 +296,8 @@ def _digest(response):
 def _conditional(response):
     if not _taggable(response) or "linli_digest" not in g:
         return response
-    return tag(response, g.linli_digest, bool(request.cookies), request)
+    # Private when the browser keeps a session, or is given one with this very answer.
+    return tag(response, g.linli_digest, bool(request.cookies) or session.modified, request)
 
 
 def tag(response, digest: str, has_cookies: bool, asked):
@@ -335,7 +336,7 @@ def community_nav(community) -> Markup:
         "community-nav", lambda: render_template(
             "communities/_community_nav.html", community=community,
             may=allowed.__getitem__),  # an action not asked above fails loudly
-        by=f"{community.id}/{request.endpoint}/{answers}")
+        by=f"{request.script_root}/{community.id}/{request.endpoint}/{answers}")
 
 
 # Stand for the reader's own token and address in a kept masthead.

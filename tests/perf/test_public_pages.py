@@ -142,6 +142,9 @@ def test_a_kept_page_comes_with_what_a_rendered_one_has(app, factory, count_quer
     assert first.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in first.headers["Vary"]
     assert "session=" in first.headers["Set-Cookie"]
+    # An answer that hands out a session is this browser's alone: no shared cache keeps it.
+    assert "private" in first.headers["Cache-Control"]
+    assert "Cookie" in kept.headers["Vary"] and "Cookie" in rendered.headers["Vary"]
     page = gzip.decompress(first.get_data()).decode()
     assert CSRF_RE.search(page).group(1) != CSRF_RE.search(rendered.get_data(as_text=True)
                                                            ).group(1)
