@@ -27,11 +27,18 @@ def select_locale() -> str:
     user = current_user._get_current_object() if current_user else None  # resolved once
     if user is not None and user.is_authenticated and user.locale in languages:
         return user.locale
-    if session.get("locale") in languages:
-        return session["locale"]
+    return visitor_locale(current_app.config, session, request or None)
+
+
+def visitor_locale(config, visitor_session, asked) -> str:
+    """A visitor's language (nobody signed in): the session's choice, then the browser's, then
+    Chinese. Also what the kept-page middleware asks, before any request context exists."""
+    languages = config["LANGUAGES"]
+    if visitor_session.get("locale") in languages:
+        return visitor_session["locale"]
     # Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en.
-    best = request.accept_languages.best_match(list(languages)) if request else None
-    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+    best = asked.accept_languages.best_match(list(languages)) if asked is not None else None
+    return best or config["BABEL_DEFAULT_LOCALE"]
 
 
 @functools.cache
@@ -116,9 +123,7 @@ class LinliBabel(Babel):
         # Templates ask for their strings straight from the catalog of the locale in force
         # (force_locale included), without Flask-Babel's lookup of the domain at every string.
         def translations():
-            locale = get_locale()
-            return support.NullTranslations() if locale is None \
-                else self.domain_instance.translations_for(locale)
+            return self.domain_instance.get_translations()
 
         app.jinja_env.install_gettext_callables(
             gettext=lambda s: translations().ugettext(s),

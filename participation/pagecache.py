@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import SecurityError
 
 from .extensions import cache, htmx
-from .i18n import select_locale
+from .i18n import select_locale, visitor_locale
 
 TOKEN = "\x1alinli-csrf-token\x1a"  # stands for the visitor's token in a stored page
 GENERATION = "public-pages/generation"
@@ -141,13 +141,9 @@ class CachedPages:
         environ[OPENED_SESSION] = visitor  # not served here: the application takes it as read
         if "_user_id" in visitor or visitor.get("_flashes"):
             return None
-        languages = app.config["LANGUAGES"]
-        locale = visitor.get("locale")
-        if locale not in languages:
-            locale = asked.accept_languages.best_match(list(languages)) \
-                or app.config["BABEL_DEFAULT_LOCALE"]
         store = app.extensions["cache"][cache]
-        key = page_key(store.get(GENERATION) or 0, locale, bool(visitor.get("large_text")),
+        key = page_key(store.get(GENERATION) or 0, visitor_locale(app.config, visitor, asked),
+                       bool(visitor.get("large_text")),
                        environ.get("HTTP_HX_REQUEST") == "true", environ)
         page = store.get(key)
         if page is None:
