@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, make_url, select, text
 from werkzeug.security import generate_password_hash
 
@@ -52,6 +53,25 @@ def database_url(tmp_path_factory, worker_id) -> str:
 UPLOADS = tempfile.mkdtemp(prefix="linli-test-uploads-")
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Every test gets an application of its own; they share their templates' compiled code,
+    kept under the name and the checksum of each template's source, so each template is
+    compiled once per test worker rather than once per test."""
+
+    def __init__(self):
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if (code := self.code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def make_app(database_url: str, **extra):
     config = {
         "TESTING": True,
@@ -64,7 +84,9 @@ def make_app(database_url: str, **extra):
         "INTERIM_RESULTS_SECONDS": 0,
         **extra,
     }
-    return create_app(config)
+    app = create_app(config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +104,14 @@ def _schema(database_url):
 
 
 def empty_tables() -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    # DELETE, children first, rather than TRUNCATE: on PostgreSQL a TRUNCATE of every table
+    # costs about 100 ms, eight times the DELETEs of the few rows a test leaves.
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(text(f'DELETE FROM "{table.name}"'))
     if db.engine.dialect.name == "postgresql":
+        # Ids start again at 1, as on SQLite once its tables are empty.
         db.session.execute(text(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(text(f'DELETE FROM "{table}"'))
+            "SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     db.session.commit()
 
 

@@ -3,11 +3,14 @@ in for anything else, the wrong role gets 403, and nobody gets an accidental 200
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from participation.extensions import db
 from participation.policy import Role
-from tests.conftest import csrf_from, login
+from tests.conftest import UPLOADS, csrf_from, login
 
 ROLES = ["anonymous", "resident", "verified", "planner", "committee", "moderator", "admin",
          "outsider"]
@@ -191,8 +194,53 @@ def test_every_route_is_declared():
     assert endpoints == declared, "declare new routes in ALLOWED with the roles that may use them"
 
 
+# The world is built once per test worker, by `_build_world`; every test gets it back as built:
+# its rows put back into the emptied tables, and any picture a test removed saved again.
+_BUILT: dict[str, tuple[dict, dict[str, list[dict]], dict[Path, bytes]]] = {}
+
+
 @pytest.fixture
 def world(app, factory):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url not in _BUILT:
+        before = set(Path(UPLOADS).rglob("*"))
+        built = _build_world(app, factory)
+        with app.app_context():
+            rows = {table.name: [dict(row._mapping) for row in db.session.execute(
+                table.select().order_by(*table.primary_key.columns))]
+                for table in db.metadata.sorted_tables}
+        pictures = {path: path.read_bytes() for path in set(Path(UPLOADS).rglob("*")) - before
+                    if path.is_file()}
+        _BUILT[url] = built, rows, pictures
+        return built
+    built, rows, pictures = _BUILT[url]
+    with app.app_context():
+        _put_back(rows)
+    for path, content in pictures.items():
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+    return built
+
+
+def _put_back(rows: dict[str, list[dict]]) -> None:
+    """Insert the world's rows, parents first, with their ids; on PostgreSQL each id sequence
+    then goes on after the largest id, as it did when the world was built. (The world has no
+    supports: the trigger that counts them would count them again.)"""
+    assert not rows["support"]
+    for table in db.metadata.sorted_tables:
+        if rows[table.name]:
+            db.session.execute(table.insert(), rows[table.name])
+    if db.engine.dialect.name == "postgresql":
+        for table in db.metadata.sorted_tables:
+            if rows[table.name] and "id" in table.c and table.c.id.autoincrement:
+                db.session.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f"(SELECT max(id) FROM \"{table.name}\"))"))
+    db.session.commit()
+
+
+def _build_world(app, factory):
     community = factory.community()
     other = factory.community()
     household = factory.household(community)
@@ -210,7 +258,6 @@ def world(app, factory):
         from participation.accounts.models import User
         from participation.communities.models import Household
         from participation.communities.operations import issue_invites
-        from participation.extensions import db
 
         batch = issue_invites(db.session.get(User, users["committee"].id), db.session.get(
             type(community), community.id), [db.session.get(Household, household.id)], 30)

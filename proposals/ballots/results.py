@@ -388,7 +388,7 @@ def _price(cost: float, supporters: list[int], groups: list[tuple[int, int]],
 
 
 def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
-                 budget: Decimal) -> EqualShares:
+                 budget: Decimal, complete: bool = True) -> EqualShares:
     """The Method of Equal Shares with the completion equalshares.net recommends: the budget is
     split equally among the voters (those who chose nothing too), and a project is funded only
     by the shares of the voters who chose it. The plain method often leaves money unspent, so
@@ -398,10 +398,14 @@ def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
 
     `patterns` is (pattern, number of voters) with bit i for the option at position i. A large
     vote takes a second or two to count, so the outcome of a profile is remembered (a closed
-    ballot's results are then read many times for free)."""
+    ballot's results are then read many times for free). The raise is what takes the time: with
+    few voters and a budget of millions it runs the method once for every yuan of the raise.
+    `complete=False` gives the plain method alone (`funded` and `plain` alike, nothing
+    completed)."""
     by_id = {o.id: o for o in options}
     funded, completed, plain, voters, share, final, done = _equal_shares(
-        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget)
+        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget,
+        complete)
     pick = lambda ids: [by_id[i] for i in ids]  # noqa: E731
     return EqualShares(pick(funded), pick(completed), pick(plain), voters, share, final,
                        sum((by_id[i].cost for i in plain), ZERO), done)
@@ -416,7 +420,8 @@ class _Option:
 
 @lru_cache(maxsize=64)
 def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
-                  patterns: tuple[tuple[int, int], ...], budget: Decimal) -> tuple:
+                  patterns: tuple[tuple[int, int], ...], budget: Decimal,
+                  complete: bool = True) -> tuple:
     options = [_Option(*o) for o in options]
     groups = [(p, n) for p, n in patterns if n]
     voters = sum(n for _p, n in groups)
@@ -434,11 +439,11 @@ def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
 
     funded = _equal_shares_run(options, groups, votes, float(share), supporters)
     plain, final = funded, share
-    while not (done := exhausted(funded)):
+    while not (done := exhausted(funded)) and complete:
         more = _equal_shares_run(options, groups, votes, float(final + 1), supporters)
         if sum((o.cost for o in more), ZERO) > budget:
             break
         funded, final = more, final + 1
-    completed = greedy(options, votes, budget, funded)
+    completed = greedy(options, votes, budget, funded) if complete else []
     ids = lambda chosen: tuple(o.id for o in chosen)  # noqa: E731
     return ids(funded + completed), ids(completed), ids(plain), voters, share, final, done
