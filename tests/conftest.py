@@ -2,6 +2,7 @@
 migrations once per run and emptied after every test; app/client/runner; factories; login."""
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tempfile
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, make_url, select, text
@@ -20,7 +22,7 @@ from participation.accounts.models import User
 from participation.clock import utcnow
 from participation.communities.models import Community, Household, Membership
 from participation.consultations.models import Consultation, Phase
-from participation.extensions import db, limiter
+from participation.extensions import cache, db, limiter
 from participation.phases import TEMPLATES
 from participation.policy import Role
 
@@ -115,18 +117,31 @@ def empty_tables() -> None:
     db.session.commit()
 
 
+# One application per test worker, as a server process has one: building it (its routes, its
+# engine's compiled statements) cost more than many a test. Each test gets it back as built:
+# its configuration as created, its cache and rate limits empty, its tables empty. A test that
+# needs other settings makes an application of its own with `make_app`.
+_APPS: dict[str, tuple[Flask, dict]] = {}
+
+
 @pytest.fixture
 def app(_schema):
     # No app context stays pushed during a test: each request must get its own, exactly as in
     # production (a shared one would leak `g`, and with it the logged-in user, across requests).
-    app = make_app(_schema)
+    if _schema not in _APPS:
+        built = make_app(_schema)
+        _APPS[_schema] = built, copy.deepcopy(dict(built.config))
+    app, config = _APPS[_schema]
     with app.app_context():
         limiter.reset()
+        cache.clear()
     yield app
     with app.app_context():
         empty_tables()
+        cache.clear()
         db.session.remove()
-        db.engine.dispose()
+    app.config.clear()
+    app.config.update(copy.deepcopy(config))
 
 
 @pytest.fixture

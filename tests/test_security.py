@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from participation.accounts.models import User
 from participation.extensions import db
 from participation.sanitize import clean_html, render_markdown
-from tests.conftest import PASSWORD, csrf_from, login, post
+from tests.conftest import PASSWORD, csrf_from, login, make_app, post
 
 
 def test_security_headers_on_every_page(client):
@@ -84,18 +84,20 @@ def test_unknown_locale_is_refused_and_nothing_changes(client):
     assert "不支持" in html or "不可用" in html
 
 
-def test_server_error_shows_no_traceback(app, client):
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+def test_server_error_shows_no_traceback(_schema):
+    app = make_app(_schema, PROPAGATE_EXCEPTIONS=False)  # a route of its own: its own app
 
     @app.get("/boom")
     def boom():
         raise RuntimeError("secret detail")
 
-    response = client.get("/boom")
+    response = app.test_client().get("/boom")
     html = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "secret detail" not in html and "Traceback" not in html
     assert "出了点问题" in html
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_error_pages_in_english(client):
@@ -254,8 +256,6 @@ def test_ids_beyond_the_database_range_are_not_found(app, factory, client, url):
 
 
 def test_an_untrusted_host_in_production_is_refused_with_the_security_headers(tmp_path):
-    from tests.conftest import make_app
-
     app = make_app(f"sqlite:///{tmp_path / 'p.sqlite'}", PRODUCTION=True,
                    SECRET_KEY="k" * 20 + "9f3a0c2e5b7d1f4a6c8e",
                    BASE_URL="https://linli.example.gov.cn")
