@@ -15,6 +15,8 @@ from babel.messages.pofile import read_po
 from flask import current_app, request, session
 from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,18 @@ def visitor_locale(config, visitor_session, asked) -> str:
     languages = config["LANGUAGES"]
     if visitor_session.get("locale") in languages:
         return visitor_session["locale"]
-    # Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en.
-    best = asked.accept_languages.best_match(list(languages)) if asked is not None else None
+    best = None
+    if asked is not None and (header := asked.headers.get("Accept-Language")):
+        best = _browser_language(header, tuple(languages))
     return best or config["BABEL_DEFAULT_LOCALE"]
+
+
+@functools.lru_cache(maxsize=256)
+def _browser_language(header: str, languages: tuple[str, ...]) -> str | None:
+    """The best of `languages` for a browser's Accept-Language, worked out once per header
+    (browsers send a handful of different ones, on every request and asked several times in
+    each). Werkzeug matches "zh-CN" and bare "zh" against zh_CN, and "en-GB" against en."""
+    return parse_accept_header(header, LanguageAccept).best_match(languages)
 
 
 @functools.cache

@@ -404,9 +404,13 @@ def proposed_by(proposal: Proposal, community: Community) -> str:
     return _("former member")
 
 
-@bp.app_context_processor
-def _proposal_context():
-    return {"proposal_status_label": status_label, "proposal_category_label": category_label,
-            "proposed_by": proposed_by,
-            "can_propose": lambda community, consultation: can("proposal.submit", community,
-                                                               consultation)}
+def can_propose(community, consultation) -> bool:
+    return can("proposal.submit", community, consultation)
+
+
+@bp.record_once
+def _template_globals(state) -> None:
+    # Functions every template may call: globals, not a context processor run at every render.
+    state.app.jinja_env.globals.update(
+        proposal_status_label=status_label, proposal_category_label=category_label,
+        proposed_by=proposed_by, can_propose=can_propose)

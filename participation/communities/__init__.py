@@ -109,11 +109,11 @@ def _communities(ids: set[int]) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    from .views import bp, community_context, role_label
+    from .views import bp, role_label
 
     plug_in(app, bp, RULES)
     policy.set_membership_loader(active_membership)
-    app.context_processor(community_context)
+    app.jinja_env.globals["role_label"] = role_label
     audit.describe({
         "community.create": _l("Created %(object)s"),
         "community.settings": _l("Changed the settings of %(object)s"),

@@ -462,7 +462,3 @@ def role_label(role: str) -> str:
         "committee": _("Committee member"),
         "moderator": _("Moderator"),
     }.get(role, role)
-
-
-def community_context() -> dict:
-    return {"role_label": role_label}

@@ -407,7 +407,8 @@ def describe(ballot: Ballot) -> list[tuple[str, str]]:
     return rules
 
 
-@bp.app_context_processor
-def _ballot_context():
-    return {"ballot_url": ballot_url, "describe_ballot": describe,
-            "consultation_ballots": ballots_of}
+@bp.record_once
+def _template_globals(state) -> None:
+    # Functions every template may call: globals, not a context processor run at every render.
+    state.app.jinja_env.globals.update(ballot_url=ballot_url, describe_ballot=describe,
+                                       consultation_ballots=ballots_of)

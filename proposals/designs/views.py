@@ -427,14 +427,17 @@ def delete_design(community_id: int, design_id: int):
                   own=own, form=form, held=[] if own else children.held_data([child.id]))
 
 
-@bp.app_context_processor
-def _design_context():
-    def consultation_calls(consultation):
-        return db.session.scalars(select(DesignCall).where(
-            DesignCall.consultation_id == consultation.id).order_by(DesignCall.id)).all()
+def consultation_calls(consultation) -> list[DesignCall]:
+    return db.session.scalars(select(DesignCall).where(
+        DesignCall.consultation_id == consultation.id).order_by(DesignCall.id)).all()
 
-    return {"consultation_design_calls": consultation_calls, "design_call_url": call_url,
-            "design_status_label": design_status_label}
+
+@bp.record_once
+def _template_globals(state) -> None:
+    # Functions every template may call: globals, not a context processor run at every render.
+    state.app.jinja_env.globals.update(consultation_design_calls=consultation_calls,
+                                       design_call_url=call_url,
+                                       design_status_label=design_status_label)
 
 
 # Translated when shown: every page's templates are handed the function, few call it.

@@ -50,3 +50,22 @@ def test_the_masthead_shows_a_change_at_once(app, factory):
     page = client.get(url).get_data(as_text=True)
     assert "林奶奶" in page and "林阿婆" not in page
     assert re.search(r'class="count">1</span>', page)
+
+
+def _nav_links(html: str) -> set[str]:
+    nav = re.search(r'<nav class="community-nav".*?</nav>', html, re.S).group(0)
+    return set(re.findall(r'href="([^"]+)"', nav))
+
+
+def test_the_kept_navigation_follows_where_the_application_is_mounted(app, factory):
+    # The same reader, the same permissions, the same page: once at the root, once behind a
+    # proxy that mounts the application under /linli. Each copy links where it is served.
+    community = factory.community()
+    lin = factory.user(community, Role.VERIFIED)
+    client = client_for(app, lin)
+    url = f"/c/{community.id}/proposals"
+    at_root = _nav_links(client.get(url).get_data(as_text=True))
+    mounted = _nav_links(client.get(url, base_url="http://localhost/linli/")
+                         .get_data(as_text=True))
+    assert f"/c/{community.id}/proposals" in at_root
+    assert mounted == {f"/linli{link}" for link in at_root}

@@ -186,3 +186,22 @@ def test_a_kept_page_is_not_answered_for_a_host_the_application_refuses(app, fac
         assert queries.count == 0
     finally:
         app.config["TRUSTED_HOSTS"] = trusted
+
+
+def test_kept_pages_answer_any_list_of_trusted_hosts_as_the_application_does(app, factory):
+    # The middleware asks werkzeug as Flask does, so both agree, whatever the list holds
+    # (an empty list refuses nobody in werkzeug: a host it does not trust reads as empty).
+    from participation.extensions import cache
+
+    community = factory.community()
+    url = f"/c/{community.id}/proposals"
+    for hosts in ([], ["linli.example.gov.cn"]):
+        app.config["TRUSTED_HOSTS"] = hosts
+        for host in ("linli.example.gov.cn", "evil.example"):
+            with app.app_context():
+                cache.clear()
+            visitor = app.test_client()
+            drawn = visitor.get(url, headers={"Host": host}).status_code
+            kept = visitor.get(url, headers={"Host": host}).status_code
+            assert kept == drawn, (hosts, host)
+            assert drawn == (400 if hosts and host == "evil.example" else 200)
