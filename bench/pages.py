@@ -436,10 +436,17 @@ def query_counts(base: str, browsers: dict, pages: dict) -> dict[str, int | None
 # --- throughput -------------------------------------------------------------------------------
 
 
+# The browsers here are urllib's. The load generators send its User-Agent too, as a browser
+# keeps its own: a signed-in session seen from another browser is marked "not fresh" and its
+# cookie signed again, which wrk, sending none, made the server do on every request.
+USER_AGENT = dict(urllib.request.build_opener().addheaders)["User-agent"]
+
+
 def load(url: str, cookie: str | None, seconds: float, connections: int = 4) -> dict:
     """Requests per second against one URL: wrk when installed, else Python threads."""
     if shutil.which("wrk"):
-        command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s"]
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "30s",
+                   "-H", f"User-Agent: {USER_AGENT}"]
         if cookie:
             command += ["-H", f"Cookie: {cookie}"]
         out = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
@@ -504,6 +511,7 @@ def raw_request(base: str, path: str, cookie: str, body: bytes) -> bytes:
     it costs the load generator a write and a read, not an HTTP library's work."""
     host = urllib.parse.urlsplit(base).netloc
     return (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+            f"User-Agent: {USER_AGENT}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
 
