@@ -56,9 +56,9 @@ UPLOADS = tempfile.mkdtemp(prefix="linli-test-uploads-")
 
 
 class _CompiledTemplates(BytecodeCache):
-    """Every test gets an application of its own; they share their templates' compiled code,
-    kept under the name and the checksum of each template's source, so each template is
-    compiled once per test worker rather than once per test."""
+    """The applications a test worker makes (its shared one, and those of tests that need
+    other settings) share their templates' compiled code, kept under the name and the checksum
+    of each template's source, so each template is compiled once per worker."""
 
     def __init__(self):
         self.code: dict[str, bytes] = {}
@@ -119,9 +119,10 @@ def empty_tables() -> None:
 
 # One application per test worker, as a server process has one: building it (its routes, its
 # engine's compiled statements) cost more than many a test. Each test gets it back as built:
-# its configuration as created, its cache and rate limits empty, its tables empty. A test that
-# needs other settings makes an application of its own with `make_app`.
-_APPS: dict[str, tuple[Flask, dict]] = {}
+# its configuration as created, its cache and rate limits empty (and kept in memory again,
+# should a test's own application have pointed the one rate limiter at Redis), its tables
+# empty. A test that needs other settings makes an application of its own with `make_app`.
+_APPS: dict[str, tuple[Flask, dict, dict]] = {}
 
 
 @pytest.fixture
@@ -130,18 +131,28 @@ def app(_schema):
     # production (a shared one would leak `g`, and with it the logged-in user, across requests).
     if _schema not in _APPS:
         built = make_app(_schema)
-        _APPS[_schema] = built, copy.deepcopy(dict(built.config))
-    app, config = _APPS[_schema]
+        _APPS[_schema] = built, copy.deepcopy(dict(built.config)), _limiter_state()
+    app, config, rate_limits = _APPS[_schema]
+    vars(limiter).update(rate_limits)
     with app.app_context():
         limiter.reset()
         cache.clear()
-    yield app
-    with app.app_context():
-        empty_tables()
-        cache.clear()
-        db.session.remove()
-    app.config.clear()
-    app.config.update(copy.deepcopy(config))
+    try:
+        yield app
+        with app.app_context():
+            empty_tables()
+            cache.clear()
+            db.session.remove()
+    finally:
+        app.config.clear()
+        app.config.update(copy.deepcopy(config))
+
+
+def _limiter_state() -> dict:
+    """What `init_app` sets on the one rate limiter (its storage among it): every application
+    made after this one sets it again for itself."""
+    state = dict(vars(limiter))
+    return {**state, **{k: dict(v) for k, v in state.items() if isinstance(v, dict)}}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ in for anything else, the wrong role gets 403, and nobody gets an accidental 200
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -195,14 +196,18 @@ def test_every_route_is_declared():
 
 
 # The world is built once per test worker, by `_build_world`; every test gets it back as built:
-# its rows put back into the emptied tables, and any picture a test removed saved again.
-_BUILT: dict[str, tuple[dict, dict[str, list[dict]], dict[Path, bytes]]] = {}
+# its rows put back into the emptied tables, and any picture a test removed saved again. Its
+# times are those of its building, and some rights run out (a comment is edited within 15
+# minutes): a world older than WORLD_SECONDS is built again.
+_BUILT: dict[str, tuple[dict, dict[str, list[dict]], dict[Path, bytes], float]] = {}
+WORLD_SECONDS = 300
 
 
 @pytest.fixture
 def world(app, factory):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if url not in _BUILT:
+    if url not in _BUILT or time.monotonic() - _BUILT[url][3] > WORLD_SECONDS:
+        started = time.monotonic()
         before = set(Path(UPLOADS).rglob("*"))
         built = _build_world(app, factory)
         with app.app_context():
@@ -211,9 +216,9 @@ def world(app, factory):
                 for table in db.metadata.sorted_tables}
         pictures = {path: path.read_bytes() for path in set(Path(UPLOADS).rglob("*")) - before
                     if path.is_file()}
-        _BUILT[url] = built, rows, pictures
+        _BUILT[url] = built, rows, pictures, started
         return built
-    built, rows, pictures = _BUILT[url]
+    built, rows, pictures, _started = _BUILT[url]
     with app.app_context():
         _put_back(rows)
     for path, content in pictures.items():
