@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+import math
 from fractions import Fraction
 from functools import lru_cache
 
@@ -387,8 +388,84 @@ def _price(cost: float, supporters: list[int], groups: list[tuple[int, int]],
     return money[g]  # what is left is within rounding of nothing: all pay what they have
 
 
+def _same_purchases_until(options: list, groups: list[tuple[int, int]], votes: dict[int, int],
+                          share: float, supporters: dict[int, list[int]]) -> float:
+    """The share below which `_equal_shares_run` buys what it buys at `share`: the run again,
+    with every amount it computes kept as a line in the share (a + b * share) along the way
+    the run takes at `share`, and every comparison it makes noting the share where its two
+    sides cross. Until the nearest such crossing above `share`, the run decides everything the
+    same way, so it buys the same. (Within rounding of a crossing, the nearest crossing is
+    `share` itself.)"""
+    nearest = math.inf
+
+    def below(x: tuple[float, float], y: tuple[float, float]) -> bool:
+        nonlocal nearest
+        slope = x[1] - y[1]
+        if slope:
+            crossing = (y[0] - x[0]) / slope
+            if crossing > share:
+                nearest = min(nearest, crossing)
+        return x[0] + x[1] * share < y[0] + y[1] * share
+
+    def times(x: tuple[float, float], k: float) -> tuple[float, float]:
+        return x[0] * k, x[1] * k
+
+    def order(items: list, line) -> list:
+        # A sorted order changes first between neighbours: note where each pair would swap.
+        ranked = sorted(items, key=lambda item: line(item)[0] + line(item)[1] * share)
+        for first, second in zip(ranked, ranked[1:]):
+            below(line(first), line(second))
+        return ranked
+
+    def price(cost: float, chosen_by: list[int], count: int) -> tuple[float, float] | None:
+        total = (sum(money[g][0] * groups[g][1] for g in chosen_by),
+                 sum(money[g][1] * groups[g][1] for g in chosen_by))
+        if below(total, (cost * (1 - EPS), 0.0)):
+            return None
+        left = (cost, 0.0)
+        for g in order(chosen_by, money.__getitem__):
+            if not below(times(money[g], count), times(left, 1 - EPS)):
+                return left[0] / count, left[1] / count
+            left = (left[0] - money[g][0] * groups[g][1], left[1] - money[g][1] * groups[g][1])
+            count -= groups[g][1]
+        return money[g]
+
+    money = [(0.0, 1.0)] * len(groups)
+    cost = {o.id: float(o.cost) for o in options}
+    tie = tie_order(votes)
+    keys = {o.id: tie(o) for o in options}
+    live = {o for o in options if votes.get(o.id, 0)}
+    bound = {o.id: (1 / votes[o.id], 0.0) for o in live}
+    while live:
+        best = None
+        by_bound = sorted(live, key=lambda o: (bound[o.id][0] + bound[o.id][1] * share,
+                                               keys[o.id]))
+        for first, second in zip(by_bound, by_bound[1:]):
+            below(bound[first.id], bound[second.id])
+        for option in by_bound:
+            if best is not None and below(times(best[0], 1 + EPS), bound[option.id]):
+                break
+            rho = price(cost[option.id], supporters[option.id], votes[option.id])
+            if rho is None:
+                live.discard(option)
+                continue
+            ratio = bound[option.id] = times(rho, 1 / cost[option.id])
+            if best is None or below(ratio, times(best[0], 1 - EPS)) or (
+                    not below(times(best[0], 1 + EPS), ratio)
+                    and keys[option.id] < keys[best[1].id]):
+                best = (ratio, option, rho)
+        if best is None:
+            break
+        _ratio, option, rho = best
+        live.discard(option)
+        for g in supporters[option.id]:
+            money[g] = (money[g][0] - rho[0], money[g][1] - rho[1]) \
+                if below(times(rho, 1 + EPS), money[g]) else (0.0, 0.0)
+    return nearest
+
+
 def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
-                 budget: Decimal, complete: bool = True) -> EqualShares:
+                 budget: Decimal) -> EqualShares:
     """The Method of Equal Shares with the completion equalshares.net recommends: the budget is
     split equally among the voters (those who chose nothing too), and a project is funded only
     by the shares of the voters who chose it. The plain method often leaves money unspent, so
@@ -396,16 +473,15 @@ def equal_shares(options: list[BallotOption], patterns: list[tuple[int, int]],
     fits the budget, stopping once nothing more that anyone chose would fit. Whatever is then
     left goes to the other proposals, most votes first, as the greedy column does.
 
-    `patterns` is (pattern, number of voters) with bit i for the option at position i. A large
-    vote takes a second or two to count, so the outcome of a profile is remembered (a closed
-    ballot's results are then read many times for free). The raise is what takes the time: with
-    few voters and a budget of millions it runs the method once for every yuan of the raise.
-    `complete=False` gives the plain method alone (`funded` and `plain` alike, nothing
-    completed)."""
+    `patterns` is (pattern, number of voters) with bit i for the option at position i. The
+    raise does not run the method once per yuan (with few voters and a budget of millions that
+    took seconds to minutes): between the shares where the method's purchases change it would
+    buy the same, so the raise goes straight on to a yuan short of the next such share
+    (`_same_purchases_until`). The outcome of a profile is remembered all the same (a closed
+    ballot's results are read many times)."""
     by_id = {o.id: o for o in options}
     funded, completed, plain, voters, share, final, done = _equal_shares(
-        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget,
-        complete)
+        tuple((o.id, o.cost, o.position) for o in options), tuple(sorted(patterns)), budget)
     pick = lambda ids: [by_id[i] for i in ids]  # noqa: E731
     return EqualShares(pick(funded), pick(completed), pick(plain), voters, share, final,
                        sum((by_id[i].cost for i in plain), ZERO), done)
@@ -420,8 +496,7 @@ class _Option:
 
 @lru_cache(maxsize=64)
 def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
-                  patterns: tuple[tuple[int, int], ...], budget: Decimal,
-                  complete: bool = True) -> tuple:
+                  patterns: tuple[tuple[int, int], ...], budget: Decimal) -> tuple:
     options = [_Option(*o) for o in options]
     groups = [(p, n) for p, n in patterns if n]
     voters = sum(n for _p, n in groups)
@@ -439,11 +514,16 @@ def _equal_shares(options: tuple[tuple[int, Decimal, int], ...],
 
     funded = _equal_shares_run(options, groups, votes, float(share), supporters)
     plain, final = funded, share
-    while not (done := exhausted(funded)) and complete:
+    while not (done := exhausted(funded)):
+        # Raised 1 yuan at a time, the run buys the same until its share nears the next
+        # crossing: go there at once, in whole yuan, stopping a yuan short of it.
+        until = _same_purchases_until(options, groups, votes, float(final), supporters)
+        if not math.isinf(until):
+            final += max(math.floor((until - float(final)) * (1 - EPS)) - 1, 0)
         more = _equal_shares_run(options, groups, votes, float(final + 1), supporters)
         if sum((o.cost for o in more), ZERO) > budget:
             break
         funded, final = more, final + 1
-    completed = greedy(options, votes, budget, funded) if complete else []
+    completed = greedy(options, votes, budget, funded)
     ids = lambda chosen: tuple(o.id for o in chosen)  # noqa: E731
     return ids(funded + completed), ids(completed), ids(plain), voters, share, final, done

@@ -111,13 +111,37 @@ def large_elections(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(large_elections())
 def test_equal_shares_agrees_with_pabutools_on_real_amounts(election):
-    # The plain method at real amounts; the "add 1" raise, which runs the method once per yuan
-    # raised (seconds for a few voters and a budget of millions), is checked on the small
-    # elections above.
+    # The plain method against pabutools, and what the raise must leave true, however large
+    # the budget and few the voters.
     options, patterns, budget = election
-    ours = equal_shares(options, patterns, budget, complete=False)
-    assert ours.plain == ours.funded == pabutools_mes(options, patterns, budget, add1=False)
-    assert ours.completed == [] and ours.final_share == ours.share
+    ours = equal_shares(options, patterns, budget)
+    assert ours.plain == pabutools_mes(options, patterns, budget, add1=False)
+    assert ours.cost <= budget and (ours.final_share - ours.share).denominator == 1
+    votes = votes_of(options, patterns)
+    assert not [o for o in options
+                if votes[o.id] and o not in ours.funded and o.cost <= budget - ours.cost]
+
+
+@st.composite
+def yuan_elections(draw):
+    # Amounts to the fen and raises of up to a few hundred yuan: few enough for pabutools to
+    # take them a yuan at a time.
+    budget = Decimal(draw(st.integers(100_00, 3_000_00))) / 100
+    options = [Option(i + 1, Decimal(draw(st.integers(10_00, 2_500_00))) / 100, i)
+               for i in range(draw(st.integers(1, 6)))]
+    ballots = draw(st.lists(st.sets(st.integers(0, len(options) - 1)), min_size=1,
+                            max_size=25))
+    patterns = list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+    return options, patterns, budget
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(yuan_elections())
+def test_the_raise_goes_where_pabutools_goes_a_yuan_at_a_time(election):
+    options, patterns, budget = election
+    ours = equal_shares(options, patterns, budget)
+    assert ours.plain == pabutools_mes(options, patterns, budget, add1=False)
+    assert ours.by_method == pabutools_mes(options, patterns, budget, add1=True)
 
 
 def test_a_three_way_tie_across_ids_99_to_101_goes_the_same_way_in_both_columns():
@@ -138,3 +162,23 @@ def test_a_cheaper_proposal_wins_a_tie_of_votes_in_both_columns():
     votes = votes_of(options, patterns)
     assert greedy(options, votes, Decimal(60)) == [options[1]]
     assert equal_shares(options, patterns, Decimal(60)).funded == [options[1]]
+
+
+def test_a_raise_of_52500_yuan_runs_the_method_a_few_times_not_52500(monkeypatch):
+    # Five voters, a budget of a million: the plain share (200,000) buys the 250,000 project
+    # (tied with the 380,000 one at half a yuan per yuan, and cheaper); the 380,000 project's
+    # two voters then have 275,000. At a share of 252,500 they have 380,000: the raise stops
+    # there, and the 600,000 project no longer fits what is left.
+    from proposals.ballots import results
+
+    options = [Option(1, Decimal(600_000), 0), Option(2, Decimal(380_000), 1),
+               Option(3, Decimal(250_000), 2)]
+    patterns = [(0b001, 2), (0b010, 1), (0b110, 1), (0b100, 1)]
+    runs = []
+    run = results._equal_shares_run
+    monkeypatch.setattr(results, "_equal_shares_run", lambda *a: runs.append(a) or run(*a))
+    results._equal_shares.cache_clear()
+    ours = equal_shares(options, patterns, Decimal(1_000_000))
+    assert (ours.plain, ours.funded, ours.completed) == ([options[2]], options[2:0:-1], [])
+    assert ours.final_share - ours.share == 52_500 and ours.exhausted
+    assert 1 <= len(runs) <= 5
