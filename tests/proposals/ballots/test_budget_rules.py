@@ -30,6 +30,13 @@ class Option:
     position: int
 
 
+def approvals(draw, options: int, voters: int) -> list[tuple[int, int]]:
+    """Up to `voters` ballots, each approving any set of the options, as (pattern, count)."""
+    ballots = draw(st.lists(st.sets(st.integers(0, options - 1)), min_size=1,
+                            max_size=voters))
+    return list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+
+
 @st.composite
 def elections(draw):
     # Few distinct costs and small electorates, so that ties are frequent; costs up to twice the
@@ -41,9 +48,7 @@ def elections(draw):
     first_id = draw(st.sampled_from([1, 95, 98]))
     options = [Option(first_id + i, Decimal(c) / (2 if draw(st.booleans()) else 1), i)
                for i, c in enumerate(costs)]
-    ballots = draw(st.lists(st.sets(st.integers(0, len(options) - 1)), min_size=1,
-                            max_size=14))
-    patterns = list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+    patterns = approvals(draw, len(options), voters=14)
     return options, patterns, budget
 
 
@@ -102,9 +107,7 @@ def large_elections(draw):
     options = [Option(i + 1, Decimal(c) / 100, i) for i, c in enumerate(draw(st.lists(
         st.sampled_from([1_000_00, 33_333_33, 250_000_00, 1_234_567_89, 2_000_000_00]) |
         st.integers(1_00, 6_000_000_00), min_size=1, max_size=8)))]
-    ballots = draw(st.lists(st.sets(st.integers(0, len(options) - 1)), min_size=1,
-                            max_size=40))
-    patterns = list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+    patterns = approvals(draw, len(options), voters=40)
     return options, patterns, budget
 
 
@@ -129,9 +132,7 @@ def yuan_elections(draw):
     budget = Decimal(draw(st.integers(100_00, 3_000_00))) / 100
     options = [Option(i + 1, Decimal(draw(st.integers(10_00, 2_500_00))) / 100, i)
                for i in range(draw(st.integers(1, 6)))]
-    ballots = draw(st.lists(st.sets(st.integers(0, len(options) - 1)), min_size=1,
-                            max_size=25))
-    patterns = list(Counter(sum(1 << i for i in chosen) for chosen in ballots).items())
+    patterns = approvals(draw, len(options), voters=25)
     return options, patterns, budget
 
 
