@@ -394,17 +394,19 @@ def _same_purchases_until(options: list, groups: list[tuple[int, int]], votes: d
     with every amount it computes kept as a line in the share (a + b * share) along the way
     the run takes at `share`, and every comparison it makes noting the share where its two
     sides cross. Until the nearest such crossing above `share`, the run decides everything the
-    same way, so it buys the same. (Within rounding of a crossing, the nearest crossing is
-    `share` itself.)"""
+    same way, so it buys the same. Two sides that meet at `share` itself (or within rounding
+    of it) and part above it, a tie about to break, count as a crossing at `share`: the raise
+    then takes its next yuan as before."""
     nearest = math.inf
+    now = share - (abs(share) + 1) * EPS  # crossings from here on are not behind the run
 
     def below(x: tuple[float, float], y: tuple[float, float]) -> bool:
         nonlocal nearest
         slope = x[1] - y[1]
         if slope:
             crossing = (y[0] - x[0]) / slope
-            if crossing > share:
-                nearest = min(nearest, crossing)
+            if crossing >= now:
+                nearest = min(nearest, max(crossing, share))
         return x[0] + x[1] * share < y[0] + y[1] * share
 
     def times(x: tuple[float, float], k: float) -> tuple[float, float]:

@@ -183,3 +183,18 @@ def test_a_raise_of_52500_yuan_runs_the_method_a_few_times_not_52500(monkeypatch
     assert (ours.plain, ours.funded, ours.completed) == ([options[2]], options[2:0:-1], [])
     assert ours.final_share - ours.share == 52_500 and ours.exhausted
     assert 1 <= len(runs) <= 5
+
+
+def test_two_proposals_tied_where_the_raise_stands_part_as_it_goes_on():
+    # Options 7 and 8 have the same price per yuan at the plain share, 7 first by the tie
+    # rule; as the share rises, 8's falls faster and overtakes 6's at 47 yuan more, which
+    # changes what is bought from there. The raise must stop there, as a yuan at a time would.
+    costs = [67200, 79200, 52800, 51000, 2000, 31000, 3000, 4500, 17000, 2370, 665, 5975, 7475,
+             37980]
+    options = [Option(i + 1, Decimal(c), i) for i, c in enumerate(costs)]
+    patterns = [(132, 1), (161, 1), (66, 1), (40, 1), (96, 3), (384, 2), (513, 6), (1026, 7),
+                (2052, 5), (4104, 5), (8208, 4)]
+    budget = Decimal(360_000)
+    ours = equal_shares(options, patterns, budget)
+    assert ours.final_share == 10_047
+    assert ours.by_method == pabutools_mes(options, patterns, budget, add1=True)
