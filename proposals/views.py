@@ -408,9 +408,8 @@ def can_propose(community, consultation) -> bool:
     return can("proposal.submit", community, consultation)
 
 
-@bp.record_once
-def _template_globals(state) -> None:
-    # Functions every template may call: globals, not a context processor run at every render.
-    state.app.jinja_env.globals.update(
-        proposal_status_label=status_label, proposal_category_label=category_label,
-        proposed_by=proposed_by, can_propose=can_propose)
+# Functions every template may call: globals, not a context processor run at every render.
+bp.add_app_template_global(status_label, "proposal_status_label")
+bp.add_app_template_global(category_label, "proposal_category_label")
+bp.add_app_template_global(proposed_by)
+bp.add_app_template_global(can_propose)

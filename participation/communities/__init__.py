@@ -113,7 +113,6 @@ def init_app(app: Flask) -> None:
 
     plug_in(app, bp, RULES)
     policy.set_membership_loader(active_membership)
-    app.jinja_env.globals["role_label"] = role_label
     audit.describe({
         "community.create": _l("Created %(object)s"),
         "community.settings": _l("Changed the settings of %(object)s"),

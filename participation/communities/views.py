@@ -454,6 +454,7 @@ def remove_role(community_id: int, membership_id: int):
     return render("communities/remove_role.html", community=community, member=m, form=form)
 
 
+@bp.app_template_global()
 def role_label(role: str) -> str:
     return {
         "resident": _("Resident"),

@@ -8,10 +8,10 @@ owns one bit of the pattern), not one row per voter.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-import math
 from fractions import Fraction
 from functools import lru_cache
 

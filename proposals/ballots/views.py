@@ -407,8 +407,7 @@ def describe(ballot: Ballot) -> list[tuple[str, str]]:
     return rules
 
 
-@bp.record_once
-def _template_globals(state) -> None:
-    # Functions every template may call: globals, not a context processor run at every render.
-    state.app.jinja_env.globals.update(ballot_url=ballot_url, describe_ballot=describe,
-                                       consultation_ballots=ballots_of)
+# Functions every template may call: globals, not a context processor run at every render.
+bp.add_app_template_global(ballot_url)
+bp.add_app_template_global(describe, "describe_ballot")
+bp.add_app_template_global(ballots_of, "consultation_ballots")

@@ -432,12 +432,9 @@ def consultation_calls(consultation) -> list[DesignCall]:
         DesignCall.consultation_id == consultation.id).order_by(DesignCall.id)).all()
 
 
-@bp.record_once
-def _template_globals(state) -> None:
-    # Functions every template may call: globals, not a context processor run at every render.
-    state.app.jinja_env.globals.update(consultation_design_calls=consultation_calls,
-                                       design_call_url=call_url,
-                                       design_status_label=design_status_label)
+# Functions every template may call: globals, not a context processor run at every render.
+bp.add_app_template_global(consultation_calls, "consultation_design_calls")
+bp.add_app_template_global(call_url, "design_call_url")
 
 
 # Translated when shown: every page's templates are handed the function, few call it.
@@ -445,6 +442,7 @@ DESIGN_STATUS_LABELS = {"pending": _l("waiting for review"), "approved": _l("in 
                         "rejected": _l("turned down")}
 
 
+@bp.app_template_global()
 def design_status_label(status: str) -> str | None:
     label = DESIGN_STATUS_LABELS.get(status)
     return None if label is None else str(label)
